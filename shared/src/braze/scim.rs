@@ -1,0 +1,1 @@
+//! Braze SCIM v2 client (dashboard users) - in progress.

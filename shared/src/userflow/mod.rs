@@ -1,0 +1,1 @@
+//! Userflow client (in progress).

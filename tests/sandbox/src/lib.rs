@@ -1,0 +1,1 @@
+//! Sandbox (in progress).
