@@ -1,1 +1,144 @@
-//! Test harness (in progress).
+//! Test harness for Lifecycle Relay's integration tests: starts moto (S3 + SQS) on a free
+//! loopback port from the project's `.venv`, and the Braze + Userflow sandbox in-process.
+//!
+//! Nothing here skips: a missing tool is a panic that says how to install it, because a test
+//! that quietly does nothing would pass in CI while proving nothing.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+/// The workspace root (the folder holding `Cargo.lock` and `.venv`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits inside the workspace")
+        .to_path_buf()
+}
+
+/// The Python that has moto: `RELAY_PYTHON` if set, else the project's `.venv`.
+pub fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("RELAY_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run `make venv` (make test does it) to install the pinned moto[server]",
+        venv.display()
+    );
+    venv
+}
+
+/// A name unique within this machine and run, for buckets and queues shared by one moto.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Region and static credentials used against moto; moto accepts any.
+pub const TEST_REGION: &str = "us-east-1";
+const TEST_KEY_ID: &str = "testing";
+const TEST_SECRET: &str = "testing";
+
+/// A moto server process on a free loopback port, killed (by its PID) when dropped.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+#[derive(serde::Deserialize)]
+struct MotoReady {
+    endpoint: String,
+}
+
+impl Moto {
+    /// Starts moto and waits until it serves. Panics with the reason when it cannot.
+    pub fn start() -> Moto {
+        let script = workspace_root().join("tools/moto_server.py");
+        let mut child = Command::new(python())
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line);
+        let ready: MotoReady = match read {
+            Ok(n) if n > 0 => serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("moto printed an unexpected line {line:?}: {e}")),
+            _ => {
+                let status = child.wait().ok();
+                panic!("moto exited before it was ready ({status:?}); see its stderr above")
+            }
+        };
+        Moto {
+            child,
+            endpoint: ready.endpoint,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL` or an SDK `endpoint_url`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The process id, for tools that stop it themselves.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Shared SDK config pointing at this moto with static test credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(TEST_REGION))
+            .credentials_provider(Credentials::new(
+                TEST_KEY_ID,
+                TEST_SECRET,
+                None,
+                None,
+                "relay-tests",
+            ))
+            .load()
+            .await
+    }
+
+    /// An S3 client for this moto (path-style addressing, as loopback endpoints need).
+    pub async fn s3_client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Creates a bucket with a name unique to this run and returns the name.
+    pub async fn create_bucket(&self, prefix: &str) -> String {
+        let name = unique_name(prefix);
+        self.s3_client()
+            .await
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create bucket {name} on moto: {e:?}"));
+        name
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

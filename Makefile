@@ -1,0 +1,45 @@
+# Lifecycle Relay. `make test` is what CI runs (.ci/run); it needs only the Rust toolchain and
+# Python 3: every other tool is installed here, pinned, into the project-local .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_STAMP := $(VENV)/.installed
+CARGO ?= cargo
+
+.PHONY: help venv test fmt-check clippy unit sandbox demo clean-venv
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): tools/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r tools/requirements.txt
+	touch $@
+
+venv: $(VENV_STAMP) ## Install the pinned Python tools (moto[server]) into .venv
+
+test: venv fmt-check clippy unit ## Format check, clippy -D warnings, every test
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit: venv
+	$(CARGO) test --workspace --locked
+
+sandbox: ## Run the Braze + Userflow sandbox (prints its URLs and keys as one JSON line)
+	$(CARGO) run --quiet --locked -p sandbox
+
+demo: ## End-to-end demo on the local stack (arrives with the relay CLI)
+	@echo "make demo arrives with the relay CLI and 'relay local' (a later issue)." >&2
+	@echo "Until then: 'make sandbox' runs the Braze + Userflow emulator, 'make test' runs everything." >&2
+	@exit 2
+
+clean-venv: ## Remove the Python tools
+	rm -rf $(VENV)

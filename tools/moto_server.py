@@ -1,0 +1,35 @@
+"""Start moto (S3 + SQS) on a free loopback port for tests and the local stack.
+
+Prints one JSON line, {"endpoint": "http://127.0.0.1:PORT", "pid": PID}, then serves until
+standard input closes or SIGTERM/SIGINT arrives, so a parent that dies never leaves it behind.
+The port is chosen by the OS (port 0) and read back, so parallel runs never collide.
+"""
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+
+from moto.server import ThreadedMotoServer
+
+
+def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(json.dumps({"endpoint": f"http://{host}:{port}", "pid": os.getpid()}), flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if "--no-stdin" not in sys.argv:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
