@@ -30,8 +30,11 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# The last line is a plain total ("N passed, N failed") summed over every test binary.
 unit: venv
-	$(CARGO) test --workspace --locked
+	@mkdir -p target
+	$(CARGO) test --workspace --locked 2>&1 | tee target/test-output.log
+	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 sandbox: ## Run the Braze + Userflow sandbox (prints its URLs and keys as one JSON line)
 	$(CARGO) run --quiet --locked -p sandbox

@@ -71,7 +71,10 @@ pub enum Decision {
     /// 2xx: hand the response to the caller.
     Success,
     /// Wait `after`, then send the same request again.
-    Retry { after: Duration, class: FailureClass },
+    Retry {
+        after: Duration,
+        class: FailureClass,
+    },
     /// Stop. `retry_after` carries the vendor's hint (if any) for whoever parks the work.
     GiveUp {
         class: FailureClass,
@@ -214,7 +217,10 @@ pub fn server_retry_after(
 /// `X-RateLimit-Reset` as a delay from `now`: values above 1e9 are epoch seconds, others
 /// seconds remaining. A reset in the past is zero.
 pub fn rate_limit_reset(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value: f64 = header_str(headers, "x-ratelimit-reset")?.trim().parse().ok()?;
+    let value: f64 = header_str(headers, "x-ratelimit-reset")?
+        .trim()
+        .parse()
+        .ok()?;
     if !value.is_finite() || value < 0.0 {
         return None;
     }
@@ -237,8 +243,8 @@ fn parse_seconds(value: &str) -> Option<Duration> {
 fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     parse_seconds(value).or_else(|| {
         let when = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
-        let when = SystemTime::UNIX_EPOCH
-            + Duration::from_secs(u64::try_from(when.timestamp()).ok()?);
+        let when =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(when.timestamp()).ok()?);
         Some(when.duration_since(now).unwrap_or(Duration::ZERO))
     })
 }
@@ -271,8 +277,9 @@ impl Budget {
     /// once the remaining budget falls to `low_water` (a fraction of the limit) or below.
     pub fn pacing(&self, low_water: f64) -> Option<Duration> {
         let threshold = (self.limit as f64 * low_water).ceil() as u64;
-        (self.limit > 0 && self.remaining <= threshold)
-            .then(|| self.resets_in / (self.remaining.saturating_add(1).min(u32::MAX as u64) as u32))
+        (self.limit > 0 && self.remaining <= threshold).then(|| {
+            self.resets_in / (self.remaining.saturating_add(1).min(u32::MAX as u64) as u32)
+        })
     }
 }
 
@@ -445,6 +452,17 @@ impl UpstreamError {
         }
     }
 
+    /// The error body when the vendor declared it JSON; `None` for HTML pages (a load
+    /// balancer's 502), other content types and transport errors.
+    pub fn json_body(&self) -> Option<&[u8]> {
+        match self {
+            UpstreamError::Status {
+                content_type, body, ..
+            } if content_type.as_deref().is_some_and(is_json_content_type) => Some(body),
+            _ => None,
+        }
+    }
+
     /// The undecoded error body (empty for transport errors).
     pub fn body(&self) -> &[u8] {
         match self {
@@ -464,19 +482,69 @@ pub struct Response {
 
 impl Response {
     /// Decodes the body as JSON; on failure the error names the JSON path that did not fit.
-    pub fn json<T: serde::de::DeserializeOwned>(
-        &self,
-    ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, DecodeError> {
         decode_json(&self.body)
     }
 }
 
+/// A response body that did not have the expected shape: where, and what kind of mismatch.
+///
+/// Safe to log: it keeps serde's message only for a missing field, because other messages can
+/// quote the offending value (an email, a name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at `{path}` ({category}{}, line {line}, column {column})", .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+pub struct DecodeError {
+    /// JSON path of the first value that did not fit, e.g. `users[2].user_aliases`.
+    pub path: String,
+    /// serde_json's category: `syntax`, `data`, `eof` or `io`.
+    pub category: &'static str,
+    /// serde's message when it cannot quote data (`missing field `x``); else `None`.
+    pub detail: Option<String>,
+    /// Position in the body.
+    pub line: usize,
+    /// Position in the body.
+    pub column: usize,
+}
+
+impl From<serde_path_to_error::Error<serde_json::Error>> for DecodeError {
+    fn from(error: serde_path_to_error::Error<serde_json::Error>) -> DecodeError {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let category = match inner.classify() {
+            serde_json::error::Category::Io => "io",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "data",
+            serde_json::error::Category::Eof => "eof",
+        };
+        let message = inner.to_string();
+        let detail = message.starts_with("missing field").then(|| {
+            message
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        DecodeError {
+            path,
+            category,
+            detail,
+            line: inner.line(),
+            column: inner.column(),
+        }
+    }
+}
+
 /// Decodes JSON bytes, reporting the path of the first value that did not fit.
-pub fn decode_json<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+pub fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer)
+    serde_path_to_error::deserialize(deserializer).map_err(DecodeError::from)
+}
+
+/// Whether a Content-Type names JSON (`application/json`, `application/problem+json`, ...).
+pub fn is_json_content_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
 }
 
 /// Timeouts for the HTTP client every vendor client uses.
@@ -573,28 +641,39 @@ impl Upstream {
                     let status = response.status();
                     let headers = response.headers().clone();
                     limiter.observe(&headers, now);
-                    let decision = self
-                        .policy
-                        .decide(Observed::Response { status, headers: &headers }, ctx);
+                    let decision = self.policy.decide(
+                        Observed::Response {
+                            status,
+                            headers: &headers,
+                        },
+                        ctx,
+                    );
                     match decision {
                         Decision::Retry { after, class } => {
                             if class == FailureClass::Throttled {
                                 limiter.pause(after);
                             }
-                            tracing::warn!(api = self.api, status = status.as_u16(), attempt, delay_ms = after.as_millis() as u64, "upstream retry");
+                            tracing::warn!(
+                                api = self.api,
+                                status = status.as_u16(),
+                                attempt,
+                                delay_ms = after.as_millis() as u64,
+                                "upstream retry"
+                            );
                             tokio::time::sleep(after).await;
                             continue;
                         }
                         decision => match response.bytes().await {
                             // A body that cannot be read is a dropped connection: transient.
-                            Err(source) => Err((source, true)),
+                            Err(source) => Err((source.without_url(), true)),
                             Ok(body) => Ok((status, headers, body, decision)),
                         },
                     }
                 }
                 Err(source) => {
                     let connected = !source.is_connect();
-                    Err((source, connected))
+                    // The URL can carry personal data (an email filter in a query string).
+                    Err((source.without_url(), connected))
                 }
             };
             match failure {
@@ -605,8 +684,24 @@ impl Upstream {
                         body,
                     });
                 }
-                Ok((status, headers, body, Decision::GiveUp { class, reason, retry_after })) => {
-                    tracing::warn!(api = self.api, status = status.as_u16(), attempt, ?class, ?reason, "upstream gave up");
+                Ok((
+                    status,
+                    headers,
+                    body,
+                    Decision::GiveUp {
+                        class,
+                        reason,
+                        retry_after,
+                    },
+                )) => {
+                    tracing::warn!(
+                        api = self.api,
+                        status = status.as_u16(),
+                        attempt,
+                        ?class,
+                        ?reason,
+                        "upstream gave up"
+                    );
                     let content_type = header_str(&headers, "content-type").map(str::to_owned);
                     return Err(UpstreamError::Status {
                         api: self.api,
@@ -627,11 +722,21 @@ impl Upstream {
                     };
                     match self.policy.decide(Observed::Transport { connected }, ctx) {
                         Decision::Retry { after, .. } => {
-                            tracing::warn!(api = self.api, attempt, delay_ms = after.as_millis() as u64, "upstream transport error; retrying");
+                            tracing::warn!(
+                                api = self.api,
+                                attempt,
+                                delay_ms = after.as_millis() as u64,
+                                "upstream transport error; retrying"
+                            );
                             tokio::time::sleep(after).await;
                         }
                         Decision::GiveUp { reason, .. } => {
-                            tracing::warn!(api = self.api, attempt, ?reason, "upstream transport error; gave up");
+                            tracing::warn!(
+                                api = self.api,
+                                attempt,
+                                ?reason,
+                                "upstream transport error; gave up"
+                            );
                             return Err(UpstreamError::Transport {
                                 api: self.api,
                                 reason,
@@ -712,8 +817,15 @@ mod tests {
         use GiveUpReason::*;
         let reset_epoch = (NOW_EPOCH + 7).to_string();
         let date = "Fri, 15 Jan 2027 08:00:03 GMT";
+        type Row<'a> = (
+            &'a str,
+            u16,
+            Vec<(&'static str, &'a str)>,
+            AttemptContext,
+            Decision,
+        );
         #[rustfmt::skip]
-        let table: Vec<(&str, u16, Vec<(&'static str, &str)>, AttemptContext, Decision)> = vec![
+        let table: Vec<Row> = vec![
             ("201 success", 201, vec![], ctx(1, 0), Decision::Success),
             ("202 queued is success", 202, vec![], ctx(1, 0), Decision::Success),
             ("500 retried with backoff", 500, vec![], ctx(1, 0), retry(100, Transient)),
@@ -773,20 +885,33 @@ mod tests {
         };
         assert!(matches!(
             p.decide(status(502), unsafe_ctx),
-            Decision::GiveUp { reason: GiveUpReason::NotRetryable, class: FailureClass::Transient, .. }
+            Decision::GiveUp {
+                reason: GiveUpReason::NotRetryable,
+                class: FailureClass::Transient,
+                ..
+            }
         ));
-        assert!(matches!(p.decide(status(429), unsafe_ctx), Decision::Retry { .. }));
+        assert!(matches!(
+            p.decide(status(429), unsafe_ctx),
+            Decision::Retry { .. }
+        ));
         assert!(matches!(
             p.decide(Observed::Transport { connected: false }, unsafe_ctx),
             Decision::Retry { .. }
         ));
         assert!(matches!(
             p.decide(Observed::Transport { connected: true }, unsafe_ctx),
-            Decision::GiveUp { reason: GiveUpReason::NotRetryable, .. }
+            Decision::GiveUp {
+                reason: GiveUpReason::NotRetryable,
+                ..
+            }
         ));
         assert!(matches!(
             p.decide(Observed::Transport { connected: true }, ctx(1, 0)),
-            Decision::Retry { class: FailureClass::Transient, .. }
+            Decision::Retry {
+                class: FailureClass::Transient,
+                ..
+            }
         ));
     }
 
@@ -834,6 +959,37 @@ mod tests {
     }
 
     #[test]
+    fn when_content_type_varies_then_only_json_counts() {
+        assert!(is_json_content_type("application/json"));
+        assert!(is_json_content_type("Application/JSON; charset=utf-8"));
+        assert!(is_json_content_type("application/problem+json"));
+        assert!(!is_json_content_type("text/html"));
+        assert!(!is_json_content_type("text/plain; charset=utf-8"));
+    }
+
+    #[test]
+    fn when_a_body_does_not_fit_then_the_decode_error_names_the_path_but_not_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        struct User {
+            #[allow(dead_code)]
+            age: u32,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Page {
+            #[allow(dead_code)]
+            users: Vec<User>,
+        }
+        let error = decode_json::<Page>(br#"{"users":[{"age":1},{"age":"jane@example.com"}]}"#)
+            .unwrap_err();
+        assert_eq!(error.path, "users[1].age");
+        assert_eq!(error.category, "data");
+        assert!(!error.to_string().contains("jane"), "{error}");
+
+        let missing = decode_json::<User>(b"{}").unwrap_err();
+        assert_eq!(missing.detail.as_deref(), Some("missing field `age`"));
+    }
+
+    #[test]
     fn when_budget_is_per_minute_then_it_is_spread_per_second() {
         let rate = Rate::per_minute(NonZeroU32::new(250).unwrap());
         assert_eq!(rate.per_second.get(), 5);
@@ -847,7 +1003,11 @@ mod tests {
         limiter.pause(Duration::from_secs(2));
         let started = tokio::time::Instant::now();
         limiter.acquire().await;
-        assert!(started.elapsed() >= Duration::from_millis(1900), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(1900),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -867,6 +1027,10 @@ mod tests {
             limiter.acquire().await;
         }
         // 5 s spread over 5 remaining slots: 1 s apart, the first immediately.
-        assert!(started.elapsed() >= Duration::from_millis(2900), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(2900),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -17,11 +17,29 @@ async fn when_two_motos_start_then_each_gets_its_own_port_and_serves_s3() {
         .send()
         .await
         .expect("put");
-    let got = s3.get_object().bucket(&bucket).key("a/b.txt").send().await.expect("get");
-    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"hello");
+    let got = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("a/b.txt")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"hello"
+    );
 
-    let listed = second.s3_client().await.list_buckets().send().await.expect("list");
-    assert!(listed.buckets().is_empty(), "the second moto shares no state with the first");
+    let listed = second
+        .s3_client()
+        .await
+        .list_buckets()
+        .send()
+        .await
+        .expect("list");
+    assert!(
+        listed.buckets().is_empty(),
+        "the second moto shares no state with the first"
+    );
 }
 
 #[tokio::test]

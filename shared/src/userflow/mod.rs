@@ -1,1 +1,43 @@
-//! Userflow client (in progress).
+//! Userflow REST client: users, groups, events and list pagination.
+//!
+//! Built on the shared [`Upstream`](crate::upstream::Upstream) send loop, so retries, the
+//! client-side rate limit and failure classes are the same as for Braze. What is specific to
+//! Userflow lives here:
+//! - upserts carry the id **in the body** (`POST /users`, `POST /groups`), never in the path;
+//! - every request pins `Userflow-Version: 2020-01-03`;
+//! - a user's group links are set as either `groups` or `memberships`, never both
+//!   ([`MembershipList`] makes the mix unrepresentable);
+//! - events are not idempotent and are only repeated when Userflow provably did not act;
+//! - lists are cursor pages, exposed as one flat [`Stream`](futures::Stream) of items.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), relay_core::userflow::UserflowError> {
+//! use relay_core::userflow::{AttributeOperation, Region, UserflowClient, UserflowConfig};
+//! use relay_core::upstream::{http_client, HttpTimeouts};
+//! use serde_json::json;
+//!
+//! let config = UserflowConfig::for_region(Region::Eu, "ak_example".to_owned().into());
+//! let client = UserflowClient::new(config, http_client(HttpTimeouts::default()))?;
+//! client
+//!     .upsert_user("crm-42")
+//!     .attribute("email", json!("someone@example.com"))
+//!     .attribute("logins", AttributeOperation::add(1))
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+mod models;
+
+pub use client::{
+    API_VERSION, DEFAULT_RATE_PER_SECOND, GroupUpsertRequest, ListUsers, PageSize,
+    TrackEventRequest, UpsertUserRequest, UserflowClient, UserflowConfig,
+};
+pub use error::{UserflowError, UserflowErrorBody, UserflowResource};
+pub use models::{
+    AttributeOperation, AttributeValue, Attributes, DataType, Event, EventSubject, Group,
+    GroupUpsert, List, Membership, MembershipList, MembershipUpdate, Operation, Region, User,
+    UserGroupMembership, UserUpsert,
+};

@@ -1,1 +1,195 @@
-//! Sandbox (in progress).
+//! Braze (REST + SCIM) and Userflow emulator for Lifecycle Relay's tests, demo and benchmarks.
+//!
+//! [`start`] binds three loopback listeners on ephemeral ports (Braze REST with SCIM under
+//! `/scim/v2`, Userflow, admin) and keeps all state in memory. The behaviour follows
+//! `reference/braze.md` and `reference/userflow.md`: per-request limits, upsert semantics,
+//! rate-limit headers, segment exports written to S3 under Braze's key layout, and fault
+//! injection driven through the admin API (see [`admin`] for the admin routes and JSON).
+
+pub mod admin;
+pub mod admin_client;
+pub mod admin_types;
+mod braze;
+pub mod callback;
+mod export;
+mod faults;
+mod http_util;
+mod limits;
+mod observe;
+mod pipeline;
+mod profiles;
+mod render;
+mod scim;
+mod seed;
+mod state;
+mod track;
+mod userflow;
+mod users;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use admin_client::{AdminClient, AdminError};
+pub use admin_types::*;
+pub use callback::{CallbackCatcher, CaughtRequest};
+pub use profiles::{BrazeProfile, StoredEvent, StoredPurchase, UserAlias};
+
+/// How the sandbox is configured at start. Every field has a readable default.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// The REST API key Braze requests must carry as `Authorization: Bearer <key>`.
+    pub braze_key: String,
+    /// The API key Userflow requests must carry.
+    pub userflow_key: String,
+    /// The SCIM bearer token.
+    pub scim_token: String,
+    /// The value SCIM requests must carry in `X-Request-Origin`.
+    pub scim_origin: String,
+    /// S3 endpoint for segment exports (e.g. moto); `None` means AWS's own endpoint.
+    pub s3_endpoint: Option<String>,
+    /// The bucket segment exports are written to; `None` disables segment exports.
+    pub export_bucket: Option<String>,
+    /// Region used to sign S3 requests.
+    pub s3_region: String,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            braze_key: "sandbox-braze-rest-key".into(),
+            userflow_key: "ak_sandbox_userflow_key".into(),
+            scim_token: "sandbox-scim-token".into(),
+            scim_origin: "sandbox-scim-origin".into(),
+            s3_endpoint: None,
+            export_bucket: None,
+            s3_region: "us-east-1".into(),
+        }
+    }
+}
+
+/// What a started sandbox tells its users; the binary prints it as one JSON line.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StartInfo {
+    /// Braze REST base URL (SCIM lives under `<braze>/scim/v2`).
+    pub braze: String,
+    /// Userflow base URL.
+    pub userflow: String,
+    /// Admin API base URL.
+    pub admin: String,
+    /// Braze REST API key.
+    pub braze_key: String,
+    /// Userflow API key.
+    pub userflow_key: String,
+    /// SCIM bearer token.
+    pub scim_token: String,
+    /// Expected `X-Request-Origin` for SCIM.
+    pub scim_origin: String,
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A loopback listener could not be bound.
+    #[error("cannot bind a loopback listener: {0}")]
+    Bind(#[source] std::io::Error),
+}
+
+/// A running sandbox. Dropping it leaves the servers running until the runtime ends;
+/// call [`Sandbox::shutdown`] to stop them.
+pub struct Sandbox {
+    info: StartInfo,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    app: Arc<state::App>,
+}
+
+impl Sandbox {
+    /// The URLs and credentials of this sandbox.
+    pub fn info(&self) -> &StartInfo {
+        &self.info
+    }
+
+    /// A typed client for this sandbox's admin API.
+    pub fn admin(&self) -> AdminClient {
+        AdminClient::new(&self.info.admin)
+    }
+
+    /// Stops the listeners and any running export, waiting briefly for open connections.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.app.exports.abort_all();
+        for server in self.servers {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// Binds the three listeners on 127.0.0.1 (ephemeral ports) and starts serving.
+pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
+    let braze_listener = bind().await?;
+    let userflow_listener = bind().await?;
+    let admin_listener = bind().await?;
+    let url = |l: &TcpListener| -> Result<String, Error> {
+        let addr: SocketAddr = l.local_addr().map_err(Error::Bind)?;
+        Ok(format!("http://{addr}"))
+    };
+    let info = StartInfo {
+        braze: url(&braze_listener)?,
+        userflow: url(&userflow_listener)?,
+        admin: url(&admin_listener)?,
+        braze_key: config.braze_key.clone(),
+        userflow_key: config.userflow_key.clone(),
+        scim_token: config.scim_token.clone(),
+        scim_origin: config.scim_origin.clone(),
+    };
+    let app = Arc::new(state::App::new(&config));
+    let (stop, stopped) = watch::channel(false);
+
+    let routers = [
+        (braze_listener, braze::router(app.clone())),
+        (userflow_listener, userflow::router(app.clone())),
+        (admin_listener, admin::router(app.clone())),
+    ];
+    let servers = routers
+        .into_iter()
+        .map(|(listener, router)| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let signal = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(signal)
+                    .await
+                {
+                    tracing::error!(error = %e, "sandbox listener failed");
+                }
+            })
+        })
+        .collect();
+    tracing::info!(braze = %info.braze, userflow = %info.userflow, admin = %info.admin, "sandbox started");
+    Ok(Sandbox {
+        info,
+        stop,
+        servers,
+        app,
+    })
+}
+
+async fn bind() -> Result<TcpListener, Error> {
+    TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(Error::Bind)
+}

@@ -1,0 +1,763 @@
+//! The Userflow client: configuration, request builders, list streams.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{UserflowError, UserflowResource};
+use super::models::{
+    AttributeValue, Attributes, Event, EventSubject, Group, GroupUpsert, List, Membership,
+    MembershipList, MembershipUpdate, Region, User, UserUpsert,
+};
+use crate::upstream::{Idempotency, Rate, RateLimiter, RetryPolicy, Upstream, decode_json};
+
+/// The API version every request pins (`Userflow-Version`); the only one so far. Unpinned
+/// requests would silently follow "latest".
+pub const API_VERSION: &str = "2020-01-03";
+
+/// Default client-side request rate. Userflow's numbers are not public; this stays well
+/// below what public integrations use and is configurable.
+pub const DEFAULT_RATE_PER_SECOND: u32 = 10;
+
+/// The API name used in upstream errors and logs.
+const API_NAME: &str = "userflow";
+
+const USERFLOW_VERSION: HeaderName = HeaderName::from_static("userflow-version");
+
+/// How to reach one Userflow environment.
+#[derive(Debug, Clone)]
+pub struct UserflowConfig {
+    /// API base URL: [`Region::base_url`] or a sandbox. Trailing slashes are ignored; a path
+    /// prefix (e.g. `http://127.0.0.1:9000/userflow`) is kept.
+    pub base_url: String,
+    /// The environment's API key (`ak_...`).
+    pub api_key: SecretString,
+    /// Client-side request rate for this process.
+    pub rate: Rate,
+    /// Retry policy for 429, 5xx and transport errors.
+    pub retry: RetryPolicy,
+}
+
+impl UserflowConfig {
+    /// A configuration for a Userflow region with the default rate and retry policy.
+    pub fn for_region(region: Region, api_key: SecretString) -> UserflowConfig {
+        UserflowConfig::with_base_url(region.base_url(), api_key)
+    }
+
+    /// A configuration for any base URL (a sandbox, a proxy) with the default rate and retry
+    /// policy.
+    pub fn with_base_url(base_url: impl Into<String>, api_key: SecretString) -> UserflowConfig {
+        let per_second =
+            NonZeroU32::new(DEFAULT_RATE_PER_SECOND).expect("the default rate is not zero");
+        UserflowConfig {
+            base_url: base_url.into(),
+            api_key,
+            rate: Rate::per_second(per_second),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A Userflow API client. Cheap to clone: clones share the HTTP pool and the rate limiter.
+#[derive(Debug, Clone)]
+pub struct UserflowClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    upstream: Upstream,
+    /// Normalised: no trailing slash.
+    base_url: String,
+    /// `scheme://host[:port]`, to recognise Userflow's own absolute page URLs.
+    origin: String,
+    /// Authorization (marked sensitive), Userflow-Version, Accept.
+    headers: HeaderMap,
+}
+
+impl UserflowClient {
+    /// Builds a client over a shared HTTP client (see
+    /// [`http_client`](crate::upstream::http_client)).
+    ///
+    /// Fails with [`UserflowError::InvalidConfig`] for an unusable base URL or API key.
+    pub fn new(config: UserflowConfig, http: reqwest::Client) -> Result<Self, UserflowError> {
+        let (base_url, origin) = normalise_base_url(&config.base_url)?;
+        let headers = default_headers(&config.api_key)?;
+        let limiter = Arc::new(RateLimiter::new(config.rate));
+        Ok(UserflowClient {
+            inner: Arc::new(Inner {
+                upstream: Upstream::new(API_NAME, http, config.retry, limiter),
+                base_url,
+                origin,
+                headers,
+            }),
+        })
+    }
+
+    /// The normalised base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Starts a `POST /users` upsert for `id` (the id goes in the body).
+    pub fn upsert_user(&self, id: impl Into<String>) -> UpsertUserRequest<'_> {
+        UpsertUserRequest {
+            client: self,
+            id: id.into(),
+            attributes: None,
+            list: None,
+            prune: false,
+        }
+    }
+
+    /// Sends a prepared user upsert: `POST /users`. Returns the user as Userflow stored it.
+    pub async fn send_user_upsert(&self, upsert: &UserUpsert) -> Result<User, UserflowError> {
+        upsert
+            .validate()
+            .map_err(|reason| UserflowError::InvalidRequest { reason })?;
+        let url = self.url(&["users"], &[]);
+        let response = self
+            .call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
+            .await?;
+        decode(&response.body, "user")
+    }
+
+    /// `GET /users/{id}`. A missing user is [`UserflowError::NotFound`].
+    pub async fn get_user(&self, id: &str) -> Result<User, UserflowError> {
+        self.fetch_user(id, false).await
+    }
+
+    /// `GET /users/{id}?expand=memberships`: the user with its group memberships.
+    pub async fn get_user_with_memberships(&self, id: &str) -> Result<User, UserflowError> {
+        self.fetch_user(id, true).await
+    }
+
+    async fn fetch_user(&self, id: &str, memberships: bool) -> Result<User, UserflowError> {
+        let id = path_id(id, UserflowResource::User)?;
+        let query: &[(&str, &str)] = if memberships {
+            &[("expand", "memberships")]
+        } else {
+            &[]
+        };
+        let url = self.url(&["users", id], query);
+        let response = self
+            .call(Method::GET, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map_err(|e| e.not_found_as(UserflowResource::User))?;
+        decode(&response.body, "user")
+    }
+
+    /// `DELETE /users/{id}`: removes the user with its attributes, memberships, events and
+    /// flow history, for good. 200 and 204 are success; a user that is already gone is
+    /// [`UserflowError::NotFound`].
+    pub async fn delete_user(&self, id: &str) -> Result<(), UserflowError> {
+        let id = path_id(id, UserflowResource::User)?;
+        self.delete(&["users", id], UserflowResource::User).await
+    }
+
+    /// Lists users as one stream of items over Userflow's cursor pages (`GET /users`).
+    ///
+    /// Every page request sends `limit`; the next page is `next_page_url` when Userflow gives
+    /// one, otherwise `starting_after=<last id>`. An error is yielded once and ends the
+    /// stream.
+    pub fn list_users(&self, query: ListUsers) -> BoxStream<'static, Result<User, UserflowError>> {
+        let mut filters = Vec::new();
+        if let Some(email) = query.email {
+            filters.push(("email", email));
+        }
+        self.paginate("users", query.page_size, filters, |user: &User| &user.id)
+    }
+
+    /// Starts a `POST /groups` upsert for `id` (the id goes in the body).
+    pub fn upsert_group(&self, id: impl Into<String>) -> GroupUpsertRequest<'_> {
+        GroupUpsertRequest {
+            client: self,
+            body: GroupUpsert::new(id),
+        }
+    }
+
+    /// Sends a prepared group upsert: `POST /groups`.
+    pub async fn send_group_upsert(&self, upsert: &GroupUpsert) -> Result<Group, UserflowError> {
+        upsert
+            .validate()
+            .map_err(|reason| UserflowError::InvalidRequest { reason })?;
+        let url = self.url(&["groups"], &[]);
+        let response = self
+            .call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
+            .await?;
+        decode(&response.body, "group")
+    }
+
+    /// `GET /groups/{id}`. A missing group is [`UserflowError::NotFound`].
+    pub async fn get_group(&self, id: &str) -> Result<Group, UserflowError> {
+        let id = path_id(id, UserflowResource::Group)?;
+        let url = self.url(&["groups", id], &[]);
+        let response = self
+            .call(Method::GET, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map_err(|e| e.not_found_as(UserflowResource::Group))?;
+        decode(&response.body, "group")
+    }
+
+    /// `DELETE /groups/{id}`. A group that is already gone is [`UserflowError::NotFound`].
+    pub async fn delete_group(&self, id: &str) -> Result<(), UserflowError> {
+        let id = path_id(id, UserflowResource::Group)?;
+        self.delete(&["groups", id], UserflowResource::Group).await
+    }
+
+    /// Lists groups as one stream of items (`GET /groups`), like [`Self::list_users`].
+    pub fn list_groups(
+        &self,
+        page_size: PageSize,
+    ) -> BoxStream<'static, Result<Group, UserflowError>> {
+        self.paginate("groups", page_size, Vec::new(), |group: &Group| &group.id)
+    }
+
+    /// Starts a `POST /events` request. The subject type guarantees a user or group id.
+    pub fn track_event(
+        &self,
+        name: impl Into<String>,
+        subject: EventSubject,
+    ) -> TrackEventRequest<'_> {
+        TrackEventRequest {
+            client: self,
+            body: Event {
+                name: name.into(),
+                subject,
+                attributes: None,
+            },
+        }
+    }
+
+    /// Sends a prepared event: `POST /events`.
+    ///
+    /// Events are not idempotent, so the request is only repeated when Userflow provably did
+    /// not record it (a 429, or no connection was made). After a 5xx or a dropped connection
+    /// the event may or may not exist; the error's class is transient and the caller decides.
+    pub async fn send_event(&self, event: &Event) -> Result<(), UserflowError> {
+        event
+            .validate()
+            .map_err(|reason| UserflowError::InvalidRequest { reason })?;
+        let url = self.url(&["events"], &[]);
+        // The response (the stored event) carries nothing the relay uses: not decoded.
+        self.call(Method::POST, url, Some(event), Idempotency::NotIdempotent)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        segments: &[&str],
+        resource: UserflowResource,
+    ) -> Result<(), UserflowError> {
+        let url = self.url(segments, &[]);
+        // 200 with `{"deleted": true}` or 204 without a body: both mean done.
+        self.call(Method::DELETE, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map_err(|e| e.not_found_as(resource))?;
+        Ok(())
+    }
+
+    /// `base_url` + percent-encoded path segments + an encoded query string.
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> String {
+        let mut url = self.inner.base_url.clone();
+        for segment in segments {
+            url.push('/');
+            url.push_str(&encode_component(segment));
+        }
+        append_query(&mut url, query);
+        url
+    }
+
+    /// Sends one logical request through the shared retry and rate-limit loop.
+    async fn call<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&B>,
+        idempotency: Idempotency,
+    ) -> Result<crate::upstream::Response, UserflowError> {
+        let body: Option<Bytes> = match body {
+            Some(body) => Some(
+                serde_json::to_vec(body)
+                    .map_err(|_| UserflowError::InvalidRequest {
+                        reason: "the request body cannot be serialised",
+                    })?
+                    .into(),
+            ),
+            None => None,
+        };
+        let inner = &self.inner;
+        inner
+            .upstream
+            .execute(None, idempotency, |http| {
+                let request = http
+                    .request(method.clone(), &url)
+                    .headers(inner.headers.clone());
+                match &body {
+                    Some(body) => request
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(body.clone()),
+                    None => request,
+                }
+            })
+            .await
+            .map_err(UserflowError::from)
+    }
+
+    fn paginate<T>(
+        &self,
+        collection: &'static str,
+        page_size: PageSize,
+        filters: Vec<(&'static str, String)>,
+        id_of: fn(&T) -> &str,
+    ) -> BoxStream<'static, Result<T, UserflowError>>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let mut pager = Pager {
+            client: self.clone(),
+            collection,
+            page_size,
+            filters,
+            id_of,
+            buffered: VecDeque::new(),
+            next_url: None,
+        };
+        pager.next_url = Some(pager.cursor_url(None));
+        futures::stream::unfold(pager, |mut pager| async move {
+            loop {
+                if let Some(item) = pager.buffered.pop_front() {
+                    return Some((Ok(item), pager));
+                }
+                // No next page (or an error was yielded): the stream ends.
+                let url = pager.next_url.take()?;
+                match pager.fetch(&url).await {
+                    Ok(page) => pager.accept(&url, page),
+                    Err(error) => return Some((Err(error), pager)),
+                }
+            }
+        })
+        .boxed()
+    }
+}
+
+/// The state of one list stream: items of the current page not yet yielded, and where the
+/// next page is.
+struct Pager<T> {
+    client: UserflowClient,
+    collection: &'static str,
+    page_size: PageSize,
+    filters: Vec<(&'static str, String)>,
+    id_of: fn(&T) -> &str,
+    buffered: VecDeque<T>,
+    next_url: Option<String>,
+}
+
+impl<T: DeserializeOwned> Pager<T> {
+    async fn fetch(&self, url: &str) -> Result<List<T>, UserflowError> {
+        let response = self
+            .client
+            .call(
+                Method::GET,
+                url.to_owned(),
+                None::<&()>,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        decode(&response.body, "list")
+    }
+
+    /// Buffers a page and works out the next page's URL (none when done).
+    fn accept(&mut self, url: &str, page: List<T>) {
+        let last_id = page.data.last().map(|item| (self.id_of)(item).to_owned());
+        let next = if !page.has_more {
+            None
+        } else if let Some(next) = page
+            .next_page_url
+            .as_deref()
+            .and_then(|next| self.follow_next_page_url(next))
+        {
+            Some(next)
+        } else if let Some(last_id) = last_id {
+            Some(self.cursor_url(Some(&last_id)))
+        } else {
+            tracing::warn!(
+                api = API_NAME,
+                collection = self.collection,
+                "list page says has_more but gives no cursor; stopping"
+            );
+            None
+        };
+        // A next page equal to this one would loop forever.
+        self.next_url = next.filter(|next| {
+            let repeats = *next == url;
+            if repeats {
+                tracing::warn!(
+                    api = API_NAME,
+                    collection = self.collection,
+                    "list cursor did not advance; stopping"
+                );
+            }
+            !repeats
+        });
+        self.buffered = page.data.into();
+    }
+
+    /// `/<collection>?limit=..&<filters>[&starting_after=..]` under the base URL.
+    fn cursor_url(&self, starting_after: Option<&str>) -> String {
+        let limit = self.page_size.get().to_string();
+        let mut query: Vec<(&str, &str)> = vec![("limit", &limit)];
+        query.extend(self.filters.iter().map(|(k, v)| (*k, v.as_str())));
+        if let Some(cursor) = starting_after {
+            query.push(("starting_after", cursor));
+        }
+        self.client.url(&[self.collection], &query)
+    }
+
+    /// Resolves Userflow's `next_page_url` (relative or absolute) against the base URL and
+    /// makes sure it still carries `limit` and the filters. An absolute URL on another origin
+    /// is not followed: it would receive the API key.
+    fn follow_next_page_url(&self, next: &str) -> Option<String> {
+        let inner = &self.client.inner;
+        let absolute = if next.starts_with("http://") || next.starts_with("https://") {
+            let same_origin = next
+                .strip_prefix(inner.origin.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']));
+            if !same_origin {
+                tracing::warn!(
+                    api = API_NAME,
+                    "next_page_url points to another origin; using the cursor instead"
+                );
+                return None;
+            }
+            next.to_owned()
+        } else {
+            let relative = next.trim_start_matches('/');
+            let base_path = &inner.base_url[inner.origin.len()..];
+            // Userflow's relative URLs start at the API root; a sandbox mounted under a path
+            // prefix may already include that prefix.
+            if !base_path.is_empty() && next.starts_with(&format!("{base_path}/")) {
+                format!("{}{}", inner.origin, next)
+            } else {
+                format!("{}/{}", inner.base_url, relative)
+            }
+        };
+        let mut url = url::Url::parse(&absolute).ok()?;
+        let present: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let limit = self.page_size.get().to_string();
+        let missing: Vec<(&str, &str)> = std::iter::once(("limit", limit.as_str()))
+            .chain(self.filters.iter().map(|(k, v)| (*k, v.as_str())))
+            .filter(|(key, _)| !present.iter().any(|p| p == key))
+            .collect();
+        if !missing.is_empty() {
+            url.query_pairs_mut().extend_pairs(missing);
+        }
+        Some(url.to_string())
+    }
+}
+
+/// Builder for `POST /users`; ends with [`UpsertUserRequest::send`].
+#[derive(Debug)]
+#[must_use = "nothing is sent until `.send()` is awaited"]
+pub struct UpsertUserRequest<'c> {
+    client: &'c UserflowClient,
+    id: String,
+    attributes: Option<Attributes>,
+    list: Option<MembershipList>,
+    prune: bool,
+}
+
+impl UpsertUserRequest<'_> {
+    /// Sets one attribute (a plain value or an [`AttributeOperation`](super::AttributeOperation)).
+    pub fn attribute(mut self, name: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+        self.attributes
+            .get_or_insert_with(Attributes::new)
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets several attributes.
+    pub fn attributes<K, V>(mut self, attributes: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<AttributeValue>,
+    {
+        let map = self.attributes.get_or_insert_with(Attributes::new);
+        map.extend(attributes.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Links the user to groups (`"groups"`). Replaces memberships set earlier on this
+    /// builder: Userflow takes one list or the other.
+    pub fn groups(mut self, groups: impl IntoIterator<Item = GroupUpsert>) -> Self {
+        self.list = Some(MembershipList::Groups(groups.into_iter().collect()));
+        self
+    }
+
+    /// Links the user to groups with membership attributes (`"memberships"`). Replaces
+    /// groups set earlier on this builder.
+    pub fn memberships(mut self, memberships: impl IntoIterator<Item = Membership>) -> Self {
+        self.list = Some(MembershipList::Memberships(
+            memberships.into_iter().collect(),
+        ));
+        self
+    }
+
+    /// Removes the user from every group the list does not name. Only sent together with a
+    /// list, and only safe when that list holds all of the user's groups.
+    pub fn prune_memberships(mut self) -> Self {
+        self.prune = true;
+        self
+    }
+
+    /// The request body this builder describes.
+    pub fn into_body(self) -> UserUpsert {
+        UserUpsert {
+            id: self.id,
+            attributes: self.attributes,
+            memberships: self.list.map(|list| MembershipUpdate {
+                list,
+                prune: self.prune,
+            }),
+        }
+    }
+
+    /// Sends the upsert and returns the user as stored.
+    pub async fn send(self) -> Result<User, UserflowError> {
+        let client = self.client;
+        client.send_user_upsert(&self.into_body()).await
+    }
+}
+
+/// Builder for `POST /groups`; ends with [`GroupUpsertRequest::send`].
+#[derive(Debug)]
+#[must_use = "nothing is sent until `.send()` is awaited"]
+pub struct GroupUpsertRequest<'c> {
+    client: &'c UserflowClient,
+    body: GroupUpsert,
+}
+
+impl GroupUpsertRequest<'_> {
+    /// Sets one group attribute.
+    pub fn attribute(mut self, name: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+        self.body = self.body.attribute(name, value);
+        self
+    }
+
+    /// Sends the upsert and returns the group as stored.
+    pub async fn send(self) -> Result<Group, UserflowError> {
+        self.client.send_group_upsert(&self.body).await
+    }
+}
+
+/// Builder for `POST /events`; ends with [`TrackEventRequest::send`].
+#[derive(Debug)]
+#[must_use = "nothing is sent until `.send()` is awaited"]
+pub struct TrackEventRequest<'c> {
+    client: &'c UserflowClient,
+    body: Event,
+}
+
+impl TrackEventRequest<'_> {
+    /// Sets one event attribute.
+    pub fn attribute(mut self, name: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+        self.body
+            .attributes
+            .get_or_insert_with(Attributes::new)
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// Sends the event (see [`UserflowClient::send_event`] for the retry rule).
+    pub async fn send(self) -> Result<(), UserflowError> {
+        self.client.send_event(&self.body).await
+    }
+}
+
+/// Items per list page: 1 to 100 (Userflow's maximum), 100 by default. Larger values are
+/// rejected here, before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PageSize(u8);
+
+impl PageSize {
+    /// Userflow's maximum page size.
+    pub const MAX: PageSize = PageSize(100);
+
+    /// A page size in `1..=100`, else [`UserflowError::InvalidRequest`].
+    pub fn new(limit: u32) -> Result<PageSize, UserflowError> {
+        match u8::try_from(limit) {
+            Ok(limit @ 1..=100) => Ok(PageSize(limit)),
+            _ => Err(UserflowError::InvalidRequest {
+                reason: "list limit must be between 1 and 100",
+            }),
+        }
+    }
+
+    /// The number sent as `limit`.
+    pub fn get(self) -> u32 {
+        u32::from(self.0)
+    }
+}
+
+impl Default for PageSize {
+    fn default() -> Self {
+        PageSize::MAX
+    }
+}
+
+/// Options of [`UserflowClient::list_users`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListUsers {
+    /// Items per page (default 100).
+    pub page_size: PageSize,
+    /// Only users with this email.
+    pub email: Option<String>,
+}
+
+impl ListUsers {
+    /// Only users with this email.
+    pub fn with_email(self, email: impl Into<String>) -> ListUsers {
+        ListUsers {
+            email: Some(email.into()),
+            ..self
+        }
+    }
+
+    /// Items per page.
+    pub fn with_page_size(self, page_size: PageSize) -> ListUsers {
+        ListUsers { page_size, ..self }
+    }
+}
+
+/// Decodes a 2xx body, naming the JSON path that did not fit.
+fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, UserflowError> {
+    decode_json(body).map_err(|source| UserflowError::Decode { what, source })
+}
+
+/// Rejects ids that cannot be placed in a path: empty, or `.`/`..` (URL parsers resolve
+/// those as dot segments even when percent-encoded).
+fn path_id(id: &str, resource: UserflowResource) -> Result<&str, UserflowError> {
+    match id {
+        "" => Err(UserflowError::InvalidRequest {
+            reason: match resource {
+                UserflowResource::User => "user id is empty",
+                UserflowResource::Group => "group id is empty",
+            },
+        }),
+        "." | ".." => Err(UserflowError::InvalidRequest {
+            reason: "an id of `.` or `..` cannot be placed in a path",
+        }),
+        id => Ok(id),
+    }
+}
+
+/// Percent-encodes everything but `A-Z a-z 0-9 - . _ *`, so a value is safe as one path
+/// segment or query component (a space becomes `%20`, never `+`).
+fn encode_component(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn append_query(url: &mut String, query: &[(&str, &str)]) {
+    for (index, (key, value)) in query.iter().enumerate() {
+        url.push(if index == 0 { '?' } else { '&' });
+        url.push_str(&encode_component(key));
+        url.push('=');
+        url.push_str(&encode_component(value));
+    }
+}
+
+/// Validates the base URL and returns it without trailing slashes, plus its origin.
+fn normalise_base_url(raw: &str) -> Result<(String, String), UserflowError> {
+    let invalid = |reason| UserflowError::InvalidConfig { reason };
+    let trimmed = raw.trim().trim_end_matches('/');
+    let url = url::Url::parse(trimmed).map_err(|_| invalid("base URL is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("base URL must be http or https"));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid("base URL has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("base URL must not have a query or fragment"));
+    }
+    let origin = url.origin().ascii_serialization();
+    let path = url.path().trim_end_matches('/');
+    Ok((format!("{origin}{path}"), origin))
+}
+
+/// Headers sent on every request; the Authorization value is marked sensitive so it never
+/// shows in debug output.
+fn default_headers(api_key: &SecretString) -> Result<HeaderMap, UserflowError> {
+    let key = api_key.expose_secret().trim();
+    if key.is_empty() {
+        return Err(UserflowError::InvalidConfig {
+            reason: "API key is empty",
+        });
+    }
+    let mut authorization = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+        UserflowError::InvalidConfig {
+            reason: "API key contains characters not allowed in a header",
+        }
+    })?;
+    authorization.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(AUTHORIZATION, authorization);
+    headers.insert(USERFLOW_VERSION, HeaderValue::from_static(API_VERSION));
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    Ok(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_base_url_has_trailing_slashes_then_they_are_dropped() {
+        let (base, origin) = normalise_base_url("https://api.userflow.com//").unwrap();
+        assert_eq!(base, "https://api.userflow.com");
+        assert_eq!(origin, "https://api.userflow.com");
+        let (base, origin) = normalise_base_url(" http://127.0.0.1:9000/userflow/ ").unwrap();
+        assert_eq!(base, "http://127.0.0.1:9000/userflow");
+        assert_eq!(origin, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn when_base_url_is_unusable_then_config_is_rejected() {
+        for raw in ["", "api.userflow.com", "ftp://x", "https://x/?a=1"] {
+            assert!(
+                matches!(
+                    normalise_base_url(raw),
+                    Err(UserflowError::InvalidConfig { .. })
+                ),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn when_a_component_has_reserved_characters_then_they_are_percent_encoded() {
+        assert_eq!(encode_component("a/b c+d?e#f%"), "a%2Fb%20c%2Bd%3Fe%23f%25");
+        assert_eq!(encode_component("crm-42_x.y"), "crm-42_x.y");
+        assert_eq!(encode_component("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn when_page_size_is_out_of_range_then_it_is_rejected() {
+        assert!(PageSize::new(0).is_err());
+        assert!(PageSize::new(101).is_err());
+        assert_eq!(PageSize::new(100).unwrap().get(), 100);
+        assert_eq!(PageSize::default().get(), 100);
+    }
+}

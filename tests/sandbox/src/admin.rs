@@ -1,0 +1,325 @@
+//! The admin API, at the root of the admin listener. JSON in and out; types in
+//! [`crate::admin_types`]; errors are `{"error": "..."}` with 400 or 404.
+//!
+//! | route | body / query | answer |
+//! |---|---|---|
+//! | `GET /health` | | `{"ok": true}` |
+//! | `POST /reset` | | `{"reset": true}`: stores, faults, counts, log, rate windows, settings, exports and export storage back to the start state |
+//! | `GET /faults` | | `[FaultStatus]` |
+//! | `POST /faults` | `FaultRule` | 201 `FaultStatus` |
+//! | `DELETE /faults` | | 204, every rule removed |
+//! | `DELETE /faults/{id}` | | 204, or 404 |
+//! | `GET /requests/counts` | `?api=braze\|scim\|userflow` | `{"counts": [RequestCount]}` |
+//! | `GET /requests/log` | `?api=..&limit=n` (default 100) | `{"requests": [RequestRecord]}`, oldest first |
+//! | `DELETE /requests` | | 204, counts and log cleared |
+//! | `GET /settings` | | `Settings` |
+//! | `PATCH /settings` | `SettingsPatch` | `Settings` (a changed bucket starts a fresh window) |
+//! | `GET /export-storage` | | `ExportStorage` or `null` |
+//! | `PUT /export-storage` | `ExportStorage` | `ExportStorage` |
+//! | `DELETE /export-storage` | | 204, exports answer "no bucket configured" |
+//! | `POST /braze/segments` | `SeedSegment` | `SeedSummary` |
+//! | `GET /braze/segments` | | `[SegmentInfo]` |
+//! | `GET /braze/users` | `BrazeUserQuery` as query | `BrazeUserPage` |
+//! | `GET /braze/exports` | | `[ExportRecord]` |
+//! | `GET /scim/users` | | `[ScimUserRecord]` |
+//! | `GET /userflow/users` | `?id=` | `[UserflowUserRecord]` |
+//! | `GET /userflow/groups` | | `[UserflowGroupRecord]` |
+//! | `GET /userflow/events` | `?user_id=&group_id=&name=` | `[UserflowEventRecord]`, duplicates kept |
+//!
+//! A fault rule, flat JSON: `{"api": "braze", "method": "POST", "path": "/users/*",
+//! "kind": "status", "status": 503, "html": true, "count": 3}`; kinds `status` (`status`,
+//! `html`, `body`, `content_type`), `throttle` (`retry_after` seconds), `latency` (`ms`),
+//! `drop`; limits `count`, `probability` + `seed`. A settings patch:
+//! `{"rate_limits": {"braze_track": {"limit": 10, "window_secs": 60}, "userflow": null},
+//! "export": {"users_per_file": 100, "date_shift_days": 1, "duplicate_every": 50,
+//! "file_delay_ms": 0}, "track_max_objects": 75}`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::admin_types::*;
+use crate::state::App;
+use crate::{profiles, seed};
+
+type AppState = State<Arc<App>>;
+
+/// The router of the admin listener.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { Json(json!({ "ok": true })) }))
+        .route("/reset", post(reset))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(remove_fault))
+        .route("/requests/counts", get(request_counts))
+        .route("/requests/log", get(request_log))
+        .route("/requests", delete(reset_requests))
+        .route("/settings", get(get_settings).patch(patch_settings))
+        .route(
+            "/export-storage",
+            get(get_storage).put(put_storage).delete(delete_storage),
+        )
+        .route("/braze/segments", get(list_segments).post(seed_segment))
+        .route("/braze/users", get(braze_users))
+        .route("/braze/exports", get(braze_exports))
+        .route("/scim/users", get(scim_users))
+        .route("/userflow/users", get(userflow_users))
+        .route("/userflow/groups", get(userflow_groups))
+        .route("/userflow/events", get(userflow_events))
+        .with_state(app)
+}
+
+fn fail(status: StatusCode, text: &str) -> Response {
+    (status, Json(json!({ "error": text }))).into_response()
+}
+
+async fn reset(State(app): AppState) -> Json<Value> {
+    app.reset();
+    Json(json!({ "reset": true }))
+}
+
+async fn list_faults(State(app): AppState) -> Json<Vec<FaultStatus>> {
+    Json(app.faults.list())
+}
+
+async fn add_fault(State(app): AppState, Json(rule): Json<FaultRule>) -> Response {
+    match app.faults.add(rule) {
+        Ok(status) => (StatusCode::CREATED, Json(status)).into_response(),
+        Err(e) => fail(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+async fn clear_faults(State(app): AppState) -> StatusCode {
+    app.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_fault(State(app): AppState, Path(id): Path<String>) -> Response {
+    if app.faults.remove(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        fail(StatusCode::NOT_FOUND, "no such fault rule")
+    }
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    api: Option<Api>,
+    limit: Option<usize>,
+}
+
+async fn request_counts(State(app): AppState, Query(q): Query<LogQuery>) -> Json<Value> {
+    Json(json!({ "counts": app.observe.counts(q.api) }))
+}
+
+async fn request_log(State(app): AppState, Query(q): Query<LogQuery>) -> Json<Value> {
+    Json(json!({ "requests": app.observe.log(q.api, q.limit.unwrap_or(100)) }))
+}
+
+async fn reset_requests(State(app): AppState) -> StatusCode {
+    app.observe.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_settings(State(app): AppState) -> Json<Settings> {
+    Json(app.settings().clone())
+}
+
+async fn patch_settings(State(app): AppState, Json(patch): Json<SettingsPatch>) -> Response {
+    if patch.track_max_objects == Some(0)
+        || patch.export.as_ref().and_then(|e| e.users_per_file) == Some(0)
+    {
+        return fail(StatusCode::BAD_REQUEST, "limits must be at least 1");
+    }
+    let mut settings = app.settings();
+    for (bucket, limit) in &patch.rate_limits {
+        settings.rate_limits.insert(*bucket, *limit);
+        app.limits.reset_bucket(*bucket);
+    }
+    if let Some(e) = patch.export {
+        let s = &mut settings.export;
+        s.users_per_file = e.users_per_file.unwrap_or(s.users_per_file);
+        s.date_shift_days = e.date_shift_days.unwrap_or(s.date_shift_days);
+        s.duplicate_every = e.duplicate_every.unwrap_or(s.duplicate_every);
+        s.file_delay_ms = e.file_delay_ms.unwrap_or(s.file_delay_ms);
+    }
+    if let Some(n) = patch.track_max_objects {
+        settings.track_max_objects = n;
+    }
+    if let Some(n) = patch.request_log_capacity {
+        settings.request_log_capacity = n;
+    }
+    Json(settings.clone()).into_response()
+}
+
+async fn get_storage(State(app): AppState) -> Json<Option<ExportStorage>> {
+    Json(app.exports.storage())
+}
+
+async fn put_storage(State(app): AppState, Json(storage): Json<ExportStorage>) -> Response {
+    if storage.bucket.is_empty() {
+        return fail(StatusCode::BAD_REQUEST, "bucket is required");
+    }
+    app.exports.set_storage(Some(storage));
+    Json(app.exports.storage()).into_response()
+}
+
+async fn delete_storage(State(app): AppState) -> StatusCode {
+    app.exports.set_storage(None);
+    StatusCode::NO_CONTENT
+}
+
+async fn seed_segment(State(app): AppState, Json(req): Json<SeedSegment>) -> Response {
+    if req.segment_id.is_empty() {
+        return fail(StatusCode::BAD_REQUEST, "segment_id is required");
+    }
+    // Large segments take a while: keep the runtime's workers free.
+    let task = tokio::task::spawn_blocking(move || {
+        let mut store = app.braze();
+        seed::seed(&mut store, &req, Utc::now())
+    });
+    match task.await {
+        Ok(summary) => Json(summary).into_response(),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn list_segments(State(app): AppState) -> Json<Vec<SegmentInfo>> {
+    let store = app.braze();
+    Json(
+        store
+            .segments
+            .iter()
+            .map(|(id, members)| SegmentInfo {
+                segment_id: id.clone(),
+                size: members.len(),
+            })
+            .collect(),
+    )
+}
+
+async fn braze_users(State(app): AppState, Query(q): Query<BrazeUserQuery>) -> Json<BrazeUserPage> {
+    let store = app.braze();
+    // A bare count (limit=0, no filter) must stay cheap at 200k profiles.
+    let count_only = BrazeUserQuery {
+        limit: Some(0),
+        ..BrazeUserQuery::default()
+    };
+    if q == count_only {
+        return Json(BrazeUserPage {
+            total: store.len(),
+            users: Vec::new(),
+        });
+    }
+    let matches = |p: &&profiles::BrazeProfile| {
+        q.external_id
+            .as_ref()
+            .is_none_or(|e| p.external_id.as_ref() == Some(e))
+            && q.braze_id.as_ref().is_none_or(|b| &p.braze_id == b)
+            && q.email.as_ref().is_none_or(|e| {
+                p.attributes
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| profiles::email_key(v) == profiles::email_key(e))
+            })
+            && q.alias_name.as_ref().is_none_or(|n| {
+                p.user_aliases.iter().any(|a| {
+                    &a.alias_name == n && q.alias_label.as_ref().is_none_or(|l| &a.alias_label == l)
+                })
+            })
+            && q.alias_label
+                .as_ref()
+                .is_none_or(|l| p.user_aliases.iter().any(|a| &a.alias_label == l))
+    };
+    // Exact external_id and braze_id lookups go through the indexes.
+    let candidates: Vec<&profiles::BrazeProfile> = match (&q.external_id, &q.braze_id) {
+        (Some(ext), _) => store
+            .by_external_id(ext)
+            .and_then(|id| store.get(&id))
+            .into_iter()
+            .collect(),
+        (None, Some(bid)) => store.get(bid).into_iter().collect(),
+        _ => store.iter().collect(),
+    };
+    let all: Vec<&profiles::BrazeProfile> = candidates.into_iter().filter(matches).collect();
+    let users = all
+        .iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(q.limit.unwrap_or(usize::MAX))
+        .map(|p| (*p).clone())
+        .collect();
+    Json(BrazeUserPage {
+        total: all.len(),
+        users,
+    })
+}
+
+async fn braze_exports(State(app): AppState) -> Json<Vec<ExportRecord>> {
+    Json(app.exports.records())
+}
+
+async fn scim_users(State(app): AppState) -> Json<Vec<ScimUserRecord>> {
+    Json(app.scim().list())
+}
+
+#[derive(Deserialize)]
+struct UserflowQuery {
+    id: Option<String>,
+    user_id: Option<String>,
+    group_id: Option<String>,
+    name: Option<String>,
+}
+
+async fn userflow_users(
+    State(app): AppState,
+    Query(q): Query<UserflowQuery>,
+) -> Json<Vec<UserflowUserRecord>> {
+    let store = app.userflow();
+    Json(
+        store
+            .users
+            .values()
+            .filter(|u| q.id.as_ref().is_none_or(|id| &u.id == id))
+            .cloned()
+            .collect(),
+    )
+}
+
+async fn userflow_groups(State(app): AppState) -> Json<Vec<UserflowGroupRecord>> {
+    Json(app.userflow().groups.values().cloned().collect())
+}
+
+async fn userflow_events(
+    State(app): AppState,
+    Query(q): Query<UserflowQuery>,
+) -> Json<Vec<UserflowEventRecord>> {
+    let store = app.userflow();
+    Json(
+        store
+            .events
+            .iter()
+            .filter(|e| {
+                q.user_id
+                    .as_ref()
+                    .is_none_or(|u| e.user_id.as_ref() == Some(u))
+            })
+            .filter(|e| {
+                q.group_id
+                    .as_ref()
+                    .is_none_or(|g| e.group_id.as_ref() == Some(g))
+            })
+            .filter(|e| q.name.as_ref().is_none_or(|n| &e.name == n))
+            .cloned()
+            .collect(),
+    )
+}

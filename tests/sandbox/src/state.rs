@@ -1,0 +1,102 @@
+//! The shared state of a running sandbox.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::SandboxConfig;
+use crate::admin_types::{Bucket, ExportStorage, RateLimit, Settings};
+use crate::export::Exports;
+use crate::faults::Faults;
+use crate::limits::Limits;
+use crate::observe::Observer;
+use crate::profiles::Profiles;
+use crate::scim::ScimStore;
+use crate::userflow::UserflowStore;
+
+/// Everything the handlers share.
+pub(crate) struct App {
+    pub braze_key: String,
+    pub userflow_key: String,
+    pub scim_token: String,
+    pub scim_origin: String,
+    /// Export storage as configured at start (restored by a reset).
+    initial_storage: Option<ExportStorage>,
+    pub settings: Mutex<Settings>,
+    pub braze: Mutex<Profiles>,
+    pub scim: Mutex<ScimStore>,
+    pub userflow: Mutex<UserflowStore>,
+    pub faults: Faults,
+    pub limits: Limits,
+    pub observe: Observer,
+    pub exports: Exports,
+    /// Client for export callbacks.
+    pub http: reqwest::Client,
+}
+
+impl App {
+    pub(crate) fn new(config: &SandboxConfig) -> Self {
+        let initial_storage = config.export_bucket.as_ref().map(|bucket| ExportStorage {
+            bucket: bucket.clone(),
+            endpoint: config.s3_endpoint.clone(),
+            region: config.s3_region.clone(),
+        });
+        App {
+            braze_key: config.braze_key.clone(),
+            userflow_key: config.userflow_key.clone(),
+            scim_token: config.scim_token.clone(),
+            scim_origin: config.scim_origin.clone(),
+            exports: Exports::new(initial_storage.clone()),
+            initial_storage,
+            settings: Mutex::new(Settings::default()),
+            braze: Mutex::default(),
+            scim: Mutex::default(),
+            userflow: Mutex::default(),
+            faults: Faults::default(),
+            limits: Limits::default(),
+            observe: Observer::default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock().expect("settings lock")
+    }
+
+    pub(crate) fn braze(&self) -> MutexGuard<'_, Profiles> {
+        self.braze.lock().expect("braze lock")
+    }
+
+    pub(crate) fn scim(&self) -> MutexGuard<'_, ScimStore> {
+        self.scim.lock().expect("scim lock")
+    }
+
+    pub(crate) fn userflow(&self) -> MutexGuard<'_, UserflowStore> {
+        self.userflow.lock().expect("userflow lock")
+    }
+
+    /// The configured limit of a bucket.
+    pub(crate) fn limit_of(&self, bucket: Bucket) -> Option<RateLimit> {
+        self.settings().rate_limits.get(&bucket).copied().flatten()
+    }
+
+    /// Capacity of the request log.
+    pub(crate) fn log_capacity(&self) -> usize {
+        self.settings().request_log_capacity
+    }
+
+    /// Back to the state right after start: stores, faults, counts, windows, settings and
+    /// export storage.
+    pub(crate) fn reset(&self) {
+        self.exports.reset(self.initial_storage.clone());
+        self.braze().clear();
+        *self.scim() = ScimStore::default();
+        *self.userflow() = UserflowStore::default();
+        self.faults.clear();
+        self.limits.reset();
+        self.observe.reset();
+        *self.settings() = Settings::default();
+    }
+}

@@ -1,0 +1,562 @@
+//! `POST /users/track`: attributes, events and purchases with Braze's upsert semantics.
+//!
+//! Item error types (in `errors[].type`):
+//! - `'external_id', 'braze_id', 'user_alias', 'email' or 'phone' is required`
+//! - `only one of 'external_id', 'braze_id' or 'user_alias' may be given`
+//! - `'external_id' is too large: at most 987 bytes (EXTERNAL_USER_ID_TOO_LARGE)`
+//! - `'external_id' must be a non-empty string`, `'braze_id' must be a string`
+//! - `'user_alias' must have string 'alias_name' and 'alias_label'`
+//! - `'<field>' must be ...` for invalid standard fields and flags, event and purchase fields.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use crate::braze::message;
+use crate::profiles::{Profiles, STANDARD_FIELDS, StoredEvent, StoredPurchase, UserAlias};
+use crate::state::App;
+
+const MAX_EXTERNAL_ID_BYTES: usize = 987;
+const NO_VALID_DATA: &str =
+    "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.";
+const IDENTIFIER_REQUIRED: &str =
+    "'external_id', 'braze_id', 'user_alias', 'email' or 'phone' is required";
+
+/// Handles one `/users/track` body.
+pub(crate) fn track(app: &App, body: Value) -> (StatusCode, Value) {
+    let Value::Object(mut body) = body else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "The request body must be a JSON object",
+        );
+    };
+    let mut arrays: Vec<(&'static str, Option<Vec<Value>>)> = Vec::new();
+    for key in ["attributes", "events", "purchases"] {
+        match body.remove(key) {
+            None | Some(Value::Null) => arrays.push((key, None)),
+            Some(Value::Array(items)) => arrays.push((key, Some(items))),
+            Some(_) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    &format!("'{key}' must be an array"),
+                );
+            }
+        }
+    }
+    let total: usize = arrays
+        .iter()
+        .map(|(_, a)| a.as_ref().map_or(0, Vec::len))
+        .sum();
+    let max = app.settings().track_max_objects;
+    if total > max {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({
+                "message": "Max Input Length Exceeded",
+                "errors": [format!(
+                    "at most {max} attributes, events and purchases objects combined per request, got {total}"
+                )],
+            }),
+        );
+    }
+    if total == 0 {
+        return message(StatusCode::BAD_REQUEST, NO_VALID_DATA);
+    }
+
+    let now = Utc::now();
+    let mut store = app.braze();
+    let mut errors = Vec::new();
+    let mut answer = Map::new();
+    answer.insert("message".into(), json!("success"));
+    let mut processed_total = 0;
+    for (array, items) in arrays {
+        let Some(items) = items else { continue };
+        let mut processed = 0u64;
+        for (index, item) in items.into_iter().enumerate() {
+            let outcome = match item {
+                Value::Object(obj) => match array {
+                    "attributes" => apply_attributes(&mut store, obj, now),
+                    "events" => apply_event(&mut store, obj, now),
+                    _ => apply_purchase(&mut store, obj, now),
+                },
+                _ => Err(format!("each '{array}' item must be an object")),
+            };
+            match outcome {
+                Ok(()) => processed += 1,
+                Err(kind) => {
+                    errors.push(json!({ "type": kind, "input_array": array, "index": index }))
+                }
+            }
+        }
+        processed_total += processed;
+        answer.insert(format!("{array}_processed"), json!(processed));
+    }
+    if processed_total == 0 {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({ "message": NO_VALID_DATA, "errors": errors }),
+        );
+    }
+    if !errors.is_empty() {
+        answer.insert("errors".into(), Value::Array(errors));
+    }
+    (StatusCode::CREATED, Value::Object(answer))
+}
+
+/// The profile an object names.
+enum Ident {
+    External(String),
+    Alias(UserAlias),
+    BrazeId(String),
+    Email(String),
+    Phone(String),
+}
+
+fn present(obj: &Map<String, Value>, key: &str) -> bool {
+    obj.get(key).is_some_and(|v| !v.is_null())
+}
+
+fn identify(obj: &Map<String, Value>) -> Result<Ident, String> {
+    let primaries = ["external_id", "user_alias", "braze_id"]
+        .iter()
+        .filter(|k| present(obj, k))
+        .count();
+    if primaries > 1 {
+        return Err("only one of 'external_id', 'braze_id' or 'user_alias' may be given".into());
+    }
+    if present(obj, "external_id") {
+        return match &obj["external_id"] {
+            Value::String(s) if s.len() > MAX_EXTERNAL_ID_BYTES => Err(format!(
+                "'external_id' is too large: at most {MAX_EXTERNAL_ID_BYTES} bytes (EXTERNAL_USER_ID_TOO_LARGE)"
+            )),
+            Value::String(s) if !s.is_empty() => Ok(Ident::External(s.clone())),
+            _ => Err("'external_id' must be a non-empty string".into()),
+        };
+    }
+    if present(obj, "user_alias") {
+        return parse_alias(&obj["user_alias"])
+            .map(Ident::Alias)
+            .ok_or_else(|| "'user_alias' must have string 'alias_name' and 'alias_label'".into());
+    }
+    if present(obj, "braze_id") {
+        return match &obj["braze_id"] {
+            Value::String(s) => Ok(Ident::BrazeId(s.clone())),
+            _ => Err("'braze_id' must be a string".into()),
+        };
+    }
+    match (obj.get("email"), obj.get("phone")) {
+        (Some(Value::String(e)), _) if !e.trim().is_empty() => Ok(Ident::Email(e.clone())),
+        (_, Some(Value::String(p))) if !p.trim().is_empty() => Ok(Ident::Phone(p.clone())),
+        _ => Err(IDENTIFIER_REQUIRED.into()),
+    }
+}
+
+/// `{alias_name, alias_label}` with non-empty strings.
+pub(crate) fn parse_alias(v: &Value) -> Option<UserAlias> {
+    let name = v.get("alias_name")?.as_str()?;
+    let label = v.get("alias_label")?.as_str()?;
+    (!name.is_empty() && !label.is_empty()).then(|| UserAlias {
+        alias_name: name.into(),
+        alias_label: label.into(),
+    })
+}
+
+fn flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(format!("'{key}' must be a boolean")),
+    }
+}
+
+/// The existing profile an identifier names (most recently updated one for email/phone).
+fn lookup(store: &Profiles, ident: &Ident) -> Option<String> {
+    match ident {
+        Ident::External(ext) => store.by_external_id(ext),
+        Ident::Alias(alias) => store.by_alias(alias),
+        Ident::BrazeId(id) => store.get(id).map(|p| p.braze_id.clone()),
+        Ident::Email(email) => store.most_recent(&store.by_email(email)),
+        Ident::Phone(phone) => store.most_recent(&store.by_phone(phone)),
+    }
+}
+
+/// Creates the profile an identifier names unless the object is update-only
+/// (`_update_existing_only`, true by default for aliases; a braze_id never creates).
+fn create(
+    store: &mut Profiles,
+    ident: &Ident,
+    update_only: Option<bool>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let default_update_only = matches!(ident, Ident::Alias(_) | Ident::BrazeId(_));
+    if update_only.unwrap_or(default_update_only) || matches!(ident, Ident::BrazeId(_)) {
+        return None;
+    }
+    let id = store.create(now);
+    store.update(&id, now, |p| match ident {
+        Ident::External(ext) => p.external_id = Some(ext.clone()),
+        Ident::Alias(alias) => p.user_aliases.push(alias.clone()),
+        Ident::Email(email) => {
+            p.attributes.insert("email".into(), json!(email));
+        }
+        Ident::Phone(phone) => {
+            p.attributes.insert("phone".into(), json!(phone));
+        }
+        Ident::BrazeId(_) => {}
+    });
+    Some(id)
+}
+
+fn resolve(
+    store: &mut Profiles,
+    ident: &Ident,
+    update_only: Option<bool>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    lookup(store, ident).or_else(|| create(store, ident, update_only, now))
+}
+
+/// Keys that identify or steer, never stored as attributes.
+fn is_control_key(key: &str) -> bool {
+    matches!(key, "external_id" | "user_alias" | "braze_id") || key.starts_with('_')
+}
+
+fn validate_attributes(obj: &Map<String, Value>) -> Result<(), String> {
+    for (key, value) in obj {
+        if is_control_key(key) || value.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "email_subscribe" | "push_subscribe" => {
+                let ok = value
+                    .as_str()
+                    .is_some_and(|s| matches!(s, "opted_in" | "subscribed" | "unsubscribed"));
+                if !ok {
+                    return Err(format!(
+                        "'{key}' must be one of 'opted_in', 'subscribed' or 'unsubscribed'"
+                    ));
+                }
+            }
+            "gender" => {
+                let ok = value.as_str().is_some_and(|s| {
+                    matches!(
+                        s.to_ascii_uppercase().as_str(),
+                        "M" | "F" | "O" | "N" | "P" | "U"
+                    )
+                });
+                if !ok {
+                    return Err("'gender' must be one of M, F, O, N, P or U".into());
+                }
+            }
+            "dob" => {
+                let ok = value.as_str().is_some_and(|s| {
+                    s.is_empty() || NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+                });
+                if !ok {
+                    return Err("'dob' must be a date formatted YYYY-MM-DD".into());
+                }
+            }
+            k if STANDARD_FIELDS.contains(&k) => {}
+            k if k.starts_with('$') => {
+                return Err(format!("custom attribute '{k}' must not start with '$'"));
+            }
+            k if k.chars().count() > 255 => {
+                return Err("custom attribute names must be at most 255 characters".into());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn apply_attributes(
+    store: &mut Profiles,
+    obj: Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let ident = identify(&obj)?;
+    let update_only = flag(&obj, "_update_existing_only")?;
+    let merge_objects = flag(&obj, "_merge_objects")?.unwrap_or(false);
+    validate_attributes(&obj)?;
+    // Compute every change before creating anything, so an invalid value changes nothing.
+    let found = lookup(store, &ident);
+    let (attributes, custom) = found
+        .as_ref()
+        .and_then(|id| store.get(id))
+        .map(|p| (p.attributes.clone(), p.custom_attributes.clone()))
+        .unwrap_or_default();
+    let (attributes, custom) = updated_maps(attributes, custom, &obj, merge_objects)?;
+    let Some(id) = found.or_else(|| create(store, &ident, update_only, now)) else {
+        return Ok(());
+    };
+    store.update(&id, now, move |p| {
+        p.attributes = attributes;
+        p.custom_attributes = custom;
+    });
+    Ok(())
+}
+
+type Attributes = Map<String, Value>;
+
+fn updated_maps(
+    mut attributes: Attributes,
+    mut custom: Attributes,
+    obj: &Map<String, Value>,
+    merge_objects: bool,
+) -> Result<(Attributes, Attributes), String> {
+    for (key, value) in obj {
+        if is_control_key(key) {
+            continue;
+        }
+        if STANDARD_FIELDS.contains(&key.as_str()) {
+            if value.is_null() {
+                attributes.remove(key);
+            } else {
+                attributes.insert(key.clone(), value.clone());
+            }
+            continue;
+        }
+        match custom_value(custom.get(key), value, merge_objects)? {
+            Some(v) => custom.insert(key.clone(), v),
+            None => custom.remove(key),
+        };
+    }
+    Ok((attributes, custom))
+}
+
+/// The new value of a custom attribute (`None` removes it): plain values replace, `null`
+/// removes, `{"add"|"remove": [..]}` edit arrays, `{"inc": n}` adds, `$add`/`$remove`/`$update`
+/// edit arrays of objects, objects replace or deep-merge with `_merge_objects`.
+fn custom_value(
+    existing: Option<&Value>,
+    new: &Value,
+    merge_objects: bool,
+) -> Result<Option<Value>, String> {
+    let Value::Object(ops) = new else {
+        return Ok((!new.is_null()).then(|| new.clone()));
+    };
+    let keys: Vec<&str> = ops.keys().map(String::as_str).collect();
+    let existing_array = || match existing {
+        Some(Value::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    if !keys.is_empty() && keys.iter().all(|k| matches!(*k, "add" | "remove")) {
+        let mut array = existing_array();
+        if let Some(add) = ops.get("add") {
+            for item in add.as_array().ok_or("'add' must be an array")? {
+                if !array.contains(item) {
+                    array.push(item.clone());
+                }
+            }
+        }
+        if let Some(remove) = ops.get("remove") {
+            let remove = remove.as_array().ok_or("'remove' must be an array")?;
+            array.retain(|item| !remove.contains(item));
+        }
+        return Ok(Some(Value::Array(array)));
+    }
+    if keys == ["inc"] {
+        let by = &ops["inc"];
+        let base = existing.cloned().unwrap_or(json!(0));
+        return match (base.as_i64(), by.as_i64()) {
+            (Some(a), Some(b)) => Ok(Some(json!(a + b))),
+            _ => match (base.as_f64(), by.as_f64()) {
+                (Some(a), Some(b)) => Ok(Some(json!(a + b))),
+                _ => Err("'inc' needs a numeric value and a numeric attribute".into()),
+            },
+        };
+    }
+    if !keys.is_empty()
+        && keys
+            .iter()
+            .all(|k| matches!(*k, "$add" | "$remove" | "$update"))
+    {
+        return object_array_ops(existing_array(), ops).map(|a| Some(Value::Array(a)));
+    }
+    match existing {
+        Some(Value::Object(old)) if merge_objects => {
+            let mut merged = old.clone();
+            deep_merge(&mut merged, ops);
+            Ok(Some(Value::Object(merged)))
+        }
+        _ => Ok(Some(new.clone())),
+    }
+}
+
+fn deep_merge(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (key, value) in patch {
+        match (target.get_mut(key), value) {
+            (_, Value::Null) => {
+                target.remove(key);
+            }
+            (Some(Value::Object(t)), Value::Object(p)) => deep_merge(t, p),
+            _ => {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn object_array_ops(mut array: Vec<Value>, ops: &Map<String, Value>) -> Result<Vec<Value>, String> {
+    let selector = |spec: &Value| -> Result<(String, Value), String> {
+        let key = spec
+            .get("$identifier_key")
+            .and_then(Value::as_str)
+            .ok_or("'$identifier_key' is required")?;
+        let value = spec
+            .get("$identifier_value")
+            .cloned()
+            .ok_or("'$identifier_value' is required")?;
+        Ok((key.to_owned(), value))
+    };
+    if let Some(add) = ops.get("$add") {
+        array.extend(
+            add.as_array()
+                .ok_or("'$add' must be an array")?
+                .iter()
+                .cloned(),
+        );
+    }
+    if let Some(remove) = ops.get("$remove") {
+        for spec in remove.as_array().ok_or("'$remove' must be an array")? {
+            let (key, value) = selector(spec)?;
+            array.retain(|item| item.get(&key) != Some(&value));
+        }
+    }
+    if let Some(update) = ops.get("$update") {
+        for spec in update.as_array().ok_or("'$update' must be an array")? {
+            let (key, value) = selector(spec)?;
+            let patch = spec
+                .get("$new_object")
+                .and_then(Value::as_object)
+                .ok_or("'$new_object' must be an object")?;
+            for item in array.iter_mut() {
+                if item.get(&key) == Some(&value)
+                    && let Value::Object(target) = item
+                {
+                    deep_merge(target, patch);
+                }
+            }
+        }
+    }
+    Ok(array)
+}
+
+fn required_string(obj: &Map<String, Value>, key: &str) -> Result<String, String> {
+    match obj.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => Err(format!(
+            "'{key}' is required and must be a non-empty string"
+        )),
+    }
+}
+
+fn required_time(obj: &Map<String, Value>) -> Result<Value, String> {
+    match obj.get("time") {
+        Some(v @ Value::String(s)) if !s.is_empty() => Ok(v.clone()),
+        Some(v @ Value::Number(_)) => Ok(v.clone()),
+        _ => Err("'time' is required (ISO 8601 string)".into()),
+    }
+}
+
+fn apply_event(
+    store: &mut Profiles,
+    obj: Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let ident = identify(&obj)?;
+    let update_only = flag(&obj, "_update_existing_only")?;
+    let event = StoredEvent {
+        name: required_string(&obj, "name")?,
+        time: required_time(&obj)?,
+        properties: obj.get("properties").filter(|p| !p.is_null()).cloned(),
+    };
+    if let Some(id) = resolve(store, &ident, update_only, now) {
+        store.update(&id, now, |p| p.events.push(event));
+    }
+    Ok(())
+}
+
+fn apply_purchase(
+    store: &mut Profiles,
+    obj: Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let ident = identify(&obj)?;
+    let update_only = flag(&obj, "_update_existing_only")?;
+    let currency = required_string(&obj, "currency")?;
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err("'currency' must be an ISO 4217 code".into());
+    }
+    let price = match obj.get("price") {
+        Some(v @ Value::Number(_)) => v.clone(),
+        _ => return Err("'price' is required and must be a number".into()),
+    };
+    let purchase = StoredPurchase {
+        product_id: required_string(&obj, "product_id")?,
+        currency,
+        price,
+        quantity: obj.get("quantity").filter(|q| !q.is_null()).cloned(),
+        time: required_time(&obj)?,
+        properties: obj.get("properties").filter(|p| !p.is_null()).cloned(),
+    };
+    if let Some(id) = resolve(store, &ident, update_only, now) {
+        store.update(&id, now, |p| p.purchases.push(purchase));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_array_operators_are_used_then_values_are_added_and_removed() {
+        let old = json!(["a", "b"]);
+        let new = custom_value(
+            Some(&old),
+            &json!({"add": ["b", "c"], "remove": ["a"]}),
+            false,
+        );
+        assert_eq!(new, Ok(Some(json!(["b", "c"]))));
+    }
+
+    #[test]
+    fn when_inc_is_used_then_the_number_grows() {
+        assert_eq!(
+            custom_value(Some(&json!(4)), &json!({"inc": 3}), false),
+            Ok(Some(json!(7)))
+        );
+        assert_eq!(
+            custom_value(None, &json!({"inc": 2}), false),
+            Ok(Some(json!(2)))
+        );
+    }
+
+    #[test]
+    fn when_merge_objects_is_set_then_nested_objects_are_deep_merged() {
+        let old = json!({"a": {"x": 1, "y": 2}, "b": 1});
+        let new = custom_value(Some(&old), &json!({"a": {"y": 3}, "c": 4}), true);
+        assert_eq!(
+            new,
+            Ok(Some(json!({"a": {"x": 1, "y": 3}, "b": 1, "c": 4})))
+        );
+        let replaced = custom_value(Some(&old), &json!({"c": 4}), false);
+        assert_eq!(replaced, Ok(Some(json!({"c": 4}))));
+    }
+
+    #[test]
+    fn when_object_array_operators_are_used_then_items_are_edited_by_identifier() {
+        let old = json!([{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]);
+        let ops = json!({
+            "$add": [{"id": 3, "v": "c"}],
+            "$remove": [{"$identifier_key": "id", "$identifier_value": 1}],
+            "$update": [{"$identifier_key": "id", "$identifier_value": 2, "$new_object": {"v": "B"}}],
+        });
+        let new = custom_value(Some(&old), &ops, false);
+        assert_eq!(
+            new,
+            Ok(Some(json!([{"id": 2, "v": "B"}, {"id": 3, "v": "c"}])))
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The sandbox's segment exports against a real S3 (moto): Braze's key layout, zip and gzip
+//! JSON Lines files, duplicates, requested fields only, the callback, 429 while running, cancel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_compression::tokio::bufread::GzipDecoder;
+use async_zip::base::read1::seek::ZipArchiveReader;
+use relay_tests::Moto;
+use sandbox::{
+    CallbackCatcher, ExportSettingsPatch, ExportState, Sandbox, SandboxConfig, SeedSegment,
+};
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+
+struct Stack {
+    moto: Moto,
+    bucket: String,
+    sandbox: Sandbox,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let moto = Moto::start();
+        let bucket = moto.create_bucket("braze-exports").await;
+        let sandbox = sandbox::start(SandboxConfig {
+            s3_endpoint: Some(moto.endpoint().to_owned()),
+            export_bucket: Some(bucket.clone()),
+            ..SandboxConfig::default()
+        })
+        .await
+        .expect("sandbox starts");
+        Stack {
+            moto,
+            bucket,
+            sandbox,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn braze(&self, path: &str, body: Value) -> (u16, Value) {
+        let info = self.sandbox.info();
+        let resp = self
+            .http
+            .post(format!("{}{path}", info.braze))
+            .bearer_auth(&info.braze_key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("braze answers");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+
+    /// Every object key under `prefix`, sorted.
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let listed = self
+            .moto
+            .s3_client()
+            .await
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list objects");
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    async fn download(&self, key: &str) -> Vec<u8> {
+        self.moto
+            .s3_client()
+            .await
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("get object")
+            .body
+            .collect()
+            .await
+            .expect("object body")
+            .into_bytes()
+            .to_vec()
+    }
+}
+
+/// The JSON Lines inside one zip (every entry) or gzip file.
+async fn lines_of(key: &str, bytes: Vec<u8>) -> Vec<Value> {
+    let text = if key.ends_with(".zip") {
+        use futures::io::AsyncReadExt as _;
+        let mut zip = ZipArchiveReader::open(futures::io::Cursor::new(bytes))
+            .await
+            .expect("valid zip");
+        let names: Vec<String> = zip
+            .cdrs()
+            .iter()
+            .map(|cdr| {
+                cdr.insecure_file_name
+                    .as_str()
+                    .expect("utf-8 name")
+                    .to_owned()
+            })
+            .collect();
+        assert!(!names.is_empty(), "{key} has no entry");
+        let mut text = String::new();
+        for (index, name) in names.iter().enumerate() {
+            assert!(
+                name.ends_with(".json") || name.ends_with(".jsonl"),
+                "{name}"
+            );
+            let mut entry = zip.file(index).await.expect("entry");
+            entry.read_to_string(&mut text).await.expect("entry text");
+        }
+        text
+    } else {
+        assert!(key.ends_with(".gz"), "{key}");
+        let mut text = String::new();
+        GzipDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .await
+            .expect("valid gzip");
+        text
+    };
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+        .collect()
+}
+
+/// `YYYY-MM-DD` of a Unix time (UTC), days shifted.
+fn utc_date(unix: i64, shift_days: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = unix.div_euclid(86_400) + shift_days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Checks `<uuid>-<unix seconds>` and returns the seconds.
+fn prefix_timestamp(object_prefix: &str) -> i64 {
+    let (uuid, seconds) = object_prefix.rsplit_once('-').expect("uuid-timestamp");
+    assert_eq!(uuid.len(), 36, "{object_prefix}");
+    seconds.parse().expect("unix seconds")
+}
+
+fn is_braze_timestamp(s: &str) -> bool {
+    // "2020-07-10 15:00:00.000 UTC"
+    let b = s.as_bytes();
+    s.len() == 27
+        && s.ends_with(" UTC")
+        && b[4] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[19] == b'.'
+}
+
+#[tokio::test]
+async fn when_a_zip_export_completes_then_files_follow_brazes_layout_and_hold_every_user() {
+    let stack = Stack::start().await;
+    let admin = stack.sandbox.admin();
+    admin
+        .set_export_settings(ExportSettingsPatch {
+            users_per_file: Some(40),
+            duplicate_every: Some(25),
+            ..ExportSettingsPatch::default()
+        })
+        .await
+        .expect("settings");
+    admin
+        .seed_segment(&SeedSegment::new("seg-zip", 100))
+        .await
+        .expect("seeded");
+    let catcher = CallbackCatcher::start().await.expect("callback server");
+    let fields = [
+        "external_id",
+        "braze_id",
+        "user_aliases",
+        "email",
+        "created_at",
+        "custom_attributes",
+    ];
+
+    let (status, answer) = stack
+        .braze(
+            "/users/export/segment",
+            json!({
+                "segment_id": "seg-zip",
+                "callback_endpoint": format!("{}/braze/export-callback?job=j1&sig=abc", catcher.url()),
+                "fields_to_export": fields,
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["message"], "success");
+    assert!(answer["url"].is_null());
+    let object_prefix = answer["object_prefix"]
+        .as_str()
+        .expect("object_prefix")
+        .to_owned();
+    let timestamp = prefix_timestamp(&object_prefix);
+
+    let callback = catcher
+        .next(Duration::from_secs(30))
+        .await
+        .expect("callback arrives");
+    assert_eq!(
+        callback.path_and_query,
+        "/braze/export-callback?job=j1&sig=abc"
+    );
+    assert_eq!(callback.content_type.as_deref(), Some("application/json"));
+    assert_eq!(callback.json().expect("JSON"), json!({"success": true}));
+
+    let keys = stack.keys("segment-export/seg-zip/").await;
+    assert_eq!(keys.len(), 3, "100 users at 40 per file: {keys:?}");
+    let folder = format!(
+        "segment-export/seg-zip/{}/{object_prefix}/",
+        utc_date(timestamp, 0)
+    );
+    for key in &keys {
+        let name = key
+            .strip_prefix(&folder)
+            .unwrap_or_else(|| panic!("{key} not under {folder}"));
+        assert!(name.ends_with(".zip") && !name.contains('/'), "{key}");
+    }
+
+    let record = admin
+        .wait_for_export(&object_prefix, Duration::from_secs(10))
+        .await
+        .expect("export finishes");
+    assert_eq!(record.state, ExportState::Completed);
+    assert_eq!(record.callback_status, Some(200));
+    let mut recorded = record.files.clone();
+    recorded.sort();
+    assert_eq!(recorded, keys);
+
+    // Read the files in the order they were written.
+    let mut per_file: Vec<Vec<Value>> = Vec::new();
+    for key in &record.files {
+        per_file.push(lines_of(key, stack.download(key).await).await);
+    }
+    let all: Vec<&Value> = per_file.iter().flatten().collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in &all {
+        *seen
+            .entry(line["braze_id"].as_str().expect("braze_id"))
+            .or_default() += 1;
+    }
+    assert_eq!(seen.len(), 100, "every member once");
+    assert_eq!(all.len(), 104, "members 25, 50, 75 and 100 appear twice");
+    assert_eq!(seen.values().filter(|n| **n == 2).count(), 4);
+    assert_eq!(record.users, 100);
+    assert_eq!(record.lines, 104);
+    // The duplicate of member 25 (file 1) lands in file 2.
+    let member_25 = per_file[0][24]["braze_id"].clone();
+    assert!(per_file[1].iter().any(|l| l["braze_id"] == member_25));
+
+    let allowed: BTreeSet<&str> = fields.into_iter().collect();
+    for line in &all {
+        let obj = line.as_object().expect("object line");
+        assert!(obj.keys().all(|k| allowed.contains(k.as_str())), "{line}");
+        assert!(
+            is_braze_timestamp(line["created_at"].as_str().expect("created_at")),
+            "{line}"
+        );
+        assert!(
+            obj.contains_key("external_id") || obj.contains_key("user_aliases"),
+            "{line}"
+        );
+    }
+    assert!(
+        all.iter().any(|l| l.get("external_id").is_none()),
+        "alias-only users exported"
+    );
+    let seats: BTreeSet<&str> = all
+        .iter()
+        .filter_map(|l| l["custom_attributes"].get("seats"))
+        .map(|v| if v.is_string() { "string" } else { "number" })
+        .collect();
+    assert_eq!(
+        seats,
+        BTreeSet::from(["number", "string"]),
+        "stored types kept"
+    );
+}
+
+#[tokio::test]
+async fn when_a_gzip_export_runs_with_a_shifted_date_then_the_folder_is_that_day() {
+    let stack = Stack::start().await;
+    let admin = stack.sandbox.admin();
+    admin
+        .set_export_settings(ExportSettingsPatch {
+            date_shift_days: Some(1),
+            duplicate_every: Some(0),
+            ..ExportSettingsPatch::default()
+        })
+        .await
+        .expect("settings");
+    admin
+        .seed_segment(&SeedSegment::new("seg-gz", 30))
+        .await
+        .expect("seeded");
+    let removed = admin
+        .braze_users(&sandbox::BrazeUserQuery {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .expect("users");
+    let removed_ids: Vec<String> = removed.users.iter().map(|u| u.braze_id.clone()).collect();
+    let (status, _) = stack
+        .braze("/users/delete", json!({"braze_ids": removed_ids}))
+        .await;
+    assert_eq!(status, 201);
+    let catcher = CallbackCatcher::start().await.expect("callback server");
+
+    let (status, answer) = stack
+        .braze(
+            "/users/export/segment",
+            json!({
+                "segment_id": "seg-gz",
+                "callback_endpoint": catcher.url(),
+                "fields_to_export": ["braze_id", "first_name"],
+                "custom_attributes_to_export": ["plan"],
+                "output_format": "gzip",
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let object_prefix = answer["object_prefix"]
+        .as_str()
+        .expect("object_prefix")
+        .to_owned();
+    let callback = catcher
+        .next(Duration::from_secs(30))
+        .await
+        .expect("callback");
+    assert_eq!(callback.json().expect("JSON"), json!({"success": true}));
+
+    let keys = stack.keys("segment-export/seg-gz/").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let tomorrow = utc_date(prefix_timestamp(&object_prefix), 1);
+    assert!(
+        keys[0].starts_with(&format!(
+            "segment-export/seg-gz/{tomorrow}/{object_prefix}/"
+        )),
+        "{} vs {tomorrow}",
+        keys[0]
+    );
+    let lines = lines_of(&keys[0], stack.download(&keys[0]).await).await;
+    assert_eq!(lines.len(), 28, "deleted members are left out");
+    for line in &lines {
+        let custom = line["custom_attributes"]
+            .as_object()
+            .expect("custom_attributes");
+        assert_eq!(custom.keys().collect::<Vec<_>>(), vec!["plan"]);
+        assert!(line["first_name"].is_string());
+        assert!(!removed_ids.iter().any(|id| line["braze_id"] == id.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn when_an_export_is_running_then_a_second_one_gets_429_and_cancel_stops_it() {
+    let stack = Stack::start().await;
+    let admin = stack.sandbox.admin();
+    admin
+        .set_export_settings(ExportSettingsPatch {
+            users_per_file: Some(10),
+            file_delay_ms: Some(400),
+            ..ExportSettingsPatch::default()
+        })
+        .await
+        .expect("settings");
+    admin
+        .seed_segment(&SeedSegment::new("seg-slow", 60))
+        .await
+        .expect("seeded");
+    let catcher = CallbackCatcher::start().await.expect("callback server");
+    let request = json!({
+        "segment_id": "seg-slow",
+        "callback_endpoint": catcher.url(),
+        "fields_to_export": ["braze_id"],
+    });
+
+    let (status, first) = stack.braze("/users/export/segment", request.clone()).await;
+    assert_eq!(status, 201);
+    let (status, second) = stack.braze("/users/export/segment", request.clone()).await;
+    assert_eq!(status, 429, "{second}");
+    let (status, cancelled) = stack
+        .braze("/export/segment/cancel", json!({"segment_id": "seg-slow"}))
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+
+    let object_prefix = first["object_prefix"].as_str().expect("object_prefix");
+    let record = admin
+        .wait_for_export(object_prefix, Duration::from_secs(10))
+        .await
+        .expect("export stops");
+    assert_eq!(record.state, ExportState::Cancelled);
+    assert!(record.files.len() < 6, "{:?}", record.files);
+    assert!(
+        catcher.next(Duration::from_millis(800)).await.is_none(),
+        "no callback"
+    );
+
+    admin
+        .set_export_settings(ExportSettingsPatch {
+            file_delay_ms: Some(0),
+            ..ExportSettingsPatch::default()
+        })
+        .await
+        .expect("settings");
+    let (status, _) = stack.braze("/users/export/segment", request).await;
+    assert_eq!(status, 201, "a new export may start once the first stopped");
+    assert!(catcher.next(Duration::from_secs(30)).await.is_some());
+}
+
+#[tokio::test]
+async fn when_the_callback_endpoint_fails_then_the_export_still_completes_and_records_it() {
+    let stack = Stack::start().await;
+    let admin = stack.sandbox.admin();
+    admin
+        .seed_segment(&SeedSegment::new("seg-cb", 5))
+        .await
+        .expect("seeded");
+    let catcher = CallbackCatcher::start_answering(reqwest::StatusCode::UNAUTHORIZED)
+        .await
+        .expect("callback server");
+    let (status, answer) = stack
+        .braze(
+            "/users/export/segment",
+            json!({"segment_id": "seg-cb", "callback_endpoint": catcher.url(), "fields_to_export": ["braze_id"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let record = admin
+        .wait_for_export(
+            answer["object_prefix"].as_str().expect("prefix"),
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("finishes");
+    assert_eq!(record.state, ExportState::Completed);
+    assert_eq!(record.callback_status, Some(401));
+    assert!(record.error.as_deref().is_some_and(|e| e.contains("401")));
+    assert_eq!(record.files.len(), 1);
+}
