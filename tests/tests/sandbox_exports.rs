@@ -138,17 +138,10 @@ async fn lines_of(key: &str, bytes: Vec<u8>) -> Vec<Value> {
 
 /// `YYYY-MM-DD` of a Unix time (UTC), days shifted.
 fn utc_date(unix: i64, shift_days: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = unix.div_euclid(86_400) + shift_days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    chrono::DateTime::from_timestamp(unix + shift_days * 86_400, 0)
+        .expect("a representable time")
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// Checks `<uuid>-<unix seconds>` and returns the seconds.
@@ -458,4 +451,80 @@ async fn when_the_callback_endpoint_fails_then_the_export_still_completes_and_re
     assert_eq!(record.callback_status, Some(401));
     assert!(record.error.as_deref().is_some_and(|e| e.contains("401")));
     assert_eq!(record.files.len(), 1);
+}
+
+/// relay-core's Braze client starts the export the way `relay export start` will: files land
+/// under the prefix Braze answered, the callback arrives, and a running export can be cancelled.
+#[tokio::test]
+async fn when_the_braze_client_starts_an_export_then_its_files_and_callback_follow() {
+    use relay_core::braze::{BrazeClient, BrazeConfig, BrazeEndpoint, OutputFormat};
+    use secrecy::SecretString;
+
+    let stack = Stack::start().await;
+    let info = stack.sandbox.info();
+    let admin = stack.sandbox.admin();
+    admin
+        .set_export_settings(ExportSettingsPatch {
+            users_per_file: Some(50),
+            ..ExportSettingsPatch::default()
+        })
+        .await
+        .expect("settings");
+    admin
+        .seed_segment(&SeedSegment::new("seg-client", 120))
+        .await
+        .expect("seeded");
+    let endpoint = BrazeEndpoint::parse(&info.braze, true).expect("sandbox endpoint");
+    let config = BrazeConfig::new(endpoint, SecretString::from(info.braze_key.clone()));
+    let braze = BrazeClient::new(config, reqwest::Client::new()).expect("client");
+    let catcher = CallbackCatcher::start().await.expect("callback server");
+
+    let started = braze
+        .export_segment("seg-client")
+        .fields(["external_id", "braze_id", "email"])
+        .output_format(OutputFormat::Gzip)
+        .callback_endpoint(catcher.url())
+        .send()
+        .await
+        .expect("export started");
+
+    prefix_timestamp(&started.object_prefix);
+    let callback = catcher
+        .next(Duration::from_secs(20))
+        .await
+        .expect("callback arrives");
+    assert_eq!(
+        callback.json().expect("JSON callback"),
+        json!({"success": true})
+    );
+    let keys = stack.keys("segment-export/seg-client/").await;
+    assert_eq!(keys.len(), 3, "120 users at 50 per file: {keys:?}");
+    for key in &keys {
+        let folder = key.rsplit('/').nth(1).expect("prefix folder");
+        assert_eq!(folder, started.object_prefix, "{key}");
+        assert!(key.ends_with(".gz"), "{key}");
+    }
+
+    admin
+        .set_export_settings(ExportSettingsPatch {
+            file_delay_ms: Some(2_000),
+            ..ExportSettingsPatch::default()
+        })
+        .await
+        .expect("settings");
+    let running = braze
+        .export_segment("seg-client")
+        .fields(["external_id"])
+        .send()
+        .await
+        .expect("second export started");
+    braze
+        .cancel_segment_export("seg-client")
+        .await
+        .expect("cancelled");
+    let record = admin
+        .wait_for_export(&running.object_prefix, Duration::from_secs(20))
+        .await
+        .expect("export record");
+    assert_eq!(record.state, ExportState::Cancelled);
 }
