@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `relay-core`: everything Lifecycle Relay's functions and CLI share, with no Lambda code.
 //!
 //! - [`upstream`]: the retry, throttling and rate-limit policy every vendor client uses.

@@ -9,15 +9,19 @@
 //! - [`Upstream::execute`]: the one send loop that applies both. It reads the body as bytes
 //!   only; callers decode it after looking at the status, so an HTML 502 is never parsed as JSON.
 
+use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use bytes::Bytes;
 use governor::{DefaultDirectRateLimiter, Quota};
-use http::{HeaderMap, StatusCode};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::RequestBuilder;
+use secrecy::{ExposeSecret, SecretString};
 
 /// How a failure should be treated by whoever called the vendor.
 ///
@@ -72,13 +76,18 @@ pub enum Decision {
     Success,
     /// Wait `after`, then send the same request again.
     Retry {
+        /// How long to wait first (the vendor's hint, else the backoff).
         after: Duration,
+        /// What the failed attempt was.
         class: FailureClass,
     },
     /// Stop. `retry_after` carries the vendor's hint (if any) for whoever parks the work.
     GiveUp {
+        /// What the last attempt's failure means for the caller.
         class: FailureClass,
+        /// Why no further attempt is made.
         reason: GiveUpReason,
+        /// The vendor's retry hint, if it gave one.
         retry_after: Option<Duration>,
     },
 }
@@ -88,12 +97,17 @@ pub enum Decision {
 pub enum Observed<'a> {
     /// The vendor answered with a status line and headers (body not yet read).
     Response {
+        /// The status line's code.
         status: StatusCode,
+        /// The response headers (rate-limit hints).
         headers: &'a HeaderMap,
     },
     /// No usable response. `connected` is false when the request provably never left
     /// (connection refused, DNS), which makes even a non-idempotent request safe to repeat.
-    Transport { connected: bool },
+    Transport {
+        /// Whether the connection was made (so the vendor may have acted on the request).
+        connected: bool,
+    },
 }
 
 /// Whether repeating a request can duplicate its effect.
@@ -257,8 +271,11 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// `-Reset`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
+    /// `X-RateLimit-Limit`: requests allowed in the current window.
     pub limit: u64,
+    /// `X-RateLimit-Remaining`: requests left in the window.
     pub remaining: u64,
+    /// `X-RateLimit-Reset`, as a delay from now.
     pub resets_in: Duration,
 }
 
@@ -401,30 +418,91 @@ impl RateLimiter {
 /// A final failure of one logical request, after the policy stopped retrying.
 ///
 /// The body is kept as bytes, undecoded, for the client to interpret (or not) by status and
-/// content type. `Display` never includes it: vendor bodies can echo personal data.
-#[derive(Debug, thiserror::Error)]
+/// content type. Neither `Display` nor `Debug` includes it: vendor bodies can echo personal
+/// data.
+#[derive(thiserror::Error)]
 pub enum UpstreamError {
     /// The vendor answered with a non-2xx status.
     #[error("{api} answered HTTP {status} after {attempts} attempt(s) ({class:?}, {reason:?})")]
     Status {
+        /// The API's name, as given to [`Upstream::new`].
         api: &'static str,
+        /// The final status.
         status: StatusCode,
+        /// What the status means for the caller.
         class: FailureClass,
+        /// Why the loop stopped.
         reason: GiveUpReason,
+        /// Attempts made, the first included.
         attempts: u32,
+        /// The vendor's retry hint, for whoever parks the work.
         retry_after: Option<Duration>,
+        /// The response's `Content-Type`, which says whether `body` may be decoded as JSON.
         content_type: Option<String>,
-        body: bytes::Bytes,
+        /// The undecoded body (may echo personal data: never log it).
+        body: Bytes,
     },
     /// No usable response (connect, timeout, dropped connection, unreadable body).
     #[error("{api} could not be reached after {attempts} attempt(s) ({reason:?}): {source}")]
     Transport {
+        /// The API's name, as given to [`Upstream::new`].
         api: &'static str,
+        /// Why the loop stopped.
         reason: GiveUpReason,
+        /// Attempts made, the first included.
         attempts: u32,
+        /// reqwest's error, with the URL removed (it can carry an email filter).
         #[source]
         source: reqwest::Error,
     },
+}
+
+impl fmt::Debug for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamError::Status {
+                api,
+                status,
+                class,
+                reason,
+                attempts,
+                retry_after,
+                content_type,
+                body,
+            } => f
+                .debug_struct("Status")
+                .field("api", api)
+                .field("status", status)
+                .field("class", class)
+                .field("reason", reason)
+                .field("attempts", attempts)
+                .field("retry_after", retry_after)
+                .field("content_type", content_type)
+                .field("body", &RedactedBody(body))
+                .finish(),
+            UpstreamError::Transport {
+                api,
+                reason,
+                attempts,
+                source,
+            } => f
+                .debug_struct("Transport")
+                .field("api", api)
+                .field("reason", reason)
+                .field("attempts", attempts)
+                .field("source", source)
+                .finish(),
+        }
+    }
+}
+
+/// Shows a body's size, never its content.
+struct RedactedBody<'b>(&'b Bytes);
+
+impl fmt::Debug for RedactedBody<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
 }
 
 impl UpstreamError {
@@ -472,12 +550,25 @@ impl UpstreamError {
     }
 }
 
-/// A successful (2xx) response, fully read.
-#[derive(Debug, Clone)]
+/// A successful (2xx) response, fully read. `Debug` shows the body's size only.
+#[derive(Clone)]
 pub struct Response {
+    /// The 2xx status.
     pub status: StatusCode,
+    /// The response headers.
     pub headers: HeaderMap,
-    pub body: bytes::Bytes,
+    /// The undecoded body (may hold personal data: never log it).
+    pub body: Bytes,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &RedactedBody(&self.body))
+            .finish()
+    }
 }
 
 impl Response {
@@ -636,120 +727,235 @@ impl Upstream {
                 jitter: rand::random::<f64>(),
                 idempotency,
             };
-            let failure = match sent {
+            // The URL can carry personal data (an email filter in a query string): errors
+            // keep only what reqwest says without it.
+            let (source, connected) = match sent {
+                Err(source) => {
+                    let connected = !source.is_connect();
+                    (source.without_url(), connected)
+                }
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
                     limiter.observe(&headers, now);
-                    let decision = self.policy.decide(
-                        Observed::Response {
-                            status,
-                            headers: &headers,
-                        },
-                        ctx,
-                    );
-                    match decision {
-                        Decision::Retry { after, class } => {
-                            if class == FailureClass::Throttled {
-                                limiter.pause(after);
-                            }
-                            tracing::warn!(
-                                api = self.api,
-                                status = status.as_u16(),
-                                attempt,
-                                delay_ms = after.as_millis() as u64,
-                                "upstream retry"
-                            );
-                            tokio::time::sleep(after).await;
-                            continue;
+                    let observed = Observed::Response {
+                        status,
+                        headers: &headers,
+                    };
+                    let decision = self.policy.decide(observed, ctx);
+                    if let Decision::Retry { after, class } = decision {
+                        if class == FailureClass::Throttled {
+                            limiter.pause(after);
                         }
-                        decision => match response.bytes().await {
-                            // A body that cannot be read is a dropped connection: transient.
-                            Err(source) => Err((source.without_url(), true)),
-                            Ok(body) => Ok((status, headers, body, decision)),
-                        },
+                        self.wait_before_retry(attempt, Some(status), after).await;
+                        continue;
                     }
-                }
-                Err(source) => {
-                    let connected = !source.is_connect();
-                    // The URL can carry personal data (an email filter in a query string).
-                    Err((source.without_url(), connected))
+                    match response.bytes().await {
+                        Ok(body) => {
+                            return self.finish(status, headers, body, decision, attempt);
+                        }
+                        // A body that cannot be read is a dropped connection: transient.
+                        Err(source) => (source.without_url(), true),
+                    }
                 }
             };
-            match failure {
-                Ok((status, headers, body, Decision::Success)) => {
-                    return Ok(Response {
-                        status,
-                        headers,
-                        body,
-                    });
+            let ctx = AttemptContext {
+                elapsed: started.elapsed(),
+                ..ctx
+            };
+            let reason = match self.policy.decide(Observed::Transport { connected }, ctx) {
+                Decision::Retry { after, .. } => {
+                    self.wait_before_retry(attempt, None, after).await;
+                    continue;
                 }
-                Ok((
-                    status,
-                    headers,
-                    body,
-                    Decision::GiveUp {
-                        class,
-                        reason,
-                        retry_after,
-                    },
-                )) => {
-                    tracing::warn!(
-                        api = self.api,
-                        status = status.as_u16(),
-                        attempt,
-                        ?class,
-                        ?reason,
-                        "upstream gave up"
-                    );
-                    let content_type = header_str(&headers, "content-type").map(str::to_owned);
-                    return Err(UpstreamError::Status {
-                        api: self.api,
-                        status,
-                        class,
-                        reason,
-                        attempts: attempt,
-                        retry_after,
-                        content_type,
-                        body,
-                    });
-                }
-                Ok((_, _, _, Decision::Retry { .. })) => unreachable!("retries continue above"),
-                Err((source, connected)) => {
-                    let ctx = AttemptContext {
-                        elapsed: started.elapsed(),
-                        ..ctx
-                    };
-                    match self.policy.decide(Observed::Transport { connected }, ctx) {
-                        Decision::Retry { after, .. } => {
-                            tracing::warn!(
-                                api = self.api,
-                                attempt,
-                                delay_ms = after.as_millis() as u64,
-                                "upstream transport error; retrying"
-                            );
-                            tokio::time::sleep(after).await;
-                        }
-                        Decision::GiveUp { reason, .. } => {
-                            tracing::warn!(
-                                api = self.api,
-                                attempt,
-                                ?reason,
-                                "upstream transport error; gave up"
-                            );
-                            return Err(UpstreamError::Transport {
-                                api: self.api,
-                                reason,
-                                attempts: attempt,
-                                source,
-                            });
-                        }
-                        Decision::Success => unreachable!("a transport error is never a success"),
-                    }
-                }
-            }
+                Decision::GiveUp { reason, .. } => reason,
+                Decision::Success => unreachable!("a transport error is never a success"),
+            };
+            tracing::warn!(
+                api = self.api,
+                attempt,
+                ?reason,
+                "upstream transport error; gave up"
+            );
+            return Err(UpstreamError::Transport {
+                api: self.api,
+                reason,
+                attempts: attempt,
+                source,
+            });
         }
     }
+
+    /// Sends `method url` with `headers` (and `body` as JSON, when given) through
+    /// [`Upstream::execute`]: the request every vendor client makes.
+    pub async fn send(
+        &self,
+        limiter: Option<&RateLimiter>,
+        idempotency: Idempotency,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Response, UpstreamError> {
+        let needs_content_type = body.is_some() && !headers.contains_key(CONTENT_TYPE);
+        self.execute(limiter, idempotency, |http| {
+            let request = http.request(method.clone(), url).headers(headers.clone());
+            match &body {
+                Some(body) if needs_content_type => request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone()),
+                Some(body) => request.body(body.clone()),
+                None => request,
+            }
+        })
+        .await
+    }
+
+    async fn wait_before_retry(&self, attempt: u32, status: Option<StatusCode>, after: Duration) {
+        tracing::warn!(
+            api = self.api,
+            status = status.map(|s| s.as_u16()),
+            attempt,
+            delay_ms = after.as_millis() as u64,
+            "upstream retry"
+        );
+        tokio::time::sleep(after).await;
+    }
+
+    /// Turns a final (non-retry) decision on a fully read response into the loop's result.
+    fn finish(
+        &self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        decision: Decision,
+        attempts: u32,
+    ) -> Result<Response, UpstreamError> {
+        let Decision::GiveUp {
+            class,
+            reason,
+            retry_after,
+        } = decision
+        else {
+            return Ok(Response {
+                status,
+                headers,
+                body,
+            });
+        };
+        tracing::warn!(
+            api = self.api,
+            status = status.as_u16(),
+            attempts,
+            ?class,
+            ?reason,
+            "upstream gave up"
+        );
+        let content_type = header_str(&headers, "content-type").map(str::to_owned);
+        Err(UpstreamError::Status {
+            api: self.api,
+            status,
+            class,
+            reason,
+            attempts,
+            retry_after,
+            content_type,
+            body,
+        })
+    }
+}
+
+/// Serialises a request body once, so every attempt resends the same bytes.
+pub fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, serde_json::Error> {
+    serde_json::to_vec(value).map(Bytes::from)
+}
+
+/// Why a configured credential cannot be sent as a `Authorization: Bearer` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadCredential {
+    /// Empty or only whitespace.
+    Empty,
+    /// Holds characters an HTTP header cannot carry (a newline pasted with the key).
+    NotHeaderSafe,
+}
+
+/// `Bearer <secret>` as a header value marked sensitive, so it never shows in debug output.
+/// Checked once when a client is built: a bad key is a configuration error, not something
+/// every request discovers (and retries).
+pub fn bearer_header(secret: &SecretString) -> Result<HeaderValue, BadCredential> {
+    let token = secret.expose_secret().trim();
+    if token.is_empty() {
+        return Err(BadCredential::Empty);
+    }
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| BadCredential::NotHeaderSafe)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// A vendor API's base URL, checked once: http(s), a host, no query or fragment, no
+/// trailing slash; a path prefix (a sandbox mounted under `/userflow`) is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    base: String,
+    origin: String,
+}
+
+impl BaseUrl {
+    /// Parses a configured base URL; the error says what is wrong, never quoting the URL.
+    pub fn parse(raw: &str) -> Result<BaseUrl, &'static str> {
+        let trimmed = raw.trim().trim_end_matches('/');
+        let url = url::Url::parse(trimmed).map_err(|_| "base URL is not a valid URL")?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("base URL must be http or https");
+        }
+        if url.host_str().is_none() {
+            return Err("base URL has no host");
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("base URL must not have a query or fragment");
+        }
+        let origin = url.origin().ascii_serialization();
+        let path = url.path().trim_end_matches('/');
+        Ok(BaseUrl {
+            base: format!("{origin}{path}"),
+            origin,
+        })
+    }
+
+    /// The normalised URL, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    /// `scheme://host[:port]`, to recognise the vendor's own absolute URLs.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The base URL + each segment percent-encoded as one path segment + an encoded query.
+    pub fn join(&self, segments: &[&str], query: &[(&str, &str)]) -> String {
+        let mut url = self.base.clone();
+        for segment in segments {
+            url.push('/');
+            url.push_str(&encode_component(segment));
+        }
+        for (index, (key, value)) in query.iter().enumerate() {
+            url.push(if index == 0 { '?' } else { '&' });
+            url.push_str(&encode_component(key));
+            url.push('=');
+            url.push_str(&encode_component(value));
+        }
+        url
+    }
+}
+
+/// Percent-encodes everything but `A-Z a-z 0-9 - . _ *`, so a value is safe as one path
+/// segment or query component (a space becomes `%20`, never `+`).
+pub fn encode_component(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 #[cfg(test)]
@@ -1032,5 +1238,92 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn when_base_url_has_trailing_slashes_then_they_are_dropped() {
+        let base = BaseUrl::parse("https://api.userflow.com//").unwrap();
+        assert_eq!(base.as_str(), "https://api.userflow.com");
+        assert_eq!(base.origin(), "https://api.userflow.com");
+        let base = BaseUrl::parse(" http://127.0.0.1:9000/userflow/ ").unwrap();
+        assert_eq!(base.as_str(), "http://127.0.0.1:9000/userflow");
+        assert_eq!(base.origin(), "http://127.0.0.1:9000");
+        assert_eq!(
+            BaseUrl::parse("https://rest.iad-01.braze.com/")
+                .unwrap()
+                .as_str(),
+            "https://rest.iad-01.braze.com"
+        );
+    }
+
+    #[test]
+    fn when_base_url_is_unusable_then_it_is_refused() {
+        for raw in [
+            "",
+            "api.userflow.com",
+            "ftp://x",
+            "https://x/?a=1",
+            "https://x/#f",
+        ] {
+            assert!(BaseUrl::parse(raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn when_segments_and_query_are_joined_then_each_is_encoded_once() {
+        let base = BaseUrl::parse("http://127.0.0.1:9000/userflow/").unwrap();
+        assert_eq!(
+            base.join(
+                &["users", "a/b c"],
+                &[("email", "x+y@z.com"), ("limit", "100")]
+            ),
+            "http://127.0.0.1:9000/userflow/users/a%2Fb%20c?email=x%2By%40z.com&limit=100"
+        );
+    }
+
+    #[test]
+    fn when_a_component_has_reserved_characters_then_they_are_percent_encoded() {
+        assert_eq!(encode_component("a/b c+d?e#f%"), "a%2Fb%20c%2Bd%3Fe%23f%25");
+        assert_eq!(encode_component("crm-42_x.y"), "crm-42_x.y");
+        assert_eq!(encode_component("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn when_a_credential_is_empty_or_not_header_safe_then_no_header_is_built() {
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        assert_eq!(bearer_header(&secret("  ")), Err(BadCredential::Empty));
+        assert_eq!(
+            bearer_header(&secret("ak_1\nX-Evil: 1")),
+            Err(BadCredential::NotHeaderSafe)
+        );
+        let value = bearer_header(&secret(" ak_1 ")).unwrap();
+        assert_eq!(value, "Bearer ak_1");
+        assert!(value.is_sensitive());
+    }
+
+    #[test]
+    fn when_an_error_or_response_is_debug_printed_then_the_body_is_not() {
+        let response = Response {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(br#"{"email":"jane@example.com"}"#),
+        };
+        let printed = format!("{response:?}");
+        assert!(!printed.contains("jane"), "{printed}");
+        assert!(printed.contains("<28 bytes>"), "{printed}");
+
+        let error = UpstreamError::Status {
+            api: "braze",
+            status: StatusCode::BAD_REQUEST,
+            class: FailureClass::Permanent,
+            reason: GiveUpReason::NotRetryable,
+            attempts: 1,
+            retry_after: None,
+            content_type: Some("application/json".to_owned()),
+            body: response.body.clone(),
+        };
+        let printed = format!("{error:?}");
+        assert!(!printed.contains("jane"), "{printed}");
+        assert!(printed.contains("<28 bytes>"), "{printed}");
     }
 }

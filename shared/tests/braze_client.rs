@@ -1142,3 +1142,21 @@ async fn when_an_unknown_host_is_configured_without_opt_in_then_no_client_can_be
         "https://rest.fra-02.braze.eu/users/track"
     );
 }
+
+#[test]
+fn when_the_key_is_empty_or_not_header_safe_then_the_client_is_misconfigured() {
+    let endpoint = BrazeEndpoint::for_cluster(Cluster::by_name("US-01").unwrap());
+    for key in ["", "   ", "key\nwith-newline"] {
+        let config = BrazeConfig {
+            api_key: SecretString::from(key),
+            ..config(endpoint.clone())
+        };
+        let err = BrazeClient::new(config, http_client(Default::default())).unwrap_err();
+        assert!(
+            matches!(err, BrazeError::InvalidConfig(_)),
+            "{key:?}: {err}"
+        );
+        assert_eq!(err.class(), FailureClass::Misconfigured);
+        assert!(!err.to_string().contains("newline"), "{err}");
+    }
+}

@@ -312,17 +312,23 @@ async fn when_delete_answers_200_or_204_then_both_are_success() {
     Mock::given(method("DELETE"))
         .and(path("/users/with-body"))
         .respond_with(ok_json(fixture("user_deleted.json")))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
         .and(path("/users/no-body"))
         .respond_with(ResponseTemplate::new(204))
+        .expect(1)
         .mount(&server)
         .await;
 
     let client = client_for(server.uri());
-    client.delete_user("with-body").await.unwrap();
-    client.delete_user("no-body").await.unwrap();
+    let with_body = client.delete_user("with-body").await;
+    let no_body = client.delete_user("no-body").await;
+
+    assert!(with_body.is_ok(), "{with_body:?}");
+    assert!(no_body.is_ok(), "{no_body:?}");
+    server.verify().await;
 }
 
 #[tokio::test]

@@ -77,12 +77,6 @@ pub enum BrazeError {
     },
 }
 
-impl From<UpstreamError> for BrazeError {
-    fn from(source: UpstreamError) -> Self {
-        BrazeError::upstream("braze", source)
-    }
-}
-
 impl BrazeError {
     /// The class that decides what the caller does next: retry later, fail the item, or
     /// alert an operator.
@@ -133,6 +127,7 @@ impl BrazeError {
         }
     }
 
+    /// Wraps a 2xx body of `endpoint` that did not have the documented shape.
     pub(crate) fn decode(endpoint: &'static str, source: DecodeError) -> BrazeError {
         BrazeError::Decode { endpoint, source }
     }

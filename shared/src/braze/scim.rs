@@ -15,16 +15,15 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::upstream::{
-    DecodeError, FailureClass, Idempotency, Rate, RateLimiter, RetryPolicy, Upstream,
-    UpstreamError, decode_json,
+    BadCredential, BaseUrl, DecodeError, FailureClass, Idempotency, Rate, RateLimiter, RetryPolicy,
+    Upstream, UpstreamError, bearer_header, decode_json, json_bytes,
 };
 
 /// The SCIM core user schema, sent in `schemas` of every create and replace.
@@ -43,6 +42,9 @@ pub const DEFAULT_RATE_PER_SECOND: u32 = 1;
 const API_NAME: &str = "braze-scim";
 
 const X_REQUEST_ORIGIN: HeaderName = HeaderName::from_static("x-request-origin");
+
+/// Path segments of the users resource under the base URL.
+const USERS_PATH: [&str; 3] = ["scim", "v2", "Users"];
 
 /// How to reach Braze SCIM for one company.
 #[derive(Debug, Clone)]
@@ -98,6 +100,7 @@ pub struct ScimClient {
 #[derive(Debug)]
 struct Inner {
     upstream: Upstream,
+    base_url: BaseUrl,
     /// `<base>/scim/v2/Users`.
     users_url: String,
     /// Authorization (sensitive), X-Request-Origin, Content-Type.
@@ -110,13 +113,15 @@ impl ScimClient {
     ///
     /// Fails with [`ScimError::InvalidConfig`] for an unusable URL, token or origin.
     pub fn new(config: ScimConfig, http: reqwest::Client) -> Result<ScimClient, ScimError> {
-        let base_url = normalise_base_url(&config.base_url)?;
+        let base_url = BaseUrl::parse(&config.base_url)
+            .map_err(|reason| ScimError::InvalidConfig { reason })?;
         let headers = default_headers(&config.token, &config.request_origin)?;
         let limiter = Arc::new(RateLimiter::new(config.rate));
         Ok(ScimClient {
             inner: Arc::new(Inner {
                 upstream: Upstream::new(API_NAME, http, config.retry, limiter),
-                users_url: format!("{base_url}/scim/v2/Users"),
+                users_url: base_url.join(&USERS_PATH, &[]),
+                base_url,
                 headers,
             }),
         })
@@ -135,11 +140,11 @@ impl ScimClient {
                 reason: "userName is empty",
             });
         }
-        let url = format!(
-            "{}?filter={}",
-            self.inner.users_url,
-            encode_component(&user_name_filter(email))
-        );
+        let filter = user_name_filter(email);
+        let url = self
+            .inner
+            .base_url
+            .join(&USERS_PATH, &[("filter", filter.as_str())]);
         let response = self.call(Method::GET, url, None::<&()>).await?;
         let list: ListResponse = decode(&response.body, "list")?;
         // Only trust a resource that really has the email (user names compare
@@ -199,7 +204,10 @@ impl ScimClient {
             "." | ".." => Err(ScimError::InvalidRequest {
                 reason: "an id of `.` or `..` cannot be placed in a path",
             }),
-            id => Ok(format!("{}/{}", self.inner.users_url, encode_component(id))),
+            id => {
+                let [scim, v2, users] = USERS_PATH;
+                Ok(self.inner.base_url.join(&[scim, v2, users, id], &[]))
+            }
         }
     }
 
@@ -222,30 +230,17 @@ impl ScimClient {
         body: Option<&B>,
         idempotency: Idempotency,
     ) -> Result<crate::upstream::Response, ScimError> {
-        let body: Option<Bytes> = match body {
-            Some(body) => Some(
-                serde_json::to_vec(body)
-                    .map_err(|_| ScimError::InvalidRequest {
-                        reason: "the request body cannot be serialised",
-                    })?
-                    .into(),
-            ),
-            None => None,
-        };
+        let body = body
+            .map(json_bytes)
+            .transpose()
+            .map_err(|_| ScimError::InvalidRequest {
+                reason: "the request body cannot be serialised",
+            })?;
         let inner = &self.inner;
-        let response = inner
+        Ok(inner
             .upstream
-            .execute(None, idempotency, |http| {
-                let request = http
-                    .request(method.clone(), &url)
-                    .headers(inner.headers.clone());
-                match &body {
-                    Some(body) => request.body(body.clone()),
-                    None => request,
-                }
-            })
-            .await?;
-        Ok(response)
+            .send(None, idempotency, method, &url, &inner.headers, body)
+            .await?)
     }
 }
 
@@ -255,40 +250,15 @@ fn user_name_filter(email: &str) -> String {
     format!("userName eq \"{escaped}\"")
 }
 
-/// Percent-encodes everything but `A-Z a-z 0-9 - . _ *` (a space becomes `%20`, `+` `%2B`).
-fn encode_component(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
-fn normalise_base_url(raw: &str) -> Result<String, ScimError> {
-    let invalid = |reason| ScimError::InvalidConfig { reason };
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = url::Url::parse(trimmed).map_err(|_| invalid("base URL is not a valid URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid("base URL must be an http(s) URL with a host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("base URL must not have a query or fragment"));
-    }
-    let path = url.path().trim_end_matches('/');
-    Ok(format!("{}{path}", url.origin().ascii_serialization()))
-}
-
 fn default_headers(token: &SecretString, origin: &str) -> Result<HeaderMap, ScimError> {
-    let token = token.expose_secret().trim();
-    if token.is_empty() {
-        return Err(ScimError::InvalidConfig {
-            reason: "SCIM token is empty",
-        });
-    }
-    let mut authorization = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-        ScimError::InvalidConfig {
-            reason: "SCIM token contains characters not allowed in a header",
-        }
+    let authorization = bearer_header(token).map_err(|problem| ScimError::InvalidConfig {
+        reason: match problem {
+            BadCredential::Empty => "SCIM token is empty",
+            BadCredential::NotHeaderSafe => {
+                "SCIM token contains characters not allowed in a header"
+            }
+        },
     })?;
-    authorization.set_sensitive(true);
     let origin = origin.trim();
     if origin.is_empty() {
         return Err(ScimError::InvalidConfig {
@@ -326,8 +296,10 @@ fn is_empty<T>(items: &[T]) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScimName {
+    /// Given (first) name.
     #[serde(default, deserialize_with = "null_as_default")]
     pub given_name: String,
+    /// Family (last) name.
     #[serde(default, deserialize_with = "null_as_default")]
     pub family_name: String,
 }
@@ -365,8 +337,10 @@ pub struct Permissions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleRef {
+    /// The role's name, as shown in the dashboard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
+    /// The role's id (Braze also spells it `roleID`).
     #[serde(default, alias = "roleID", skip_serializing_if = "Option::is_none")]
     pub role_id: Option<String>,
 }
@@ -393,8 +367,10 @@ impl RoleRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppGroupPermissions {
+    /// The workspace's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_group_name: Option<String>,
+    /// The workspace's id (Braze also spells it `appGroupID`).
     #[serde(default, alias = "appGroupID", skip_serializing_if = "Option::is_none")]
     pub app_group_id: Option<String>,
     /// E.g. `basic_access`, `send_campaigns_canvases`.
@@ -420,8 +396,10 @@ pub struct AppGroupPermissions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionSetRef {
+    /// The permission set's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_group_permission_set_name: Option<String>,
+    /// The permission set's id (sent as `appGroupPermissionSetID`; `...Id` accepted).
     #[serde(
         default,
         rename = "appGroupPermissionSetID",
@@ -435,10 +413,13 @@ pub struct PermissionSetRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamPermissions {
+    /// The team's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_name: Option<String>,
+    /// The team's id (Braze also spells it `teamID`).
     #[serde(default, alias = "teamID", skip_serializing_if = "Option::is_none")]
     pub team_id: Option<String>,
+    /// Permissions within the team.
     #[serde(default, deserialize_with = "null_as_default")]
     pub team_permissions: Vec<String>,
 }
@@ -448,20 +429,26 @@ pub struct TeamPermissions {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScimUser {
+    /// SCIM schemas of the resource (the core user schema).
     #[serde(default, deserialize_with = "null_as_default")]
     pub schemas: Vec<String>,
     /// Braze's id for the dashboard user (used in `/scim/v2/Users/{id}`).
     pub id: String,
     /// The user's email.
     pub user_name: String,
+    /// Given and family name.
     #[serde(default, deserialize_with = "null_as_default")]
     pub name: ScimName,
+    /// Department, free text.
     #[serde(default)]
     pub department: Option<String>,
+    /// Last dashboard sign-in, opaque.
     #[serde(default)]
     pub last_sign_in_at: Option<String>,
+    /// Creation time, opaque.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// What the user may do, company-wide and per workspace.
     #[serde(default, deserialize_with = "null_as_default")]
     pub permissions: Permissions,
 }
@@ -469,10 +456,13 @@ pub struct ScimUser {
 /// The answer to a filtered `GET /scim/v2/Users`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ListResponse {
+    /// SCIM schemas of the answer (the list response schema).
     #[serde(default, deserialize_with = "null_as_default")]
     pub schemas: Vec<String>,
+    /// Users matching the filter.
     #[serde(rename = "totalResults", default)]
     pub total_results: u64,
+    /// The matching users (`Resources`).
     #[serde(rename = "Resources", default, deserialize_with = "null_as_default")]
     pub resources: Vec<ScimUser>,
 }
@@ -482,7 +472,9 @@ pub struct ListResponse {
 pub struct NewScimUser {
     /// The user's email; cannot be changed later.
     pub user_name: String,
+    /// Given and family name.
     pub name: ScimName,
+    /// Department, free text (required by Braze).
     pub department: String,
     /// Permissions to grant, if any.
     pub permissions: Option<Permissions>,
@@ -515,7 +507,9 @@ impl Serialize for NewScimUser {
 /// cannot change). `schemas` is added when serialising.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimUserUpdate {
+    /// Given and family name.
     pub name: ScimName,
+    /// Department, free text (required by Braze).
     pub department: String,
     /// The complete new permissions (PUT replaces them).
     pub permissions: Permissions,
@@ -544,10 +538,13 @@ impl Serialize for ScimUserUpdate {
 /// number or a string, so it is kept as raw JSON.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ScimErrorBody {
+    /// SCIM schemas of the answer (the error schema).
     #[serde(default, deserialize_with = "null_as_default")]
     pub schemas: Vec<String>,
+    /// The HTTP status as Braze wrote it (number or string).
     #[serde(default)]
     pub status: Option<serde_json::Value>,
+    /// Braze's message. May quote the email: keep it out of logs.
     #[serde(default)]
     pub detail: Option<String>,
 }
@@ -558,23 +555,35 @@ pub struct ScimErrorBody {
 pub enum ScimError {
     /// 404: no dashboard user with that id.
     #[error("Braze SCIM: user not found (404)")]
-    NotFound { detail: Option<String> },
+    NotFound {
+        /// Braze's `detail` text (may quote the email: keep it out of logs).
+        detail: Option<String>,
+    },
 
     /// 409: a dashboard user with that userName already exists
     /// ("User already exists in the database.").
     #[error("Braze SCIM: user already exists (409)")]
-    Conflict { detail: Option<String> },
+    Conflict {
+        /// Braze's `detail` text (may quote the email: keep it out of logs).
+        detail: Option<String>,
+    },
 
     /// 401: the SCIM token is wrong, `X-Request-Origin` does not match the origin set with
     /// the token, or this caller's IP is not on the allow list.
     #[error(
         "Braze SCIM rejected the request (401): wrong SCIM token, X-Request-Origin mismatch, or caller IP not allowed"
     )]
-    Unauthorized { detail: Option<String> },
+    Unauthorized {
+        /// Braze's `detail` text (may quote the email: keep it out of logs).
+        detail: Option<String>,
+    },
 
     /// 400: the request is invalid (e.g. an unsupported filter or a bad permission name).
     #[error("Braze SCIM rejected the request as invalid (400)")]
-    BadRequest { detail: Option<String> },
+    BadRequest {
+        /// Braze's `detail` text (may quote the email: keep it out of logs).
+        detail: Option<String>,
+    },
 
     /// Any other failure after the retry policy gave up (429, 5xx, 403, transport).
     #[error(transparent)]
@@ -583,18 +592,26 @@ pub enum ScimError {
     /// A 2xx response did not have the expected shape.
     #[error("could not decode the Braze SCIM {what} response {source}")]
     Decode {
+        /// Which answer: `user` or `list`.
         what: &'static str,
+        /// Where the body did not fit.
         #[source]
         source: DecodeError,
     },
 
     /// Refused before sending.
     #[error("invalid Braze SCIM request, not sent: {reason}")]
-    InvalidRequest { reason: &'static str },
+    InvalidRequest {
+        /// What is wrong with the request.
+        reason: &'static str,
+    },
 
     /// The client could not be built from its configuration.
     #[error("invalid Braze SCIM configuration: {reason}")]
-    InvalidConfig { reason: &'static str },
+    InvalidConfig {
+        /// What is wrong with the configuration.
+        reason: &'static str,
+    },
 }
 
 impl From<UpstreamError> for ScimError {
@@ -658,12 +675,18 @@ mod tests {
 
     #[test]
     fn when_base_url_has_a_trailing_slash_then_scim_path_is_appended_once() {
+        let client = |base_url: &str| {
+            let config = ScimConfig::new(base_url, "token".to_owned().into(), "relay.example");
+            ScimClient::new(config, reqwest::Client::new())
+        };
         assert_eq!(
-            normalise_base_url("https://rest.iad-01.braze.com/").unwrap(),
-            "https://rest.iad-01.braze.com"
+            client("https://rest.iad-01.braze.com/")
+                .unwrap()
+                .users_url(),
+            "https://rest.iad-01.braze.com/scim/v2/Users"
         );
         assert!(matches!(
-            normalise_base_url("rest.iad-01.braze.com"),
+            client("rest.iad-01.braze.com"),
             Err(ScimError::InvalidConfig { .. })
         ));
     }

@@ -4,12 +4,11 @@ use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{ACCEPT, AUTHORIZATION};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -18,7 +17,10 @@ use super::models::{
     AttributeValue, Attributes, Event, EventSubject, Group, GroupUpsert, List, Membership,
     MembershipList, MembershipUpdate, Region, User, UserUpsert,
 };
-use crate::upstream::{Idempotency, Rate, RateLimiter, RetryPolicy, Upstream, decode_json};
+use crate::upstream::{
+    BadCredential, BaseUrl, Idempotency, Rate, RateLimiter, RetryPolicy, Upstream, bearer_header,
+    decode_json, json_bytes,
+};
 
 /// The API version every request pins (`Userflow-Version`); the only one so far. Unpinned
 /// requests would silently follow "latest".
@@ -76,10 +78,7 @@ pub struct UserflowClient {
 #[derive(Debug)]
 struct Inner {
     upstream: Upstream,
-    /// Normalised: no trailing slash.
-    base_url: String,
-    /// `scheme://host[:port]`, to recognise Userflow's own absolute page URLs.
-    origin: String,
+    base_url: BaseUrl,
     /// Authorization (marked sensitive), Userflow-Version, Accept.
     headers: HeaderMap,
 }
@@ -90,14 +89,14 @@ impl UserflowClient {
     ///
     /// Fails with [`UserflowError::InvalidConfig`] for an unusable base URL or API key.
     pub fn new(config: UserflowConfig, http: reqwest::Client) -> Result<Self, UserflowError> {
-        let (base_url, origin) = normalise_base_url(&config.base_url)?;
+        let base_url = BaseUrl::parse(&config.base_url)
+            .map_err(|reason| UserflowError::InvalidConfig { reason })?;
         let headers = default_headers(&config.api_key)?;
         let limiter = Arc::new(RateLimiter::new(config.rate));
         Ok(UserflowClient {
             inner: Arc::new(Inner {
                 upstream: Upstream::new(API_NAME, http, config.retry, limiter),
                 base_url,
-                origin,
                 headers,
             }),
         })
@@ -105,7 +104,7 @@ impl UserflowClient {
 
     /// The normalised base URL requests go to.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        self.inner.base_url.as_str()
     }
 
     /// Starts a `POST /users` upsert for `id` (the id goes in the body).
@@ -269,13 +268,7 @@ impl UserflowClient {
 
     /// `base_url` + percent-encoded path segments + an encoded query string.
     fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> String {
-        let mut url = self.inner.base_url.clone();
-        for segment in segments {
-            url.push('/');
-            url.push_str(&encode_component(segment));
-        }
-        append_query(&mut url, query);
-        url
+        self.inner.base_url.join(segments, query)
     }
 
     /// Sends one logical request through the shared retry and rate-limit loop.
@@ -286,32 +279,17 @@ impl UserflowClient {
         body: Option<&B>,
         idempotency: Idempotency,
     ) -> Result<crate::upstream::Response, UserflowError> {
-        let body: Option<Bytes> = match body {
-            Some(body) => Some(
-                serde_json::to_vec(body)
-                    .map_err(|_| UserflowError::InvalidRequest {
-                        reason: "the request body cannot be serialised",
-                    })?
-                    .into(),
-            ),
-            None => None,
-        };
+        let body = body
+            .map(json_bytes)
+            .transpose()
+            .map_err(|_| UserflowError::InvalidRequest {
+                reason: "the request body cannot be serialised",
+            })?;
         let inner = &self.inner;
-        inner
+        Ok(inner
             .upstream
-            .execute(None, idempotency, |http| {
-                let request = http
-                    .request(method.clone(), &url)
-                    .headers(inner.headers.clone());
-                match &body {
-                    Some(body) => request
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(body.clone()),
-                    None => request,
-                }
-            })
-            .await
-            .map_err(UserflowError::from)
+            .send(None, idempotency, method, &url, &inner.headers, body)
+            .await?)
     }
 
     fn paginate<T>(
@@ -428,10 +406,10 @@ impl<T: DeserializeOwned> Pager<T> {
     /// makes sure it still carries `limit` and the filters. An absolute URL on another origin
     /// is not followed: it would receive the API key.
     fn follow_next_page_url(&self, next: &str) -> Option<String> {
-        let inner = &self.client.inner;
+        let base = &self.client.inner.base_url;
         let absolute = if next.starts_with("http://") || next.starts_with("https://") {
             let same_origin = next
-                .strip_prefix(inner.origin.as_str())
+                .strip_prefix(base.origin())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']));
             if !same_origin {
                 tracing::warn!(
@@ -443,13 +421,13 @@ impl<T: DeserializeOwned> Pager<T> {
             next.to_owned()
         } else {
             let relative = next.trim_start_matches('/');
-            let base_path = &inner.base_url[inner.origin.len()..];
+            let base_path = &base.as_str()[base.origin().len()..];
             // Userflow's relative URLs start at the API root; a sandbox mounted under a path
             // prefix may already include that prefix.
             if !base_path.is_empty() && next.starts_with(&format!("{base_path}/")) {
-                format!("{}{}", inner.origin, next)
+                format!("{}{}", base.origin(), next)
             } else {
-                format!("{}/{}", inner.base_url, relative)
+                format!("{}/{}", base.as_str(), relative)
             }
         };
         let mut url = url::Url::parse(&absolute).ok()?;
@@ -661,57 +639,15 @@ fn path_id(id: &str, resource: UserflowResource) -> Result<&str, UserflowError> 
     }
 }
 
-/// Percent-encodes everything but `A-Z a-z 0-9 - . _ *`, so a value is safe as one path
-/// segment or query component (a space becomes `%20`, never `+`).
-fn encode_component(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
-fn append_query(url: &mut String, query: &[(&str, &str)]) {
-    for (index, (key, value)) in query.iter().enumerate() {
-        url.push(if index == 0 { '?' } else { '&' });
-        url.push_str(&encode_component(key));
-        url.push('=');
-        url.push_str(&encode_component(value));
-    }
-}
-
-/// Validates the base URL and returns it without trailing slashes, plus its origin.
-fn normalise_base_url(raw: &str) -> Result<(String, String), UserflowError> {
-    let invalid = |reason| UserflowError::InvalidConfig { reason };
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = url::Url::parse(trimmed).map_err(|_| invalid("base URL is not a valid URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("base URL must be http or https"));
-    }
-    if url.host_str().is_none() {
-        return Err(invalid("base URL has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("base URL must not have a query or fragment"));
-    }
-    let origin = url.origin().ascii_serialization();
-    let path = url.path().trim_end_matches('/');
-    Ok((format!("{origin}{path}"), origin))
-}
-
 /// Headers sent on every request; the Authorization value is marked sensitive so it never
 /// shows in debug output.
 fn default_headers(api_key: &SecretString) -> Result<HeaderMap, UserflowError> {
-    let key = api_key.expose_secret().trim();
-    if key.is_empty() {
-        return Err(UserflowError::InvalidConfig {
-            reason: "API key is empty",
-        });
-    }
-    let mut authorization = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-        UserflowError::InvalidConfig {
-            reason: "API key contains characters not allowed in a header",
-        }
+    let authorization = bearer_header(api_key).map_err(|problem| UserflowError::InvalidConfig {
+        reason: match problem {
+            BadCredential::Empty => "API key is empty",
+            BadCredential::NotHeaderSafe => "API key contains characters not allowed in a header",
+        },
     })?;
-    authorization.set_sensitive(true);
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, authorization);
     headers.insert(USERFLOW_VERSION, HeaderValue::from_static(API_VERSION));
@@ -724,33 +660,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn when_base_url_has_trailing_slashes_then_they_are_dropped() {
-        let (base, origin) = normalise_base_url("https://api.userflow.com//").unwrap();
-        assert_eq!(base, "https://api.userflow.com");
-        assert_eq!(origin, "https://api.userflow.com");
-        let (base, origin) = normalise_base_url(" http://127.0.0.1:9000/userflow/ ").unwrap();
-        assert_eq!(base, "http://127.0.0.1:9000/userflow");
-        assert_eq!(origin, "http://127.0.0.1:9000");
-    }
-
-    #[test]
     fn when_base_url_is_unusable_then_config_is_rejected() {
         for raw in ["", "api.userflow.com", "ftp://x", "https://x/?a=1"] {
+            let config = UserflowConfig::with_base_url(raw, "ak_test".to_owned().into());
             assert!(
                 matches!(
-                    normalise_base_url(raw),
+                    UserflowClient::new(config, reqwest::Client::new()),
                     Err(UserflowError::InvalidConfig { .. })
                 ),
                 "{raw}"
             );
         }
-    }
-
-    #[test]
-    fn when_a_component_has_reserved_characters_then_they_are_percent_encoded() {
-        assert_eq!(encode_component("a/b c+d?e#f%"), "a%2Fb%20c%2Bd%3Fe%23f%25");
-        assert_eq!(encode_component("crm-42_x.y"), "crm-42_x.y");
-        assert_eq!(encode_component("é"), "%C3%A9");
     }
 
     #[test]

@@ -12,7 +12,9 @@ use crate::upstream::{DecodeError, FailureClass, UpstreamError};
 /// Which kind of Userflow object a request was about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UserflowResource {
+    /// A user (`/users`).
     User,
+    /// A group (`/groups`).
     Group,
 }
 
@@ -47,20 +49,30 @@ pub enum UserflowError {
     /// Userflow answered 404 for a single object (`GET` / `DELETE /users/{id}` or groups).
     /// For a delete this means the object is already gone.
     #[error("Userflow {resource} not found")]
-    NotFound { resource: UserflowResource },
+    NotFound {
+        /// What kind of object was missing.
+        resource: UserflowResource,
+    },
 
     /// The request was refused before sending because Userflow would reject or misread it.
     #[error("invalid Userflow request, not sent: {reason}")]
-    InvalidRequest { reason: &'static str },
+    InvalidRequest {
+        /// What is wrong with the request.
+        reason: &'static str,
+    },
 
     /// The client could not be built from its configuration.
     #[error("invalid Userflow configuration: {reason}")]
-    InvalidConfig { reason: &'static str },
+    InvalidConfig {
+        /// What is wrong with the configuration.
+        reason: &'static str,
+    },
 
     /// The request failed after the shared retry policy gave up. `vendor` holds Userflow's
     /// decoded error body when the response was JSON.
     #[error("{error}{}", code_suffix(.vendor.as_deref()))]
     Upstream {
+        /// The final failure, with its status, class and attempts.
         error: UpstreamError,
         /// Boxed: it is rare, and keeps the error (and every `Result`) small.
         vendor: Option<Box<UserflowErrorBody>>,
@@ -69,7 +81,9 @@ pub enum UserflowError {
     /// A 2xx response did not have the expected shape. The request itself was carried out.
     #[error("could not decode the Userflow {what} response {source}")]
     Decode {
+        /// Which answer: `user`, `group` or `list`.
         what: &'static str,
+        /// Where the body did not fit.
         #[source]
         source: DecodeError,
     },
@@ -95,9 +109,6 @@ impl From<UpstreamError> for UserflowError {
 
 impl UserflowError {
     /// The class that decides retry-later, park, or fail for good.
-    ///
-    /// Decode failures are permanent: Userflow did the work but answered in a shape this
-    /// client does not understand, and asking again would not change that.
     pub fn class(&self) -> FailureClass {
         match self {
             UserflowError::NotFound { .. } | UserflowError::InvalidRequest { .. } => {

@@ -191,11 +191,15 @@ impl AttributeOperation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataType {
+    /// Text.
     String,
+    /// A number.
     Number,
+    /// `true` or `false`.
     Boolean,
     /// ISO 8601 timestamps.
     Datetime,
+    /// A list of values.
     List,
 }
 
@@ -352,7 +356,12 @@ pub enum EventSubject {
     /// `group_id` only.
     Group(String),
     /// Both `user_id` and `group_id`.
-    UserInGroup { user_id: String, group_id: String },
+    UserInGroup {
+        /// The user.
+        user_id: String,
+        /// The group the event happened in.
+        group_id: String,
+    },
 }
 
 impl EventSubject {
@@ -409,10 +418,12 @@ impl Event {
 /// A user as Userflow returns it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct User {
+    /// The id the relay (and `userflow.identify()`) uses.
     pub id: String,
     /// `"user"`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub object: String,
+    /// Attributes as stored.
     #[serde(default, deserialize_with = "null_as_default")]
     pub attributes: Map<String, Value>,
     /// ISO 8601, kept as sent.
@@ -429,10 +440,12 @@ pub struct User {
 /// A group as Userflow returns it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Group {
+    /// The id the relay uses.
     pub id: String,
     /// `"group"`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub object: String,
+    /// Group attributes as stored.
     #[serde(default, deserialize_with = "null_as_default")]
     pub attributes: Map<String, Value>,
     /// ISO 8601, kept as sent.
@@ -446,14 +459,19 @@ pub struct UserGroupMembership {
     /// `"group_membership"`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub object: String,
+    /// Membership attributes as stored.
     #[serde(default, deserialize_with = "null_as_default")]
     pub attributes: Map<String, Value>,
+    /// ISO 8601, kept as sent.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// The group, when Userflow embeds it.
     #[serde(default)]
     pub group: Option<Group>,
+    /// The group's id.
     #[serde(default)]
     pub group_id: Option<String>,
+    /// The user's id.
     #[serde(default)]
     pub user_id: Option<String>,
 }
@@ -465,6 +483,7 @@ pub struct List<T> {
     /// `"list"`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub object: String,
+    /// The page's items.
     #[serde(default, deserialize_with = "null_as_default")]
     pub data: Vec<T>,
     /// More items follow this page.

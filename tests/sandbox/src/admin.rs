@@ -241,15 +241,20 @@ async fn braze_users(State(app): AppState, Query(q): Query<BrazeUserQuery>) -> J
                 .as_ref()
                 .is_none_or(|l| p.user_aliases.iter().any(|a| &a.alias_label == l))
     };
-    // Exact external_id and braze_id lookups go through the indexes.
-    let candidates: Vec<&profiles::BrazeProfile> = match (&q.external_id, &q.braze_id) {
-        (Some(ext), _) => store
+    // external_id, braze_id and email lookups go through the indexes.
+    let candidates: Vec<&profiles::BrazeProfile> = match (&q.external_id, &q.braze_id, &q.email) {
+        (Some(ext), _, _) => store
             .by_external_id(ext)
             .and_then(|id| store.get(&id))
             .into_iter()
             .collect(),
-        (None, Some(bid)) => store.get(bid).into_iter().collect(),
-        _ => store.iter().collect(),
+        (None, Some(bid), _) => store.get(bid).into_iter().collect(),
+        (None, None, Some(email)) => store
+            .by_email(email)
+            .iter()
+            .filter_map(|id| store.get(id))
+            .collect(),
+        (None, None, None) => store.iter().collect(),
     };
     let all: Vec<&profiles::BrazeProfile> = candidates.into_iter().filter(matches).collect();
     let users = all
@@ -285,14 +290,11 @@ async fn userflow_users(
     Query(q): Query<UserflowQuery>,
 ) -> Json<Vec<UserflowUserRecord>> {
     let store = app.userflow();
-    Json(
-        store
-            .users
-            .values()
-            .filter(|u| q.id.as_ref().is_none_or(|id| &u.id == id))
-            .cloned()
-            .collect(),
-    )
+    let users = match &q.id {
+        Some(id) => store.users.get(id).cloned().into_iter().collect(),
+        None => store.users.values().cloned().collect(),
+    };
+    Json(users)
 }
 
 async fn userflow_groups(State(app): AppState) -> Json<Vec<UserflowGroupRecord>> {
@@ -306,8 +308,7 @@ async fn userflow_events(
     let store = app.userflow();
     Json(
         store
-            .events
-            .iter()
+            .events()
             .filter(|e| {
                 q.user_id
                     .as_ref()

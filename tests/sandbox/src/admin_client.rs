@@ -217,6 +217,11 @@ impl AdminClient {
             .await
     }
 
+    /// `DELETE /export-storage`: segment exports then answer "no bucket configured".
+    pub async fn clear_export_storage(&self) -> Result<(), AdminError> {
+        self.delete("/export-storage").await
+    }
+
     /// `GET /export-storage`.
     pub async fn export_storage(&self) -> Result<Option<ExportStorage>, AdminError> {
         self.get("/export-storage", &()).await

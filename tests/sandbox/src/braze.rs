@@ -12,13 +12,14 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
 use crate::admin_types::{Api, Bucket};
-use crate::http_util::{self, BodyError};
-use crate::limits::{Snapshot, Take};
+use crate::http_util;
+use crate::limits::Snapshot;
 use crate::state::App;
-use crate::{export, faults, pipeline, scim, track, users};
+use crate::{export, pipeline, scim, track, users};
 
 /// The Braze REST endpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,99 +109,50 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         Resolved::Unknown => ("(unmatched)", Bucket::BrazeOther),
     };
     let app2 = app.clone();
-    pipeline::run(&app, Api::Braze, template, Some(bucket), req, move |req| {
+    pipeline::run(&app, Api::Braze, template, bucket, req, move |req| {
         handle(app2, resolved, bucket, req)
     })
     .await
 }
 
-/// A Braze-style error body.
-pub(crate) fn message(status: StatusCode, text: &str) -> (StatusCode, Value) {
+/// A status and a JSON body, as the endpoint handlers answer.
+pub(crate) type Answer = (StatusCode, Value);
+
+/// A Braze-style error: `{"message": text}`.
+pub(crate) fn message(status: StatusCode, text: &str) -> Answer {
     (status, json!({ "message": text }))
 }
 
-async fn handle(app: Arc<App>, resolved: Resolved, bucket: Bucket, req: Request) -> Response {
-    let limit = app.limit_of(bucket);
-    let peek = || app.limits.peek(bucket, limit);
-    let with_budget = |resp: (StatusCode, Value), budget: Option<Snapshot>| {
-        let mut resp = http_util::json(resp.0, &resp.1);
-        if let Some(b) = budget {
-            b.apply_braze(&mut resp);
-        }
-        resp
-    };
+/// A 400 Braze-style error.
+pub(crate) fn bad(text: &str) -> Answer {
+    message(StatusCode::BAD_REQUEST, text)
+}
 
+/// The body decoded into a request type, or a 400 saying why not.
+pub(crate) fn typed<T: DeserializeOwned>(body: Map<String, Value>) -> Result<T, Answer> {
+    serde_json::from_value(Value::Object(body))
+        .map_err(|e| bad(&format!("Invalid request body: {e}")))
+}
+
+async fn handle(app: Arc<App>, resolved: Resolved, bucket: Bucket, req: Request) -> Response {
     if let Resolved::TrailingSlash(_) = resolved {
-        return with_budget(message(StatusCode::FORBIDDEN, "Access Denied"), peek());
+        let answer = message(StatusCode::FORBIDDEN, "Access Denied");
+        return respond(answer, app.budget(bucket));
     }
     if http_util::bearer(req.headers()) != Some(app.braze_key.as_str()) {
-        return with_budget(
-            message(
-                StatusCode::UNAUTHORIZED,
-                "Invalid API key: the Authorization header must be 'Bearer <REST API key>'",
-            ),
-            peek(),
+        let answer = message(
+            StatusCode::UNAUTHORIZED,
+            "Invalid API key: the Authorization header must be 'Bearer <REST API key>'",
         );
+        return respond(answer, app.budget(bucket));
     }
-    let budget = match app.limits.take(bucket, limit) {
-        Take::Allowed(s) => Some(s),
-        Take::Unlimited => None,
-        Take::Limited(s) => return faults::throttled(Api::Braze, s.retry_after, Some(s)),
+    let budget = match app.admit(Api::Braze, bucket) {
+        Ok(budget) => budget,
+        Err(throttled) => return *throttled,
     };
-    let Resolved::Known(route) = resolved else {
-        return with_budget(message(StatusCode::NOT_FOUND, "Not Found"), budget);
-    };
-    if req.method() != Method::POST {
-        return with_budget(
-            message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
-            budget,
-        );
-    }
-    if !http_util::is_json(req.headers()) {
-        return with_budget(
-            message(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type: Content-Type must be application/json",
-            ),
-            budget,
-        );
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = match http_util::read_body(&parts.headers, body).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return with_budget(
-                message(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Request Entity Too Large: the body must not exceed 4 MB",
-                ),
-                budget,
-            );
-        }
-        Err(BodyError::Read) => {
-            return with_budget(
-                message(StatusCode::BAD_REQUEST, "Could not read the request body"),
-                budget,
-            );
-        }
-    };
-    let body: Value = match serde_json::from_slice(&bytes) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => {
-            return with_budget(
-                message(
-                    StatusCode::BAD_REQUEST,
-                    "The request body must be a JSON object",
-                ),
-                budget,
-            );
-        }
-        Err(e) => {
-            return with_budget(
-                message(StatusCode::BAD_REQUEST, &format!("Invalid JSON: {e}")),
-                budget,
-            );
-        }
+    let (route, body) = match checked_body(resolved, req).await {
+        Ok(checked) => checked,
+        Err(answer) => return respond(answer, budget),
     };
     let answer = match route {
         Route::Track => track::track(&app, body),
@@ -212,11 +164,46 @@ async fn handle(app: Arc<App>, resolved: Resolved, bucket: Bucket, req: Request)
         Route::ExportSegment => export::request(&app, body),
         Route::CancelExport => export::cancel(&app, body),
     };
+    // One export per segment at a time: a conflict tells the client when to look again.
     let conflict = route == Route::ExportSegment && answer.0 == StatusCode::TOO_MANY_REQUESTS;
-    let mut resp = with_budget(answer, budget);
+    let mut resp = respond(answer, budget);
     if conflict {
-        // One export per segment at a time: tell the client when to look again.
         http_util::set_header(&mut resp, "x-ratelimit-retry-after", "5");
+    }
+    resp
+}
+
+/// Route, method, content type, size and JSON checks, in Braze's order.
+async fn checked_body(
+    resolved: Resolved,
+    req: Request,
+) -> Result<(Route, Map<String, Value>), Answer> {
+    let Resolved::Known(route) = resolved else {
+        return Err(message(StatusCode::NOT_FOUND, "Not Found"));
+    };
+    if req.method() != Method::POST {
+        return Err(message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+        ));
+    }
+    if !http_util::is_json(req.headers()) {
+        return Err(message(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type: Content-Type must be application/json",
+        ));
+    }
+    let body = http_util::json_object(req)
+        .await
+        .map_err(|e| message(e.status(), &e.to_string()))?;
+    Ok((route, body))
+}
+
+/// The answer as JSON with the bucket's rate-limit headers, when it has a limit.
+fn respond((status, body): Answer, budget: Option<Snapshot>) -> Response {
+    let mut resp = http_util::json(status, &body);
+    if let Some(b) = budget {
+        b.apply_braze(&mut resp);
     }
     resp
 }

@@ -22,16 +22,14 @@ use aws_sdk_s3::primitives::ByteStream;
 use chrono::Utc;
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::AbortHandle;
 
 use crate::admin_types::{ExportRecord, ExportSettings, ExportState, ExportStorage};
-use crate::braze::message;
+use crate::braze::{Answer, bad, message, typed};
 use crate::render::{self, Fields, Style};
 use crate::state::App;
-
-type Answer = (StatusCode, Value);
 
 /// The error answered when no bucket is configured.
 pub(crate) const NO_BUCKET: &str = "The sandbox has no S3 export bucket configured: start it with --export-bucket (env SANDBOX_EXPORT_BUCKET), plus --s3-endpoint (env SANDBOX_S3_ENDPOINT) for moto, or set it through the admin API (PUT /export-storage)";
@@ -146,7 +144,7 @@ struct Job {
     key_prefix: String,
     format: Format,
     fields: Fields,
-    members: Vec<String>,
+    members: Arc<[String]>,
     callback: Option<String>,
     settings: ExportSettings,
     storage: Arc<Storage>,
@@ -154,11 +152,10 @@ struct Job {
 }
 
 /// `POST /users/export/segment`.
-pub(crate) fn request(app: &Arc<App>, body: Value) -> Answer {
-    let bad = |t: &str| message(StatusCode::BAD_REQUEST, t);
-    let req: SegmentExportRequest = match serde_json::from_value(body) {
+pub(crate) fn request(app: &Arc<App>, body: Map<String, Value>) -> Answer {
+    let req: SegmentExportRequest = match typed(body) {
         Ok(r) => r,
-        Err(e) => return bad(&format!("Invalid request body: {e}")),
+        Err(answer) => return answer,
     };
     let Some(segment_id) = req.segment_id.filter(|s| !s.is_empty()) else {
         return bad("'segment_id' is required");
@@ -252,9 +249,9 @@ pub(crate) fn request(app: &Arc<App>, body: Value) -> Answer {
 }
 
 /// `POST /export/segment/cancel`.
-pub(crate) fn cancel(app: &Arc<App>, body: Value) -> Answer {
+pub(crate) fn cancel(app: &Arc<App>, body: Map<String, Value>) -> Answer {
     let Some(segment_id) = body.get("segment_id").and_then(Value::as_str) else {
-        return message(StatusCode::BAD_REQUEST, "'segment_id' is required");
+        return bad("'segment_id' is required");
     };
     match app
         .exports
@@ -267,10 +264,7 @@ pub(crate) fn cancel(app: &Arc<App>, body: Value) -> Answer {
             flag.store(true, Ordering::SeqCst);
             (StatusCode::OK, json!({ "message": "success" }))
         }
-        None => message(
-            StatusCode::BAD_REQUEST,
-            "No export of this segment is running",
-        ),
+        None => bad("No export of this segment is running"),
     }
 }
 

@@ -11,11 +11,11 @@ use axum::response::Response;
 use http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 
 use crate::admin_types::{Api, FaultKind, FaultRule, FaultStatus};
 use crate::http_util::{self, set_header};
 use crate::limits::Snapshot;
+use crate::{braze, scim, userflow};
 
 struct Active {
     id: String,
@@ -62,7 +62,14 @@ pub(crate) enum RuleError {
 /// The rule list.
 #[derive(Default)]
 pub(crate) struct Faults {
-    rules: Mutex<(u64, Vec<Active>)>,
+    rules: Mutex<Rules>,
+}
+
+#[derive(Default)]
+struct Rules {
+    /// Rules ever added (ids are `f<n>`).
+    added: u64,
+    active: Vec<Active>,
 }
 
 impl Faults {
@@ -80,43 +87,43 @@ impl Faults {
             return Err(RuleError::Status);
         }
         let mut guard = self.rules.lock().expect("faults lock");
-        guard.0 += 1;
+        guard.added += 1;
         let active = Active {
-            id: format!("f{}", guard.0),
+            id: format!("f{}", guard.added),
             rng: StdRng::seed_from_u64(rule.seed.unwrap_or(0)),
             rule,
             matched: 0,
             fired: 0,
         };
         let status = active.status();
-        guard.1.push(active);
+        guard.active.push(active);
         Ok(status)
     }
 
     /// Every rule with its counters.
     pub(crate) fn list(&self) -> Vec<FaultStatus> {
         let guard = self.rules.lock().expect("faults lock");
-        guard.1.iter().map(Active::status).collect()
+        guard.active.iter().map(Active::status).collect()
     }
 
     /// Removes one rule; false when unknown.
     pub(crate) fn remove(&self, id: &str) -> bool {
         let mut guard = self.rules.lock().expect("faults lock");
-        let before = guard.1.len();
-        guard.1.retain(|a| a.id != id);
-        guard.1.len() != before
+        let before = guard.active.len();
+        guard.active.retain(|a| a.id != id);
+        guard.active.len() != before
     }
 
     /// Removes every rule.
     pub(crate) fn clear(&self) {
-        self.rules.lock().expect("faults lock").1.clear();
+        self.rules.lock().expect("faults lock").active.clear();
     }
 
     /// Decides the faults for one request.
     pub(crate) fn plan(&self, api: Api, method: &str, path: &str) -> Plan {
         let mut plan = Plan::default();
         let mut guard = self.rules.lock().expect("faults lock");
-        for active in guard.1.iter_mut() {
+        for active in guard.active.iter_mut() {
             let rule = &active.rule;
             if rule.api != api
                 || !(rule.method == "*" || rule.method.eq_ignore_ascii_case(method))
@@ -199,19 +206,12 @@ pub(crate) fn respond(api: Api, kind: &FaultKind, budget: Option<Snapshot>) -> R
             if *html {
                 return http_util::html_error_page(status);
             }
-            let reason = status.canonical_reason().unwrap_or("Error");
-            let body = match api {
-                Api::Braze => json!({ "message": reason }),
-                Api::Scim => json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                    "detail": reason,
-                    "status": status.as_u16(),
-                }),
-                Api::Userflow => json!({
-                    "error": { "code": "internal_error", "message": reason }
-                }),
-            };
-            http_util::json(status, &body)
+            api_error(
+                api,
+                status,
+                "internal_error",
+                status.canonical_reason().unwrap_or("Error"),
+            )
         }
         FaultKind::Throttle { retry_after } => throttled(api, *retry_after, budget),
         FaultKind::Drop => http_util::dropped_connection(),
@@ -220,38 +220,38 @@ pub(crate) fn respond(api: Api, kind: &FaultKind, budget: Option<Snapshot>) -> R
     }
 }
 
+/// The error body each API sends (`code` is Userflow's error code).
+fn api_error(api: Api, status: StatusCode, code: &str, text: &str) -> Response {
+    match api {
+        Api::Braze => {
+            let (status, body) = braze::message(status, text);
+            http_util::json(status, &body)
+        }
+        Api::Scim => scim::error(status, text),
+        Api::Userflow => userflow::error(status, code, text),
+    }
+}
+
 /// A 429 with the API's headers: Braze/SCIM get `X-RateLimit-*` and `X-Ratelimit-Retry-After`,
 /// Userflow gets `Retry-After`.
 pub(crate) fn throttled(api: Api, retry_after: u64, budget: Option<Snapshot>) -> Response {
     let retry = retry_after.max(1).to_string();
-    match api {
-        Api::Braze | Api::Scim => {
-            let body = if api == Api::Braze {
-                json!({ "message": "Too Many Requests: rate limit exceeded" })
-            } else {
-                json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                    "detail": "Rate limit exceeded",
-                    "status": 429,
-                })
-            };
-            let mut resp = http_util::json(StatusCode::TOO_MANY_REQUESTS, &body);
-            if let Some(mut b) = budget {
-                b.remaining = 0;
-                b.apply_braze(&mut resp);
-            }
-            set_header(&mut resp, "x-ratelimit-retry-after", &retry);
-            resp
-        }
-        Api::Userflow => {
-            let body = json!({
-                "error": { "code": "rate_limited", "message": "Too many requests; retry later" }
-            });
-            let mut resp = http_util::json(StatusCode::TOO_MANY_REQUESTS, &body);
-            set_header(&mut resp, "retry-after", &retry);
-            resp
-        }
+    let text = match api {
+        Api::Braze => "Too Many Requests: rate limit exceeded",
+        Api::Scim => "Rate limit exceeded",
+        Api::Userflow => "Too many requests; retry later",
+    };
+    let mut resp = api_error(api, StatusCode::TOO_MANY_REQUESTS, "rate_limited", text);
+    if api == Api::Userflow {
+        set_header(&mut resp, "retry-after", &retry);
+        return resp;
     }
+    if let Some(mut b) = budget {
+        b.remaining = 0;
+        b.apply_braze(&mut resp);
+    }
+    set_header(&mut resp, "x-ratelimit-retry-after", &retry);
+    resp
 }
 
 #[cfg(test)]

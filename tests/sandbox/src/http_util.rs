@@ -1,10 +1,11 @@
 //! Small HTTP helpers shared by the emulated APIs.
 
 use axum::body::Body;
+use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Braze rejects bodies over 4 MB; the sandbox uses the stricter decimal reading.
 pub(crate) const MAX_BODY_BYTES: usize = 4_000_000;
@@ -85,24 +86,45 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-/// Why a body could not be read.
+/// Why a request body is not a usable JSON object. The text is the message every API sends.
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum BodyError {
     /// Over [`MAX_BODY_BYTES`].
+    #[error("Request Entity Too Large: the body must not exceed 4 MB")]
     TooLarge,
     /// The connection failed while reading.
+    #[error("Could not read the request body")]
     Read,
+    /// Not JSON at all.
+    #[error("Invalid JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// JSON, but not an object.
+    #[error("The request body must be a JSON object")]
+    NotObject,
 }
 
-/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, BodyError> {
-    let declared = headers
+impl BodyError {
+    /// 413 for a body over the limit, else 400.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Reads the whole body (at most [`MAX_BODY_BYTES`]) and decodes it as a JSON object.
+pub(crate) async fn json_object(req: Request) -> Result<Map<String, Value>, BodyError> {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(BodyError::TooLarge);
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|e| {
             // to_bytes reports the limit through a boxed `LengthLimitError`.
@@ -111,7 +133,11 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, 
             } else {
                 BodyError::Read
             }
-        })
+        })?;
+    match serde_json::from_slice(&bytes).map_err(BodyError::NotJson)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(BodyError::NotObject),
+    }
 }
 
 /// Decodes `%XX` escapes of a path segment (not `+`, which is literal in paths).

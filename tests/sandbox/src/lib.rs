@@ -6,6 +6,8 @@
 //! rate-limit headers, segment exports written to S3 under Braze's key layout, and fault
 //! injection driven through the admin API (see [`admin`] for the admin routes and JSON).
 
+#![warn(missing_docs)]
+
 pub mod admin;
 pub mod admin_client;
 pub mod admin_types;

@@ -20,7 +20,7 @@ pub(crate) async fn run<F, Fut>(
     app: &Arc<App>,
     api: Api,
     route: &'static str,
-    bucket: Option<Bucket>,
+    bucket: Bucket,
     req: Request,
     handler: F,
 ) -> Response
@@ -39,13 +39,10 @@ where
         tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
     }
     let (resp, fault) = match &plan.action {
-        Some(kind) => {
-            let budget = bucket.and_then(|b| app.limits.peek(b, app.limit_of(b)));
-            (
-                faults::respond(api, kind, budget),
-                Some(faults::kind_name(kind)),
-            )
-        }
+        Some(kind) => (
+            faults::respond(api, kind, app.budget(bucket)),
+            Some(faults::kind_name(kind)),
+        ),
         None => (handler(req).await, (plan.delay_ms > 0).then_some("latency")),
     };
     let status = match plan.action {

@@ -1,6 +1,7 @@
 //! Braze user profiles in memory, indexed by braze_id, external_id, alias, email and phone.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -113,12 +114,16 @@ pub(crate) struct Profiles {
     users: BTreeMap<String, BrazeProfile>,
     by_external: HashMap<String, String>,
     by_alias: HashMap<UserAlias, String>,
-    by_email: HashMap<String, BTreeSet<String>>,
-    by_phone: HashMap<String, BTreeSet<String>>,
-    /// Segment id -> member braze_ids, in seeding order.
-    pub(crate) segments: BTreeMap<String, Vec<String>>,
+    by_email: HashMap<String, Ids>,
+    by_phone: HashMap<String, Ids>,
+    /// Segment id -> member braze_ids, in seeding order (shared with running exports).
+    pub(crate) segments: BTreeMap<String, Arc<[String]>>,
     next: u64,
 }
+
+/// braze_ids sharing an email or phone, sorted (oldest first). Nearly always one id: a plain
+/// vector costs a fraction of a B-tree set's node.
+type Ids = Vec<String>;
 
 /// Identity fields before a change, to fix the indexes afterwards.
 struct Keys {
@@ -240,18 +245,8 @@ impl Profiles {
         for alias in &keys.aliases {
             self.by_alias.insert(alias.clone(), braze_id.to_owned());
         }
-        if let Some(email) = &keys.email {
-            self.by_email
-                .entry(email.clone())
-                .or_default()
-                .insert(braze_id.to_owned());
-        }
-        if let Some(phone) = &keys.phone {
-            self.by_phone
-                .entry(phone.clone())
-                .or_default()
-                .insert(braze_id.to_owned());
-        }
+        add_to(&mut self.by_email, keys.email.as_deref(), braze_id);
+        add_to(&mut self.by_phone, keys.phone.as_deref(), braze_id);
     }
 
     /// braze_id of the profile with this external_id.
@@ -268,7 +263,7 @@ impl Profiles {
     pub(crate) fn by_email(&self, email: &str) -> Vec<String> {
         self.by_email
             .get(&email_key(email))
-            .map(|s| s.iter().cloned().collect())
+            .cloned()
             .unwrap_or_default()
     }
 
@@ -276,7 +271,7 @@ impl Profiles {
     pub(crate) fn by_phone(&self, phone: &str) -> Vec<String> {
         self.by_phone
             .get(&phone_key(phone))
-            .map(|s| s.iter().cloned().collect())
+            .cloned()
             .unwrap_or_default()
     }
 
@@ -289,12 +284,20 @@ impl Profiles {
     }
 }
 
-fn remove_from(index: &mut HashMap<String, BTreeSet<String>>, key: Option<&str>, braze_id: &str) {
+fn add_to(index: &mut HashMap<String, Ids>, key: Option<&str>, braze_id: &str) {
+    let Some(key) = key else { return };
+    let ids = index.entry(key.to_owned()).or_default();
+    if let Err(at) = ids.binary_search_by(|id| id.as_str().cmp(braze_id)) {
+        ids.insert(at, braze_id.to_owned());
+    }
+}
+
+fn remove_from(index: &mut HashMap<String, Ids>, key: Option<&str>, braze_id: &str) {
     if let Some(key) = key
-        && let Some(set) = index.get_mut(key)
+        && let Some(ids) = index.get_mut(key)
     {
-        set.remove(braze_id);
-        if set.is_empty() {
+        ids.retain(|id| id != braze_id);
+        if ids.is_empty() {
             index.remove(key);
         }
     }

@@ -14,10 +14,9 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::admin_types::{Api, Bucket, ScimUserRecord};
-use crate::http_util::{self, BodyError};
-use crate::limits::Take;
+use crate::http_util;
+use crate::pipeline;
 use crate::state::App;
-use crate::{faults, pipeline};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -81,14 +80,15 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Response {
         &app,
         Api::Scim,
         route.template(),
-        Some(Bucket::Scim),
+        Bucket::Scim,
         req,
         move |req| serve(app2, route, id, req),
     )
     .await
 }
 
-fn error(status: StatusCode, detail: &str) -> Response {
+/// A SCIM error; a 404 goes out as `text/html`, as Braze's documentation shows.
+pub(crate) fn error(status: StatusCode, detail: &str) -> Response {
     let body = json!({ "schemas": [ERROR_SCHEMA], "detail": detail, "status": status.as_u16() });
     if status == StatusCode::NOT_FOUND {
         return http_util::raw(status, "text/html; charset=UTF-8", body.to_string());
@@ -97,30 +97,24 @@ fn error(status: StatusCode, detail: &str) -> Response {
 }
 
 async fn serve(app: Arc<App>, route: Route, id: Option<String>, req: Request) -> Response {
-    let limit = app.limit_of(Bucket::Scim);
-    let peek = app.limits.peek(Bucket::Scim, limit);
     let token_ok = http_util::bearer(req.headers()) == Some(app.scim_token.as_str());
     let origin_ok = req
         .headers()
         .get("x-request-origin")
         .and_then(|v| v.to_str().ok())
         == Some(app.scim_origin.as_str());
-    if !token_ok || !origin_ok {
-        let mut resp = error(
+    let (mut resp, budget) = if !token_ok || !origin_ok {
+        let resp = error(
             StatusCode::UNAUTHORIZED,
             "Invalid SCIM token or X-Request-Origin",
         );
-        if let Some(b) = peek {
-            b.apply_braze(&mut resp);
+        (resp, app.budget(Bucket::Scim))
+    } else {
+        match app.admit(Api::Scim, Bucket::Scim) {
+            Ok(budget) => (dispatch(&app, route, id, req).await, budget),
+            Err(throttled) => return *throttled,
         }
-        return resp;
-    }
-    let budget = match app.limits.take(Bucket::Scim, limit) {
-        Take::Allowed(s) => Some(s),
-        Take::Unlimited => None,
-        Take::Limited(s) => return faults::throttled(Api::Scim, s.retry_after, Some(s)),
     };
-    let mut resp = dispatch(&app, route, id, req).await;
     if let Some(b) = budget {
         b.apply_braze(&mut resp);
     }
@@ -164,26 +158,9 @@ async fn dispatch(app: &App, route: Route, id: Option<String>, req: Request) -> 
 }
 
 async fn body_of(req: Request) -> Result<Map<String, Value>, Response> {
-    let (parts, body) = req.into_parts();
-    let bytes = match http_util::read_body(&parts.headers, body).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return Err(error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-            ));
-        }
-        Err(BodyError::Read) => {
-            return Err(error(StatusCode::BAD_REQUEST, "Could not read the body"));
-        }
-    };
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(error(
-            StatusCode::BAD_REQUEST,
-            "The body must be a JSON object",
-        )),
-    }
+    http_util::json_object(req)
+        .await
+        .map_err(|e| error(e.status(), &e.to_string()))
 }
 
 fn resource(user: &ScimUserRecord) -> Value {

@@ -54,7 +54,8 @@ pub(crate) fn seed(store: &mut Profiles, req: &SeedSegment, now: DateTime<Utc>) 
         .clone()
         .unwrap_or_else(|| format!("{}-", req.segment_id));
     let mut members = Vec::with_capacity(req.count + req.external_ids.len());
-    let mut identified: Vec<(String, String, String)> = Vec::new(); // email, first, last
+    // braze_ids of the identified profiles generated so far: duplicates copy their names.
+    let mut identified: Vec<String> = Vec::new();
     let (mut with_external_id, mut alias_only, mut email_duplicates) = (0, 0, 0);
     let base = Utc
         .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
@@ -66,17 +67,22 @@ pub(crate) fn seed(store: &mut Profiles, req: &SeedSegment, now: DateTime<Utc>) 
         let first = FIRST[rng.random_range(0..FIRST.len())];
         let last = LAST[rng.random_range(0..LAST.len())];
         let duplicate_of = (roll < 4 && !identified.is_empty())
-            .then(|| identified[rng.random_range(0..identified.len())].clone());
+            .then(|| &identified[rng.random_range(0..identified.len())])
+            .and_then(|id| store.get(id));
         let mut attributes = standard(&mut rng, i, first, last);
         let custom = custom(&mut rng, base);
         let created_at = base + Duration::seconds(rng.random_range(0..126_000_000));
 
-        let (external_id, aliases) = match &duplicate_of {
-            Some((email, dup_first, dup_last)) => {
+        let (external_id, aliases) = match duplicate_of {
+            Some(original) => {
                 // Same person, captured earlier as a lead: alias-only, same email in upper case.
-                attributes.insert("email".into(), json!(email.to_uppercase()));
-                attributes.insert("first_name".into(), json!(dup_first));
-                attributes.insert("last_name".into(), json!(dup_last));
+                let copy = |field: &str| {
+                    let value = original.attributes.get(field).and_then(Value::as_str);
+                    value.unwrap_or_default().to_owned()
+                };
+                attributes.insert("email".into(), json!(copy("email").to_uppercase()));
+                attributes.insert("first_name".into(), json!(copy("first_name")));
+                attributes.insert("last_name".into(), json!(copy("last_name")));
                 email_duplicates += 1;
                 alias_only += 1;
                 (None, vec![alias(&req.segment_id, "crm_lead", i)])
@@ -87,12 +93,6 @@ pub(crate) fn seed(store: &mut Profiles, req: &SeedSegment, now: DateTime<Utc>) 
             }
             None => {
                 with_external_id += 1;
-                let email = attributes
-                    .get("email")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                identified.push((email, first.to_owned(), last.to_owned()));
                 let aliases = if rng.random_bool(0.33) {
                     vec![alias(&req.segment_id, "crm_lead", i)]
                 } else {
@@ -108,6 +108,9 @@ pub(crate) fn seed(store: &mut Profiles, req: &SeedSegment, now: DateTime<Utc>) 
             None => aliases.first().and_then(|a| store.by_alias(a)),
         };
         let id = existing.unwrap_or_else(|| store.create(now));
+        if external_id.is_some() {
+            identified.push(id.clone());
+        }
         store.update(&id, now, |p| {
             p.external_id = external_id;
             for a in aliases {
@@ -130,7 +133,9 @@ pub(crate) fn seed(store: &mut Profiles, req: &SeedSegment, now: DateTime<Utc>) 
         }
     }
     let size = members.len();
-    store.segments.insert(req.segment_id.clone(), members);
+    store
+        .segments
+        .insert(req.segment_id.clone(), members.into());
     SeedSummary {
         segment_id: req.segment_id.clone(),
         size,

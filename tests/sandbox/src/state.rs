@@ -3,11 +3,13 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::response::Response;
+
 use crate::SandboxConfig;
-use crate::admin_types::{Bucket, ExportStorage, RateLimit, Settings};
+use crate::admin_types::{Api, Bucket, ExportStorage, RateLimit, Settings};
 use crate::export::Exports;
-use crate::faults::Faults;
-use crate::limits::Limits;
+use crate::faults::{self, Faults};
+use crate::limits::{Limits, Snapshot, Take};
 use crate::observe::Observer;
 use crate::profiles::Profiles;
 use crate::scim::ScimStore;
@@ -78,8 +80,28 @@ impl App {
     }
 
     /// The configured limit of a bucket.
-    pub(crate) fn limit_of(&self, bucket: Bucket) -> Option<RateLimit> {
+    fn limit_of(&self, bucket: Bucket) -> Option<RateLimit> {
         self.settings().rate_limits.get(&bucket).copied().flatten()
+    }
+
+    /// Counts one request of `api` against `bucket`: the budget left (`None` when the bucket
+    /// is unlimited), or the API's own 429 when it is used up.
+    pub(crate) fn admit(
+        &self,
+        api: Api,
+        bucket: Bucket,
+    ) -> Result<Option<Snapshot>, Box<Response>> {
+        match self.limits.take(bucket, self.limit_of(bucket)) {
+            Take::Allowed(s) => Ok(Some(s)),
+            Take::Unlimited => Ok(None),
+            Take::Limited(s) => Err(Box::new(faults::throttled(api, s.retry_after, Some(s)))),
+        }
+    }
+
+    /// The budget left in `bucket` without counting a request (for answers that come before
+    /// the rate limit, such as a 401).
+    pub(crate) fn budget(&self, bucket: Bucket) -> Option<Snapshot> {
+        self.limits.peek(bucket, self.limit_of(bucket))
     }
 
     /// Capacity of the request log.

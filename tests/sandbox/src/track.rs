@@ -7,40 +7,35 @@
 //! - `'external_id' must be a non-empty string`, `'braze_id' must be a string`
 //! - `'user_alias' must have string 'alias_name' and 'alias_label'`
 //! - `'<field>' must be ...` for invalid standard fields and flags, event and purchase fields.
+//! - `custom attribute '<key>': ...` for a name starting with `$` or a string value over 255
+//!   characters or an array over 500 items.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::braze::message;
+use crate::braze::{Answer, bad};
 use crate::profiles::{Profiles, STANDARD_FIELDS, StoredEvent, StoredPurchase, UserAlias};
 use crate::state::App;
 
 const MAX_EXTERNAL_ID_BYTES: usize = 987;
+/// Custom attribute names and string values.
+const MAX_CUSTOM_CHARS: usize = 255;
+/// Items of a custom scalar array.
+const MAX_ARRAY_ITEMS: usize = 500;
 const NO_VALID_DATA: &str =
     "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.";
 const IDENTIFIER_REQUIRED: &str =
     "'external_id', 'braze_id', 'user_alias', 'email' or 'phone' is required";
 
 /// Handles one `/users/track` body.
-pub(crate) fn track(app: &App, body: Value) -> (StatusCode, Value) {
-    let Value::Object(mut body) = body else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "The request body must be a JSON object",
-        );
-    };
+pub(crate) fn track(app: &App, mut body: Map<String, Value>) -> Answer {
     let mut arrays: Vec<(&'static str, Option<Vec<Value>>)> = Vec::new();
     for key in ["attributes", "events", "purchases"] {
         match body.remove(key) {
             None | Some(Value::Null) => arrays.push((key, None)),
             Some(Value::Array(items)) => arrays.push((key, Some(items))),
-            Some(_) => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    &format!("'{key}' must be an array"),
-                );
-            }
+            Some(_) => return bad(&format!("'{key}' must be an array")),
         }
     }
     let total: usize = arrays
@@ -60,7 +55,7 @@ pub(crate) fn track(app: &App, body: Value) -> (StatusCode, Value) {
         );
     }
     if total == 0 {
-        return message(StatusCode::BAD_REQUEST, NO_VALID_DATA);
+        return bad(NO_VALID_DATA);
     }
 
     let now = Utc::now();
@@ -159,6 +154,11 @@ pub(crate) fn parse_alias(v: &Value) -> Option<UserAlias> {
         alias_name: name.into(),
         alias_label: label.into(),
     })
+}
+
+/// The profile an object names and its `_update_existing_only` flag.
+fn target(obj: &Map<String, Value>) -> Result<(Ident, Option<bool>), String> {
+    Ok((identify(obj)?, flag(obj, "_update_existing_only")?))
 }
 
 fn flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
@@ -260,13 +260,27 @@ fn validate_attributes(obj: &Map<String, Value>) -> Result<(), String> {
             k if k.starts_with('$') => {
                 return Err(format!("custom attribute '{k}' must not start with '$'"));
             }
-            k if k.chars().count() > 255 => {
+            k if k.chars().count() > MAX_CUSTOM_CHARS => {
                 return Err("custom attribute names must be at most 255 characters".into());
             }
-            _ => {}
+            k => custom_value_fits(k, value)?,
         }
     }
     Ok(())
+}
+
+/// Braze's limits on a custom attribute value: strings of at most 255 characters, scalar
+/// arrays of at most 500 items.
+fn custom_value_fits(key: &str, value: &Value) -> Result<(), String> {
+    match value {
+        Value::String(s) if s.chars().count() > MAX_CUSTOM_CHARS => Err(format!(
+            "custom attribute '{key}': string values must be at most {MAX_CUSTOM_CHARS} characters"
+        )),
+        Value::Array(items) if items.len() > MAX_ARRAY_ITEMS => Err(format!(
+            "custom attribute '{key}': arrays must hold at most {MAX_ARRAY_ITEMS} items"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn apply_attributes(
@@ -274,8 +288,7 @@ fn apply_attributes(
     obj: Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let ident = identify(&obj)?;
-    let update_only = flag(&obj, "_update_existing_only")?;
+    let (ident, update_only) = target(&obj)?;
     let merge_objects = flag(&obj, "_merge_objects")?.unwrap_or(false);
     validate_attributes(&obj)?;
     // Compute every change before creating anything, so an invalid value changes nothing.
@@ -464,8 +477,7 @@ fn apply_event(
     obj: Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let ident = identify(&obj)?;
-    let update_only = flag(&obj, "_update_existing_only")?;
+    let (ident, update_only) = target(&obj)?;
     let event = StoredEvent {
         name: required_string(&obj, "name")?,
         time: required_time(&obj)?,
@@ -482,8 +494,7 @@ fn apply_purchase(
     obj: Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let ident = identify(&obj)?;
-    let update_only = flag(&obj, "_update_existing_only")?;
+    let (ident, update_only) = target(&obj)?;
     let currency = required_string(&obj, "currency")?;
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err("'currency' must be an ISO 4217 code".into());

@@ -6,24 +6,25 @@
 //! `invalid_params`). Lists are ordered by id, paginated with `limit` (1..=100, default 20)
 //! and `starting_after`. Expanded `groups` / `memberships` are plain arrays.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http::{Method, StatusCode, Uri};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::admin_types::{
     Api, Bucket, UserflowEventRecord, UserflowGroupRecord, UserflowUserRecord,
 };
-use crate::http_util::{self, BodyError};
-use crate::limits::Take;
+use crate::http_util;
+use crate::pipeline;
 use crate::state::App;
-use crate::{faults, pipeline};
 
 /// The only API version there is.
 const VERSION: &str = "2020-01-03";
@@ -35,8 +36,44 @@ const MAX_LIMIT: usize = 100;
 pub(crate) struct UserflowStore {
     pub(crate) users: BTreeMap<String, UserflowUserRecord>,
     pub(crate) groups: BTreeMap<String, UserflowGroupRecord>,
-    pub(crate) events: Vec<UserflowEventRecord>,
+    /// Events by sequence number (arrival order).
+    events: BTreeMap<u64, UserflowEventRecord>,
+    /// user_id -> sequence numbers of its events, so deleting a user stays cheap.
+    events_by_user: HashMap<String, Vec<u64>>,
     next_event: u64,
+}
+
+impl UserflowStore {
+    /// Every event in arrival order, duplicates included.
+    pub(crate) fn events(&self) -> impl Iterator<Item = &UserflowEventRecord> {
+        self.events.values()
+    }
+
+    /// A copy of the group to change, or a new one.
+    fn group_or_new(&self, id: &str, now: DateTime<Utc>) -> UserflowGroupRecord {
+        self.groups
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| UserflowGroupRecord {
+                id: id.to_owned(),
+                attributes: Map::new(),
+                created_at: now,
+            })
+    }
+
+    fn add_event(&mut self, event: UserflowEventRecord) {
+        if let Some(user) = &event.user_id {
+            let seqs = self.events_by_user.entry(user.clone()).or_default();
+            seqs.push(self.next_event);
+        }
+        self.events.insert(self.next_event, event);
+    }
+
+    fn remove_events_of(&mut self, user_id: &str) {
+        for seq in self.events_by_user.remove(user_id).unwrap_or_default() {
+            self.events.remove(&seq);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -86,27 +123,31 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         &app,
         Api::Userflow,
         route.template(),
-        Some(Bucket::Userflow),
+        Bucket::Userflow,
         req,
         move |req| serve(app2, route, req),
     )
     .await
 }
 
-type Answer = Result<(StatusCode, Value), (StatusCode, &'static str, String)>;
+type Answer = Result<(StatusCode, Value), Failure>;
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+/// An error answer: status, Userflow error code, message.
+type Failure = (StatusCode, &'static str, String);
+
+/// A Userflow error: `{"error": {"code", "message"}}`.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     http_util::json(
         status,
         &json!({ "error": { "code": code, "message": message } }),
     )
 }
 
-fn invalid(message: impl Into<String>) -> (StatusCode, &'static str, String) {
+fn invalid(message: impl Into<String>) -> Failure {
     (StatusCode::BAD_REQUEST, "invalid_params", message.into())
 }
 
-fn not_found(what: &str) -> (StatusCode, &'static str, String) {
+fn not_found(what: &str) -> Failure {
     (
         StatusCode::NOT_FOUND,
         "not_found",
@@ -131,61 +172,39 @@ async fn serve(app: Arc<App>, route: Route, req: Request) -> Response {
             "Invalid Userflow-Version header: the only version is 2020-01-03",
         );
     }
-    if let Take::Limited(s) = app
-        .limits
-        .take(Bucket::Userflow, app.limit_of(Bucket::Userflow))
-    {
-        return faults::throttled(Api::Userflow, s.retry_after, None);
+    if let Err(throttled) = app.admit(Api::Userflow, Bucket::Userflow) {
+        return *throttled;
     }
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let body = if method == Method::POST {
-        let (parts, body) = req.into_parts();
-        match http_util::read_body(&parts.headers, body).await {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
-                Some(Value::Object(Map::new()))
-            }
-            Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(v @ Value::Object(_)) => Some(v),
-                _ => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_params",
-                        "The request body must be a JSON object",
-                    );
-                }
-            },
-            Err(BodyError::TooLarge) => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "invalid_params",
-                    "Body too large",
-                );
-            }
-            Err(BodyError::Read) => {
-                return error(StatusCode::BAD_REQUEST, "invalid_params", "Unreadable body");
-            }
+    // Only the create-or-update routes read a body, so an unknown route is a 404 whatever it sent.
+    let takes_body =
+        method == Method::POST && matches!(route, Route::Users | Route::Groups | Route::Events);
+    let body = if takes_body {
+        match http_util::json_object(req).await {
+            Ok(body) => body,
+            Err(e) => return error(e.status(), "invalid_params", &e.to_string()),
         }
     } else {
-        None
+        Map::new()
     };
     let now = Utc::now();
     let answer: Answer = {
         let mut store = app.userflow();
-        match (&route, &method, body) {
-            (Route::Users, &Method::POST, Some(b)) => upsert_user(&mut store, b, now),
-            (Route::Users, &Method::GET, _) => list_users(&store, &uri),
-            (Route::User(id), &Method::GET, _) => get_user(&store, id, &uri),
-            (Route::User(id), &Method::DELETE, _) => delete_user(&mut store, id),
-            (Route::Groups, &Method::POST, Some(b)) => upsert_group(&mut store, b, now),
-            (Route::Groups, &Method::GET, _) => list_groups(&store, &uri),
-            (Route::Group(id), &Method::GET, _) => store
+        match (&route, &method) {
+            (Route::Users, &Method::POST) => upsert_user(&mut store, body, now),
+            (Route::Users, &Method::GET) => list_users(&store, &uri),
+            (Route::User(id), &Method::GET) => get_user(&store, id, &uri),
+            (Route::User(id), &Method::DELETE) => delete_user(&mut store, id),
+            (Route::Groups, &Method::POST) => upsert_group(&mut store, body, now),
+            (Route::Groups, &Method::GET) => list_groups(&store, &uri),
+            (Route::Group(id), &Method::GET) => store
                 .groups
                 .get(id)
                 .map(|g| (StatusCode::OK, group_json(g)))
                 .ok_or_else(|| not_found("group")),
-            (Route::Group(id), &Method::DELETE, _) => delete_group(&mut store, id),
-            (Route::Events, &Method::POST, Some(b)) => track_event(&mut store, b, now),
+            (Route::Group(id), &Method::DELETE) => delete_group(&mut store, id),
+            (Route::Events, &Method::POST) => track_event(&mut store, body, now),
             _ => Err((
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -312,7 +331,13 @@ struct UpsertUser {
     prune_memberships: Option<bool>,
 }
 
-fn id_of(v: Option<&Value>, what: &str) -> Result<String, (StatusCode, &'static str, String)> {
+/// The body decoded into a request type, or `invalid_params`.
+fn parsed<T: DeserializeOwned>(body: Map<String, Value>) -> Result<T, Failure> {
+    serde_json::from_value(Value::Object(body))
+        .map_err(|e| invalid(format!("Invalid parameters: {e}")))
+}
+
+fn id_of(v: Option<&Value>, what: &str) -> Result<String, Failure> {
     match v {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
@@ -324,9 +349,8 @@ fn id_of(v: Option<&Value>, what: &str) -> Result<String, (StatusCode, &'static 
 type Wanted = (String, Option<Attributes>, Option<Attributes>);
 type Attributes = Map<String, Value>;
 
-fn upsert_user(store: &mut UserflowStore, body: Value, now: chrono::DateTime<Utc>) -> Answer {
-    let req: UpsertUser =
-        serde_json::from_value(body).map_err(|e| invalid(format!("Invalid parameters: {e}")))?;
+fn upsert_user(store: &mut UserflowStore, body: Map<String, Value>, now: DateTime<Utc>) -> Answer {
+    let req: UpsertUser = parsed(body)?;
     let id = id_of(req.id.as_ref(), "user")?;
     if req.groups.is_some() && req.memberships.is_some() {
         return Err(invalid("Give either groups or memberships, not both"));
@@ -362,15 +386,7 @@ fn upsert_user(store: &mut UserflowStore, body: Value, now: chrono::DateTime<Utc
     }
     let mut groups = Vec::new();
     for (gid, gattrs, mattrs) in &wanted {
-        let mut group = store
-            .groups
-            .get(gid)
-            .cloned()
-            .unwrap_or_else(|| UserflowGroupRecord {
-                id: gid.clone(),
-                attributes: Map::new(),
-                created_at: now,
-            });
+        let mut group = store.group_or_new(gid, now);
         if let Some(a) = gattrs {
             apply_attributes(&mut group.attributes, a).map_err(invalid)?;
         }
@@ -413,7 +429,7 @@ fn group_json(g: &UserflowGroupRecord) -> Value {
     })
 }
 
-fn timestamp(t: chrono::DateTime<Utc>) -> String {
+fn timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
@@ -460,8 +476,7 @@ fn get_user(store: &UserflowStore, id: &str, uri: &Uri) -> Answer {
 
 fn delete_user(store: &mut UserflowStore, id: &str) -> Answer {
     store.users.remove(id).ok_or_else(|| not_found("user"))?;
-    // Deleting a user removes its events too.
-    store.events.retain(|e| e.user_id.as_deref() != Some(id));
+    store.remove_events_of(id);
     Ok((
         StatusCode::OK,
         json!({ "id": id, "object": "user", "deleted": true }),
@@ -469,7 +484,7 @@ fn delete_user(store: &mut UserflowStore, id: &str) -> Answer {
 }
 
 /// `limit` and `starting_after` of a list request.
-fn page_params(uri: &Uri) -> Result<(usize, Option<String>), (StatusCode, &'static str, String)> {
+fn page_params(uri: &Uri) -> Result<(usize, Option<String>), Failure> {
     let pairs = http_util::query_pairs(uri);
     let limit = match http_util::query_get(&pairs, "limit") {
         None => DEFAULT_LIMIT,
@@ -482,33 +497,33 @@ fn page_params(uri: &Uri) -> Result<(usize, Option<String>), (StatusCode, &'stat
     Ok((limit, after))
 }
 
-/// A list page over items sorted by id.
-fn page<'a, T: 'a>(
-    items: impl Iterator<Item = (&'a String, &'a T)>,
+/// A list page of the items of `items` (ordered by id) that `keep` accepts. The page starts
+/// right after `starting_after` through the map's order, so walking every page stays linear.
+fn page<T>(
+    items: &BTreeMap<String, T>,
     uri: &Uri,
     base: &str,
+    keep: impl Fn(&T) -> bool,
     render: impl Fn(&T) -> Value,
 ) -> Answer {
     let (limit, after) = page_params(uri)?;
-    let mut data = Vec::new();
-    let mut last_id = None;
-    let mut has_more = false;
-    for (id, item) in items.filter(|(id, _)| after.as_ref().is_none_or(|a| *id > a)) {
-        if data.len() == limit {
-            has_more = true;
-            break;
-        }
-        data.push(render(item));
-        last_id = Some(id.clone());
-    }
-    let next_page_url = match (has_more, last_id) {
-        (true, Some(last)) => {
+    let start = match &after {
+        Some(a) => Bound::Excluded(a.as_str()),
+        None => Bound::Unbounded,
+    };
+    let mut matching = items
+        .range::<str, _>((start, Bound::Unbounded))
+        .filter(|(_, item)| keep(item));
+    let found: Vec<(&String, &T)> = matching.by_ref().take(limit).collect();
+    let has_more = matching.next().is_some();
+    let next_page_url = match found.last() {
+        Some((last, _)) if has_more => {
             let mut query: Vec<(String, String)> = http_util::query_pairs(uri)
                 .into_iter()
                 .filter(|(k, _)| k != "starting_after" && k != "limit")
                 .collect();
             query.push(("limit".into(), limit.to_string()));
-            query.push(("starting_after".into(), last));
+            query.push(("starting_after".into(), (*last).clone()));
             let q: Vec<String> = query
                 .iter()
                 .map(|(k, v)| {
@@ -523,6 +538,7 @@ fn page<'a, T: 'a>(
         }
         _ => Value::Null,
     };
+    let data: Vec<Value> = found.into_iter().map(|(_, item)| render(item)).collect();
     Ok((
         StatusCode::OK,
         json!({
@@ -539,32 +555,25 @@ fn list_users(store: &UserflowStore, uri: &Uri) -> Answer {
     let pairs = http_util::query_pairs(uri);
     let email = http_util::query_get(&pairs, "email").map(str::to_ascii_lowercase);
     let expand = expansions(uri);
-    let matches = store.users.iter().filter(|(_, u)| match &email {
+    let has_email = |u: &UserflowUserRecord| match &email {
         None => true,
         Some(e) => u
             .attributes
             .get("email")
             .and_then(Value::as_str)
             .is_some_and(|v| v.eq_ignore_ascii_case(e)),
-    });
-    page(matches, uri, "/users", |u| user_json(store, u, &expand))
+    };
+    page(&store.users, uri, "/users", has_email, |u| {
+        user_json(store, u, &expand)
+    })
 }
 
 // ---- groups ----
 
-fn upsert_group(store: &mut UserflowStore, body: Value, now: chrono::DateTime<Utc>) -> Answer {
-    let req: GroupIn =
-        serde_json::from_value(body).map_err(|e| invalid(format!("Invalid parameters: {e}")))?;
+fn upsert_group(store: &mut UserflowStore, body: Map<String, Value>, now: DateTime<Utc>) -> Answer {
+    let req: GroupIn = parsed(body)?;
     let id = id_of(req.id.as_ref(), "group")?;
-    let mut group = store
-        .groups
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| UserflowGroupRecord {
-            id: id.clone(),
-            attributes: Map::new(),
-            created_at: now,
-        });
+    let mut group = store.group_or_new(&id, now);
     if let Some(a) = &req.attributes {
         apply_attributes(&mut group.attributes, a).map_err(invalid)?;
     }
@@ -574,7 +583,7 @@ fn upsert_group(store: &mut UserflowStore, body: Value, now: chrono::DateTime<Ut
 }
 
 fn list_groups(store: &UserflowStore, uri: &Uri) -> Answer {
-    page(store.groups.iter(), uri, "/groups", group_json)
+    page(&store.groups, uri, "/groups", |_| true, group_json)
 }
 
 fn delete_group(store: &mut UserflowStore, id: &str) -> Answer {
@@ -599,9 +608,8 @@ struct EventIn {
 }
 
 /// Events are stored as sent, duplicates included (the API is not idempotent).
-fn track_event(store: &mut UserflowStore, body: Value, now: chrono::DateTime<Utc>) -> Answer {
-    let req: EventIn =
-        serde_json::from_value(body).map_err(|e| invalid(format!("Invalid parameters: {e}")))?;
+fn track_event(store: &mut UserflowStore, body: Map<String, Value>, now: DateTime<Utc>) -> Answer {
+    let req: EventIn = parsed(body)?;
     let name = req
         .name
         .filter(|n| !n.is_empty())
@@ -637,7 +645,7 @@ fn track_event(store: &mut UserflowStore, body: Value, now: chrono::DateTime<Utc
         "attributes": event.attributes,
         "created_at": timestamp(now),
     });
-    store.events.push(event);
+    store.add_event(event);
     Ok((StatusCode::OK, answer))
 }
 

@@ -5,7 +5,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::braze::message;
+use crate::braze::{Answer, bad, typed};
 use crate::profiles::{BrazeProfile, Profiles, UserAlias};
 use crate::render::{self, Fields, Style};
 use crate::state::App;
@@ -14,18 +14,18 @@ use crate::track::parse_alias;
 /// Identifiers per request on these endpoints.
 const MAX_IDS: usize = 50;
 
-type Answer = (StatusCode, Value);
-
-fn bad(text: &str) -> Answer {
-    message(StatusCode::BAD_REQUEST, text)
-}
-
-fn typed<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, Answer> {
-    serde_json::from_value(body).map_err(|e| bad(&format!("Invalid request body: {e}")))
+/// A 400 when `key` lists more than [`MAX_IDS`] items.
+fn within_max_ids(key: &str, n: usize) -> Result<(), Answer> {
+    if n > MAX_IDS {
+        return Err(bad(&format!(
+            "Too many '{key}': at most {MAX_IDS} per request, got {n}"
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /users/delete`.
-pub(crate) fn delete(app: &App, body: Value) -> Answer {
+pub(crate) fn delete(app: &App, body: Map<String, Value>) -> Answer {
     const TYPES: [&str; 5] = [
         "external_ids",
         "user_aliases",
@@ -33,9 +33,6 @@ pub(crate) fn delete(app: &App, body: Value) -> Answer {
         "email_addresses",
         "phone_numbers",
     ];
-    let Value::Object(body) = body else {
-        return bad("The request body must be a JSON object");
-    };
     let given: Vec<(&str, &Value)> = TYPES
         .iter()
         .filter_map(|k| body.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))
@@ -50,11 +47,8 @@ pub(crate) fn delete(app: &App, body: Value) -> Answer {
         [(kind, _)] => return bad(&format!("'{kind}' must be an array")),
         _ => return bad("Only one identifier type may be given per request"),
     };
-    if items.len() > MAX_IDS {
-        return bad(&format!(
-            "Too many identifiers: at most {MAX_IDS} per request, got {}",
-            items.len()
-        ));
+    if let Err(answer) = within_max_ids(kind, items.len()) {
+        return answer;
     }
     let mut store = app.braze();
     let mut targets = Vec::new();
@@ -150,7 +144,7 @@ struct ExportIdsRequest {
 }
 
 /// `POST /users/export/ids`.
-pub(crate) fn export_ids(app: &App, body: Value) -> Answer {
+pub(crate) fn export_ids(app: &App, body: Map<String, Value>) -> Answer {
     let req: ExportIdsRequest = match typed(body) {
         Ok(r) => r,
         Err(a) => return a,
@@ -178,7 +172,7 @@ pub(crate) fn export_ids(app: &App, body: Value) -> Answer {
             "One of 'external_ids', 'user_aliases', 'email_address', 'phone', 'braze_id' or 'device_id' is required",
         );
     }
-    for (name, n) in [
+    let sizes = [
         (
             "external_ids",
             req.external_ids.as_ref().map_or(0, Vec::len),
@@ -187,12 +181,12 @@ pub(crate) fn export_ids(app: &App, body: Value) -> Answer {
             "user_aliases",
             req.user_aliases.as_ref().map_or(0, Vec::len),
         ),
-    ] {
-        if n > MAX_IDS {
-            return bad(&format!(
-                "Too many '{name}': at most {MAX_IDS} per request, got {n}"
-            ));
-        }
+    ];
+    if let Err(answer) = sizes
+        .iter()
+        .try_for_each(|(key, n)| within_max_ids(key, *n))
+    {
+        return answer;
     }
 
     let store = app.braze();
@@ -288,23 +282,18 @@ fn merge_into(store: &mut Profiles, from: &str, into: &str) {
     });
 }
 
-fn array_of<'a>(body: &'a Value, key: &str) -> Result<&'a Vec<Value>, Answer> {
-    let items = body
-        .get(key)
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad(&format!("'{key}' is required and must be an array")))?;
-    if items.len() > MAX_IDS {
-        return Err(bad(&format!(
-            "Too many '{key}': at most {MAX_IDS} per request, got {}",
-            items.len()
-        )));
-    }
+/// The array under `key`, at most [`MAX_IDS`] long.
+fn array_of(mut body: Map<String, Value>, key: &str) -> Result<Vec<Value>, Answer> {
+    let Some(Value::Array(items)) = body.remove(key) else {
+        return Err(bad(&format!("'{key}' is required and must be an array")));
+    };
+    within_max_ids(key, items.len())?;
     Ok(items)
 }
 
 /// `POST /users/merge`: 202, asynchronous in Braze, applied at once here.
-pub(crate) fn merge(app: &App, body: Value) -> Answer {
-    let items = match array_of(&body, "merge_updates") {
+pub(crate) fn merge(app: &App, body: Map<String, Value>) -> Answer {
+    let items = match array_of(body, "merge_updates") {
         Ok(i) => i,
         Err(a) => return a,
     };
@@ -341,13 +330,16 @@ struct NewAlias {
 
 /// `POST /users/alias/new`: an existing name+label pair or an unknown external_id answer
 /// success and change nothing; without external_id an alias-only user is created.
-pub(crate) fn alias_new(app: &App, body: Value) -> Answer {
-    let items = match array_of(&body, "user_aliases") {
-        Ok(i) => i.clone(),
+pub(crate) fn alias_new(app: &App, body: Map<String, Value>) -> Answer {
+    let items = match array_of(body, "user_aliases") {
+        Ok(i) => i,
         Err(a) => return a,
     };
     let mut parsed = Vec::new();
     for item in items {
+        let Value::Object(item) = item else {
+            return bad("each user alias must be an object");
+        };
         let alias: NewAlias = match typed(item) {
             Ok(a) => a,
             Err(a) => return a,
@@ -390,9 +382,9 @@ pub(crate) fn alias_new(app: &App, body: Value) -> Answer {
 
 /// `POST /users/identify`: gives an alias-only profile an external_id, or merges it into the
 /// profile that already has it. An alias that matches nothing still answers success.
-pub(crate) fn identify(app: &App, body: Value) -> Answer {
-    let items = match array_of(&body, "aliases_to_identify") {
-        Ok(i) => i.clone(),
+pub(crate) fn identify(app: &App, body: Map<String, Value>) -> Answer {
+    let items = match array_of(body, "aliases_to_identify") {
+        Ok(i) => i,
         Err(a) => return a,
     };
     let mut parsed = Vec::new();
@@ -407,26 +399,17 @@ pub(crate) fn identify(app: &App, body: Value) -> Answer {
     let now = Utc::now();
     let mut store = app.braze();
     for (ext, alias) in &parsed {
-        let Some(alias_user) = store.by_alias(alias) else {
+        // Only an alias-only profile can be identified.
+        let Some(alias_user) = store
+            .by_alias(alias)
+            .filter(|id| store.get(id).is_some_and(|p| p.external_id.is_none()))
+        else {
             continue;
         };
         match store.by_external_id(ext) {
-            Some(known) if known == alias_user => {}
-            Some(known) => {
-                let alias_only = store
-                    .get(&alias_user)
-                    .is_some_and(|p| p.external_id.is_none());
-                if alias_only {
-                    merge_into(&mut store, &alias_user, &known);
-                }
-            }
+            Some(known) => merge_into(&mut store, &alias_user, &known),
             None => {
-                let alias_only = store
-                    .get(&alias_user)
-                    .is_some_and(|p| p.external_id.is_none());
-                if alias_only {
-                    store.update(&alias_user, now, |p| p.external_id = Some(ext.clone()));
-                }
+                store.update(&alias_user, now, |p| p.external_id = Some(ext.clone()));
             }
         }
     }

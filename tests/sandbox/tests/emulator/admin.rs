@@ -132,7 +132,7 @@ async fn when_reset_then_stores_faults_counts_and_settings_are_back_to_start() {
         .await
         .expect("settings");
     env.admin.reset().await.expect("reset");
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 0);
+    assert_eq!(env.braze_count().await, 0);
     assert!(env.admin.userflow_users().await.expect("users").is_empty());
     assert!(env.admin.faults().await.expect("faults").is_empty());
     assert!(
@@ -198,7 +198,7 @@ async fn when_a_segment_is_seeded_then_its_profiles_are_real_braze_profiles() {
         .await
         .expect("seeded");
     assert_eq!(summary.size, 500);
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 500);
+    assert_eq!(env.braze_count().await, 500);
     let segments = env.admin.segments().await.expect("segments");
     assert_eq!(
         (segments[0].segment_id.as_str(), segments[0].size),
@@ -236,7 +236,7 @@ async fn when_a_segment_is_seeded_then_its_profiles_are_real_braze_profiles() {
         .braze("/users/delete", json!({"external_ids": [some_id]}))
         .await;
     assert_eq!(deleted.json()["deleted"], 1);
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 499);
+    assert_eq!(env.braze_count().await, 499);
 }
 
 #[tokio::test]
@@ -276,4 +276,33 @@ async fn when_seeded_users_share_an_email_then_export_ids_by_email_returns_the_d
             .iter()
             .any(|u| u["braze_id"] == duplicate.braze_id.as_str())
     );
+}
+
+#[tokio::test]
+async fn when_braze_users_are_queried_by_email_then_every_profile_with_it_comes_back() {
+    let env = Env::start().await;
+    env.braze(
+        "/users/track",
+        json!({"attributes": [
+            {"external_id": "a", "email": "Dup@Example.com"},
+            {"external_id": "b", "email": "dup@example.com"},
+            {"external_id": "c", "email": "other@example.com"},
+        ]}),
+    )
+    .await;
+    let page = env
+        .admin
+        .braze_users(&BrazeUserQuery {
+            email: Some("DUP@example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("users");
+    assert_eq!(page.total, 2);
+    let ids: Vec<Option<&str>> = page
+        .users
+        .iter()
+        .map(|u| u.external_id.as_deref())
+        .collect();
+    assert_eq!(ids, vec![Some("a"), Some("b")]);
 }

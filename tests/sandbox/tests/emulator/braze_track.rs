@@ -38,7 +38,7 @@ async fn when_key_is_missing_or_wrong_then_401_with_a_braze_message_and_rate_hea
     )
     .await;
     assert_eq!(wrong.status, 401);
-    assert!(env.admin.braze_user("u0").await.expect("admin").is_none());
+    assert!(env.braze_user("u0").await.is_none());
 }
 
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn when_path_has_a_trailing_slash_then_403_access_denied_for_every_route()
         assert_eq!(answer.status, 403, "{path}");
         assert_eq!(answer.json()["message"], "Access Denied");
     }
-    assert!(env.admin.braze_user("u0").await.expect("admin").is_none());
+    assert!(env.braze_user("u0").await.is_none());
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn when_body_is_over_4_mb_then_413() {
         )
         .await;
     assert_eq!(answer.status, 413);
-    assert!(env.admin.braze_user("u").await.expect("admin").is_none());
+    assert!(env.braze_user("u").await.is_none());
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn when_more_than_75_objects_combined_then_400_max_input_length_and_nothin
         .await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["message"], "Max Input Length Exceeded");
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 0);
+    assert_eq!(env.braze_count().await, 0);
 }
 
 #[tokio::test]
@@ -162,7 +162,7 @@ async fn when_exactly_75_objects_then_all_are_processed() {
     assert_eq!(body["attributes_processed"], 74);
     assert_eq!(body["purchases_processed"], 1);
     assert!(body.get("errors").is_none());
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 74);
+    assert_eq!(env.braze_count().await, 74);
 }
 
 #[tokio::test]
@@ -220,7 +220,7 @@ async fn when_some_objects_are_invalid_then_errors_name_array_and_index_and_the_
             .contains("987")
     );
     for (id, exists) in [("ok1", true), ("ok3", true), ("two", false), ("ok2", false)] {
-        let found = env.admin.braze_user(id).await.expect("admin").is_some();
+        let found = env.braze_user(id).await.is_some();
         assert_eq!(found, exists, "{id}");
     }
 }
@@ -256,35 +256,19 @@ async fn when_external_id_is_unknown_then_a_profile_is_created_unless_update_exi
         .await;
     assert_eq!(answer.status, 201);
     assert_eq!(answer.json()["attributes_processed"], 2);
-    let user = env
-        .admin
-        .braze_user("new")
-        .await
-        .expect("admin")
-        .expect("created");
+    let user = env.braze_user("new").await.expect("created");
     assert_eq!(user.braze_id.len(), 24);
     assert_eq!(user.attributes["first_name"], "Ada");
     assert_eq!(user.custom_attributes["plan"], "pro");
     assert!(!user.custom_attributes.contains_key("external_id"));
-    assert!(
-        env.admin
-            .braze_user("ghost")
-            .await
-            .expect("admin")
-            .is_none()
-    );
+    assert!(env.braze_user("ghost").await.is_none());
 
     env.braze(
         "/users/track",
         json!({"attributes": [{"external_id": "new", "_update_existing_only": true, "last_name": "L"}]}),
     )
     .await;
-    let user = env
-        .admin
-        .braze_user("new")
-        .await
-        .expect("admin")
-        .expect("kept");
+    let user = env.braze_user("new").await.expect("kept");
     assert_eq!(user.attributes["last_name"], "L");
     assert_eq!(user.attributes["first_name"], "Ada");
 }
@@ -304,12 +288,7 @@ async fn when_null_is_sent_then_the_attribute_is_removed_and_empty_string_is_kep
         )
         .await;
     assert_eq!(answer.status, 201);
-    let user = env
-        .admin
-        .braze_user("u")
-        .await
-        .expect("admin")
-        .expect("user");
+    let user = env.braze_user("u").await.expect("user");
     assert!(!user.attributes.contains_key("first_name"));
     assert!(!user.custom_attributes.contains_key("plan"));
     assert_eq!(user.custom_attributes["nick"], "");
@@ -327,7 +306,7 @@ async fn when_user_alias_is_unknown_then_nothing_is_created_unless_update_existi
         .await;
     assert_eq!(answer.status, 201);
     assert_eq!(answer.json()["attributes_processed"], 1);
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 0);
+    assert_eq!(env.braze_count().await, 0);
 
     env.braze(
         "/users/track",
@@ -362,12 +341,7 @@ async fn when_array_operators_inc_and_merge_objects_are_sent_then_they_are_appli
             "logins": {"inc": 3}, "address": {"zip": "69002"}, "_merge_objects": true}]}),
     )
     .await;
-    let user = env
-        .admin
-        .braze_user("u")
-        .await
-        .expect("admin")
-        .expect("user");
+    let user = env.braze_user("u").await.expect("user");
     assert_eq!(user.custom_attributes["tags"], json!(["b", "c"]));
     assert_eq!(user.custom_attributes["logins"], json!(5));
     assert_eq!(
@@ -391,13 +365,8 @@ async fn when_only_an_email_is_given_then_the_existing_profile_with_it_is_update
         )
         .await;
     assert_eq!(answer.status, 201);
-    assert_eq!(env.admin.braze_user_count().await.expect("count"), 1);
-    let user = env
-        .admin
-        .braze_user("u")
-        .await
-        .expect("admin")
-        .expect("user");
+    assert_eq!(env.braze_count().await, 1);
+    let user = env.braze_user("u").await.expect("user");
     assert_eq!(user.custom_attributes["plan"], "pro");
 }
 
@@ -426,12 +395,7 @@ async fn when_events_and_purchases_are_tracked_then_they_are_stored_on_the_user(
     assert_eq!(json["events_processed"], 2);
     assert_eq!(json["purchases_processed"], 1);
     assert_eq!(json["errors"][0]["input_array"], "purchases");
-    let user = env
-        .admin
-        .braze_user("u")
-        .await
-        .expect("admin")
-        .expect("created by event");
+    let user = env.braze_user("u").await.expect("created by event");
     assert_eq!(user.events.len(), 2);
     assert_eq!(user.events[0].properties, Some(json!({"src": "crm"})));
     assert_eq!(user.purchases.len(), 1);
@@ -445,10 +409,34 @@ async fn when_attributes_is_not_an_array_then_400() {
         .braze("/users/track", json!({"attributes": {"external_id": "u"}}))
         .await;
     assert_eq!(answer.status, 400);
-    assert!(
-        answer.json()["message"]
-            .as_str()
-            .expect("message")
-            .contains("attributes")
-    );
+    assert!(answer.message().contains("attributes"));
+}
+
+#[tokio::test]
+async fn when_a_custom_string_is_over_255_chars_or_an_array_over_500_items_then_that_object_fails()
+{
+    let env = Env::start().await;
+    let answer = env
+        .braze(
+            "/users/track",
+            json!({"attributes": [
+                {"external_id": "long", "bio": "x".repeat(256)},
+                {"external_id": "many", "tags": vec!["t"; 501]},
+                {"external_id": "fits", "bio": "x".repeat(255), "tags": vec!["t"; 500]},
+            ]}),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let json = answer.json();
+    assert_eq!(json["attributes_processed"], 1);
+    let failed: Vec<i64> = json["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["index"].as_i64().expect("index"))
+        .collect();
+    assert_eq!(failed, vec![0, 1]);
+    assert!(env.braze_user("long").await.is_none());
+    assert!(env.braze_user("many").await.is_none());
+    assert!(env.braze_user("fits").await.is_some());
 }

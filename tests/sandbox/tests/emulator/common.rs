@@ -2,7 +2,9 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
-use sandbox::{AdminClient, Sandbox, SandboxConfig, StartInfo};
+use sandbox::{
+    AdminClient, BrazeProfile, Sandbox, SandboxConfig, SeedSegment, StartInfo, UserflowUserRecord,
+};
 use serde_json::Value;
 
 /// What one raw call answered.
@@ -23,6 +25,23 @@ impl Answer {
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `message` of a Braze answer (panics when there is none).
+    pub fn message(&self) -> String {
+        self.text_at("/message")
+    }
+
+    /// The `detail` of a SCIM error (panics when there is none).
+    pub fn detail(&self) -> String {
+        self.text_at("/detail")
+    }
+
+    fn text_at(&self, pointer: &str) -> String {
+        match self.json().pointer(pointer) {
+            Some(Value::String(text)) => text.clone(),
+            _ => panic!("no text at {pointer}: {}", self.text),
+        }
     }
 }
 
@@ -49,6 +68,31 @@ impl Env {
             http: reqwest::Client::new(),
             admin,
         }
+    }
+
+    /// A sandbox with segment `seg` seeded with `count` profiles.
+    pub async fn seeded(count: usize) -> Env {
+        let env = Env::start().await;
+        env.admin
+            .seed_segment(&SeedSegment::new("seg", count))
+            .await
+            .expect("seeded");
+        env
+    }
+
+    /// The Braze profile with this external_id, if any.
+    pub async fn braze_user(&self, external_id: &str) -> Option<BrazeProfile> {
+        self.admin.braze_user(external_id).await.expect("admin")
+    }
+
+    /// Number of Braze profiles.
+    pub async fn braze_count(&self) -> usize {
+        self.admin.braze_user_count().await.expect("admin")
+    }
+
+    /// The Userflow user with this id, if any.
+    pub async fn userflow_user(&self, id: &str) -> Option<UserflowUserRecord> {
+        self.admin.userflow_user(id).await.expect("admin")
     }
 
     /// A Braze REST request with the right key and content type.

@@ -9,6 +9,16 @@ use serde_json::json;
 
 use crate::common::{Env, send};
 
+/// A `status` fault with the API's own error body (or an HTML page).
+fn status_fault(status: u16, html: bool) -> FaultKind {
+    FaultKind::Status {
+        status,
+        html,
+        body: None,
+        content_type: None,
+    }
+}
+
 fn track_body(id: &str) -> serde_json::Value {
     json!({"attributes": [{"external_id": id, "first_name": "Ada"}]})
 }
@@ -16,29 +26,18 @@ fn track_body(id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn when_status_fault_with_html_then_braze_answers_503_html_and_state_is_unchanged() {
     let env = Env::start().await;
-    let rule = FaultRule::new(
-        Api::Braze,
-        "POST",
-        "/users/track",
-        FaultKind::Status {
-            status: 503,
-            html: true,
-            body: None,
-            content_type: None,
-        },
-    )
-    .times(1);
+    let rule = FaultRule::new(Api::Braze, "POST", "/users/track", status_fault(503, true)).times(1);
     env.admin.add_fault(&rule).await.expect("fault added");
 
     let faulted = env.braze("/users/track", track_body("u1")).await;
     assert_eq!(faulted.status, 503);
     assert_eq!(faulted.header("content-type"), Some("text/html"));
     assert!(faulted.text.contains("<html>"), "{}", faulted.text);
-    assert!(env.admin.braze_user("u1").await.expect("admin").is_none());
+    assert!(env.braze_user("u1").await.is_none());
 
     let next = env.braze("/users/track", track_body("u1")).await;
     assert_eq!(next.status, 201, "{}", next.text);
-    assert!(env.admin.braze_user("u1").await.expect("admin").is_some());
+    assert!(env.braze_user("u1").await.is_some());
     let faults = env.admin.faults().await.expect("faults");
     assert_eq!((faults[0].fired, faults[0].exhausted), (1, true));
 }
@@ -46,12 +45,7 @@ async fn when_status_fault_with_html_then_braze_answers_503_html_and_state_is_un
 #[tokio::test]
 async fn when_status_fault_without_html_then_the_api_error_shape_is_used() {
     let env = Env::start().await;
-    let kind = FaultKind::Status {
-        status: 500,
-        html: false,
-        body: None,
-        content_type: None,
-    };
+    let kind = status_fault(500, false);
     env.admin
         .add_fault(&FaultRule::new(Api::Userflow, "*", "/users", kind))
         .await
@@ -61,13 +55,7 @@ async fn when_status_fault_without_html_then_the_api_error_shape_is_used() {
         .await;
     assert_eq!(answer.status, 500);
     assert_eq!(answer.json()["error"]["code"], "internal_error");
-    assert!(
-        env.admin
-            .userflow_user("u1")
-            .await
-            .expect("admin")
-            .is_none()
-    );
+    assert!(env.userflow_user("u1").await.is_none());
 }
 
 #[tokio::test]
@@ -103,7 +91,7 @@ async fn when_throttle_fault_then_braze_answers_429_with_retry_after_and_rate_he
         assert_eq!(answer.header("x-ratelimit-remaining"), Some("0"));
         assert!(answer.header("x-ratelimit-reset").is_some());
     }
-    assert!(env.admin.braze_user("u1").await.expect("admin").is_none());
+    assert!(env.braze_user("u1").await.is_none());
     let answer = env.braze("/users/track", track_body("u1")).await;
     assert_eq!(answer.status, 201);
 }
@@ -138,7 +126,7 @@ async fn when_latency_fault_then_the_request_is_delayed_and_still_applied() {
     let answer = env.braze("/users/track", track_body("slow")).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(answer.status, 201);
-    assert!(env.admin.braze_user("slow").await.expect("admin").is_some());
+    assert!(env.braze_user("slow").await.is_some());
     let log = env
         .admin
         .request_log(Some(Api::Braze), 1)
@@ -162,13 +150,7 @@ async fn when_drop_fault_then_the_client_sees_a_broken_connection_and_nothing_is
     // The connection closes before any status line: no answer at all.
     let err = result.expect_err("the client must see a transport error");
     assert!(err.status().is_none(), "{err}");
-    assert!(
-        env.admin
-            .userflow_user("u1")
-            .await
-            .expect("admin")
-            .is_none()
-    );
+    assert!(env.userflow_user("u1").await.is_none());
     let counts = env
         .admin
         .count(Api::Userflow, "POST", "/users", Some(0))
@@ -185,12 +167,7 @@ async fn when_drop_fault_then_the_client_sees_a_broken_connection_and_nothing_is
 async fn when_probability_fault_with_seed_then_the_same_requests_fail_on_every_run() {
     async fn run() -> Vec<u16> {
         let env = Env::start().await;
-        let kind = FaultKind::Status {
-            status: 502,
-            html: true,
-            body: None,
-            content_type: None,
-        };
+        let kind = status_fault(502, true);
         let rule = FaultRule::new(Api::Scim, "*", "*", kind).with_probability(0.5, 99);
         env.admin.add_fault(&rule).await.expect("fault added");
         let mut statuses = Vec::new();
@@ -234,12 +211,7 @@ async fn when_rule_targets_another_path_then_requests_elsewhere_are_untouched() 
 #[tokio::test]
 async fn when_fault_rule_is_removed_then_requests_succeed_again() {
     let env = Env::start().await;
-    let kind = FaultKind::Status {
-        status: 503,
-        html: false,
-        body: None,
-        content_type: None,
-    };
+    let kind = status_fault(503, false);
     let added = env
         .admin
         .add_fault(&FaultRule::new(Api::Braze, "*", "*", kind))

@@ -46,13 +46,7 @@ async fn when_version_header_is_wrong_then_400_and_the_version_sent_is_logged() 
     .await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["code"], "invalid_version");
-    assert!(
-        env.admin
-            .userflow_user("u1")
-            .await
-            .expect("admin")
-            .is_none()
-    );
+    assert!(env.userflow_user("u1").await.is_none());
     upsert(&env, json!({"id": "u1"})).await;
     let log = env
         .admin
@@ -100,12 +94,7 @@ async fn when_upserting_then_attributes_merge_and_null_removes() {
         updated["attributes"],
         json!({"name": "Ada", "email": "ada@example.com", "logins": 2})
     );
-    let stored = env
-        .admin
-        .userflow_user("u1")
-        .await
-        .expect("admin")
-        .expect("u1");
+    let stored = env.userflow_user("u1").await.expect("u1");
     assert!(!stored.attributes.contains_key("plan"));
     assert_eq!(created["created_at"], updated["created_at"]);
 }
@@ -167,12 +156,7 @@ async fn when_groups_are_given_then_groups_are_upserted_and_memberships_kept_unl
     )
     .await;
     upsert(&env, json!({"id": "u1", "groups": [{"id": "g2"}]})).await;
-    let user = env
-        .admin
-        .userflow_user("u1")
-        .await
-        .expect("admin")
-        .expect("u1");
+    let user = env.userflow_user("u1").await.expect("u1");
     assert_eq!(
         user.memberships.keys().collect::<Vec<_>>(),
         vec!["g1", "g2"]
@@ -185,12 +169,7 @@ async fn when_groups_are_given_then_groups_are_upserted_and_memberships_kept_unl
         json!({"id": "u1", "groups": [{"id": "g2"}], "prune_memberships": true}),
     )
     .await;
-    let user = env
-        .admin
-        .userflow_user("u1")
-        .await
-        .expect("admin")
-        .expect("u1");
+    let user = env.userflow_user("u1").await.expect("u1");
     assert_eq!(user.memberships.keys().collect::<Vec<_>>(), vec!["g2"]);
 }
 
@@ -243,13 +222,7 @@ async fn when_deleting_a_user_then_deleted_true_and_the_user_and_its_events_are_
         answer.json(),
         json!({"id": "u 1/x", "object": "user", "deleted": true})
     );
-    assert!(
-        env.admin
-            .userflow_user("u 1/x")
-            .await
-            .expect("admin")
-            .is_none()
-    );
+    assert!(env.userflow_user("u 1/x").await.is_none());
     assert!(
         env.admin
             .userflow_events(Some("u 1/x"), None)
@@ -413,12 +386,7 @@ async fn when_groups_are_managed_directly_then_post_get_list_and_delete_work() {
         env.userflow(Method::GET, "/groups/g1", None).await.status,
         404
     );
-    let user = env
-        .admin
-        .userflow_user("u1")
-        .await
-        .expect("admin")
-        .expect("u1");
+    let user = env.userflow_user("u1").await.expect("u1");
     assert!(user.memberships.is_empty());
     let no_id = env
         .userflow(Method::POST, "/groups", Some(json!({"attributes": {}})))
@@ -463,11 +431,93 @@ async fn when_a_userflow_rate_limit_is_set_then_429_with_retry_after() {
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&retry));
-    assert!(
-        env.admin
-            .userflow_user("late")
-            .await
-            .expect("admin")
-            .is_none()
+    assert!(env.userflow_user("late").await.is_none());
+}
+
+#[tokio::test]
+async fn when_posting_malformed_json_to_users_id_then_404_because_the_route_is_checked_first() {
+    let env = Env::start().await;
+    let answer = send(
+        env.userflow_request(Method::POST, "/users/u1")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.json()["error"]["code"], "not_found");
+    let on_users = send(
+        env.userflow_request(Method::POST, "/users")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(on_users.status, 400);
+    assert_eq!(on_users.json()["error"]["code"], "invalid_params");
+}
+
+#[tokio::test]
+async fn when_a_user_is_deleted_then_only_its_events_go() {
+    let env = Env::start().await;
+    for user in ["a", "b", "a"] {
+        let event = json!({"name": "signed_up", "user_id": user});
+        env.userflow(Method::POST, "/events", Some(event)).await;
+    }
+    env.userflow(
+        Method::POST,
+        "/events",
+        Some(json!({"name": "g", "group_id": "a"})),
+    )
+    .await;
+    upsert(&env, json!({"id": "a"})).await;
+    assert_eq!(
+        env.userflow(Method::DELETE, "/users/a", None).await.status,
+        200
     );
+    let left: Vec<(Option<String>, String)> = env
+        .admin
+        .userflow_events(None, None)
+        .await
+        .expect("admin")
+        .into_iter()
+        .map(|e| (e.user_id, e.name))
+        .collect();
+    assert_eq!(
+        left,
+        vec![(Some("b".into()), "signed_up".into()), (None, "g".into())]
+    );
+}
+
+#[tokio::test]
+async fn when_paging_with_an_email_filter_then_next_pages_keep_it_and_skip_other_users() {
+    let env = Env::start().await;
+    for i in 0..6 {
+        let email = if i % 2 == 0 {
+            "same@example.com"
+        } else {
+            "other@example.com"
+        };
+        upsert(
+            &env,
+            json!({"id": format!("u{i}"), "attributes": {"email": email}}),
+        )
+        .await;
+    }
+    let first = env
+        .userflow(Method::GET, "/users?email=same%40example.com&limit=2", None)
+        .await
+        .json();
+    let ids = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|u| u["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&first), vec!["u0", "u2"]);
+    assert_eq!(first["has_more"], true);
+    let next = first["next_page_url"].as_str().expect("next page");
+    assert!(next.contains("email=same%40example.com"), "{next}");
+    let second = env.userflow(Method::GET, next, None).await.json();
+    assert_eq!(ids(&second), vec!["u4"]);
+    assert_eq!(second["has_more"], false);
+    assert!(second["next_page_url"].is_null());
 }
