@@ -93,16 +93,6 @@ fn braze_client(endpoint: &str, key: &str, http: reqwest::Client) -> BrazeClient
     BrazeClient::new(config, http).expect("braze client")
 }
 
-/// A fault answering `status`, with a load balancer's HTML page when `html`.
-fn status_fault(status: u16, html: bool) -> FaultKind {
-    FaultKind::Status {
-        status,
-        html,
-        body: None,
-        content_type: None,
-    }
-}
-
 fn profile(i: usize) -> UserAttributes {
     let mut attributes = UserAttributes::new(UserIdentifier::external_id(format!("user-{i}")))
         .with_custom("plan", "pro")
@@ -180,7 +170,7 @@ async fn when_an_item_is_invalid_then_it_is_never_sent_and_the_report_names_its_
 async fn when_braze_answers_html_503_twice_then_the_chunk_is_retried_and_applied_once() {
     let stack = Stack::start().await;
     let admin = stack.admin();
-    let html_503 = status_fault(503, true);
+    let html_503 = FaultKind::status(503, true);
     admin
         .add_fault(&FaultRule::new(Api::Braze, "POST", "/users/track", html_503).times(2))
         .await
@@ -279,7 +269,7 @@ async fn when_the_connection_drops_then_the_request_is_retried() {
 async fn when_braze_keeps_failing_then_the_chunk_is_reported_transient_with_its_items() {
     let stack = Stack::start().await;
     let admin = stack.admin();
-    let status_500 = status_fault(500, false);
+    let status_500 = FaultKind::status(500, false);
     admin
         .add_fault(&FaultRule::new(
             Api::Braze,
@@ -620,7 +610,7 @@ async fn when_a_userflow_user_is_deleted_then_get_and_delete_answer_not_found() 
 async fn when_30_percent_of_userflow_upserts_fail_with_html_then_every_user_still_lands_once() {
     let stack = Stack::start().await;
     let admin = stack.admin();
-    let html_502 = status_fault(502, true);
+    let html_502 = FaultKind::status(502, true);
     admin
         .add_fault(
             &FaultRule::new(Api::Userflow, "POST", "/users", html_502).with_probability(0.3, 7),
@@ -653,7 +643,7 @@ async fn when_30_percent_of_userflow_upserts_fail_with_html_then_every_user_stil
 async fn when_an_event_meets_a_502_then_it_is_not_repeated_but_a_429_is_retried() {
     let stack = Stack::start().await;
     let admin = stack.admin();
-    let status_502 = status_fault(502, true);
+    let status_502 = FaultKind::status(502, true);
     admin
         .add_fault(&FaultRule::new(Api::Userflow, "POST", "/events", status_502).times(1))
         .await

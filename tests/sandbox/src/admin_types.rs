@@ -122,6 +122,19 @@ pub enum FaultKind {
     Drop,
 }
 
+impl FaultKind {
+    /// Answer `status` with the API's own error body, or a load balancer's HTML page when
+    /// `html` (the 502/503 pages clients must never parse as JSON).
+    pub fn status(status: u16, html: bool) -> FaultKind {
+        FaultKind::Status {
+            status,
+            html,
+            body: None,
+            content_type: None,
+        }
+    }
+}
+
 fn one() -> u64 {
     1
 }

@@ -9,16 +9,6 @@ use serde_json::json;
 
 use crate::common::{Env, send};
 
-/// A `status` fault with the API's own error body (or an HTML page).
-fn status_fault(status: u16, html: bool) -> FaultKind {
-    FaultKind::Status {
-        status,
-        html,
-        body: None,
-        content_type: None,
-    }
-}
-
 fn track_body(id: &str) -> serde_json::Value {
     json!({"attributes": [{"external_id": id, "first_name": "Ada"}]})
 }
@@ -26,7 +16,13 @@ fn track_body(id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn when_status_fault_with_html_then_braze_answers_503_html_and_state_is_unchanged() {
     let env = Env::start().await;
-    let rule = FaultRule::new(Api::Braze, "POST", "/users/track", status_fault(503, true)).times(1);
+    let rule = FaultRule::new(
+        Api::Braze,
+        "POST",
+        "/users/track",
+        FaultKind::status(503, true),
+    )
+    .times(1);
     env.admin.add_fault(&rule).await.expect("fault added");
 
     let faulted = env.braze("/users/track", track_body("u1")).await;
@@ -45,7 +41,7 @@ async fn when_status_fault_with_html_then_braze_answers_503_html_and_state_is_un
 #[tokio::test]
 async fn when_status_fault_without_html_then_the_api_error_shape_is_used() {
     let env = Env::start().await;
-    let kind = status_fault(500, false);
+    let kind = FaultKind::status(500, false);
     env.admin
         .add_fault(&FaultRule::new(Api::Userflow, "*", "/users", kind))
         .await
@@ -167,7 +163,7 @@ async fn when_drop_fault_then_the_client_sees_a_broken_connection_and_nothing_is
 async fn when_probability_fault_with_seed_then_the_same_requests_fail_on_every_run() {
     async fn run() -> Vec<u16> {
         let env = Env::start().await;
-        let kind = status_fault(502, true);
+        let kind = FaultKind::status(502, true);
         let rule = FaultRule::new(Api::Scim, "*", "*", kind).with_probability(0.5, 99);
         env.admin.add_fault(&rule).await.expect("fault added");
         let mut statuses = Vec::new();
@@ -211,7 +207,7 @@ async fn when_rule_targets_another_path_then_requests_elsewhere_are_untouched() 
 #[tokio::test]
 async fn when_fault_rule_is_removed_then_requests_succeed_again() {
     let env = Env::start().await;
-    let kind = status_fault(503, false);
+    let kind = FaultKind::status(503, false);
     let added = env
         .admin
         .add_fault(&FaultRule::new(Api::Braze, "*", "*", kind))
