@@ -344,11 +344,17 @@ struct Gate {
     not_before: Instant,
     spacing: Duration,
     spacing_until: Instant,
+    /// The vendor's `X-RateLimit-Limit` from the last response that carried it.
+    vendor_limit: Option<u64>,
 }
 
 impl RateLimiter {
     /// Fraction of the vendor's limit below which requests are spaced out.
     pub const DEFAULT_LOW_WATER: f64 = 0.1;
+
+    /// Shortest window over which requests resume after a 429: a hint of 0 s must not turn
+    /// into a burst.
+    pub const MIN_RESUME_WINDOW: Duration = Duration::from_secs(1);
 
     /// A limiter at `rate`.
     pub fn new(rate: Rate) -> RateLimiter {
@@ -369,6 +375,7 @@ impl RateLimiter {
                 not_before: now,
                 spacing: Duration::ZERO,
                 spacing_until: now,
+                vendor_limit: None,
             }),
             low_water: Self::DEFAULT_LOW_WATER,
         }
@@ -393,25 +400,32 @@ impl RateLimiter {
         }
     }
 
-    /// Adapts to the vendor's rate-limit headers on any response.
+    /// Adapts to the vendor's rate-limit headers on any response. Pacing set here lasts until
+    /// the vendor's reset; a later response with budget to spare does not cut it short (it may
+    /// be older than the one that reported the shortage).
     pub fn observe(&self, headers: &HeaderMap, now: SystemTime) {
         let Some(budget) = Budget::from_headers(headers, now) else {
             return;
         };
         let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        match budget.pacing(self.low_water) {
-            Some(spacing) => {
-                gate.spacing = spacing;
-                gate.spacing_until = Instant::now() + budget.resets_in;
-            }
-            None => gate.spacing_until = Instant::now(),
+        gate.vendor_limit = Some(budget.limit);
+        if let Some(spacing) = budget.pacing(self.low_water) {
+            gate.spacing = spacing;
+            gate.spacing_until = gate.spacing_until.max(Instant::now() + budget.resets_in);
         }
     }
 
-    /// Holds every caller back for `delay` (after a 429 with a retry hint).
+    /// Holds every caller back for `delay` (after a 429 with a retry hint), then lets them go
+    /// one by one at the vendor's limit spread over a window, instead of all at once into the
+    /// next refusal.
     pub fn pause(&self, delay: Duration) {
         let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         gate.not_before = gate.not_before.max(Instant::now() + delay);
+        if let Some(limit) = gate.vendor_limit.filter(|limit| *limit > 0) {
+            let window = delay.max(Self::MIN_RESUME_WINDOW);
+            gate.spacing = window / u32::try_from(limit).unwrap_or(u32::MAX);
+            gate.spacing_until = gate.not_before + window;
+        }
     }
 }
 
@@ -1214,6 +1228,28 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_callers_resume_after_a_429_then_they_go_at_the_vendors_rate_not_at_once() {
+        let limiter = RateLimiter::unlimited();
+        limiter.observe(
+            &headers(&[
+                ("x-ratelimit-limit", "10"),
+                ("x-ratelimit-remaining", "5"),
+                ("x-ratelimit-reset", "1"),
+            ]),
+            SystemTime::now(),
+        );
+        limiter.pause(Duration::from_secs(1));
+        let started = tokio::time::Instant::now();
+        for _ in 0..10 {
+            limiter.acquire().await;
+        }
+        // 1 s paused, then 10 requests 100 ms apart (10 per 1 s window).
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(1_900), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(2_100), "{elapsed:?}");
     }
 
     #[tokio::test(start_paused = true)]

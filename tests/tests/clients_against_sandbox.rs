@@ -17,7 +17,7 @@ use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, RetryPolicy, http_c
 use relay_core::userflow::{
     EventSubject, GroupUpsert, ListUsers, UserflowClient, UserflowConfig, UserflowError,
 };
-use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
+use sandbox::{Api, Bucket, FaultKind, FaultRule, RateLimit, Sandbox, SandboxConfig};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -757,4 +757,58 @@ async fn when_the_scim_origin_is_wrong_then_the_client_reports_unauthorized() {
 
     assert!(matches!(error, ScimError::Unauthorized { .. }), "{error:?}");
     assert_eq!(error.class(), FailureClass::Misconfigured);
+}
+
+/// Braze allows 10 track requests per 1 s window here; 40 one-object chunks go out 16 at a
+/// time. The first burst meets 429s; after that the shared limiter pauses every task and
+/// resumes them at the vendor's rate, so refusals stay bounded and every profile lands once.
+/// (The exact resume spacing is pinned by upstream's unit tests on a paused clock.)
+#[tokio::test]
+async fn when_braze_budget_is_tight_then_the_client_paces_itself_and_loses_nothing() {
+    let stack = Stack::start().await;
+    let admin = stack.admin();
+    admin
+        .set_rate_limit(
+            Bucket::BrazeTrack,
+            Some(RateLimit {
+                limit: 10,
+                window_secs: 1,
+            }),
+        )
+        .await
+        .unwrap();
+    let info = stack.sandbox.info();
+    let endpoint = BrazeEndpoint::parse(&info.braze, true).unwrap();
+    let mut config = BrazeConfig::new(endpoint, SecretString::from(info.braze_key.clone()));
+    config.track_batch = 1;
+    config.concurrency = 16;
+    config.rates.track = generous(1_000);
+    config.retry = RetryPolicy {
+        max_attempts: 20,
+        ..fast_retry()
+    };
+    let braze = BrazeClient::new(config, http_client(HttpTimeouts::default())).unwrap();
+
+    let report = braze
+        .track()
+        .attributes((0..40).map(profile))
+        .send()
+        .await
+        .expect("track");
+
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.requests, 40);
+    assert_eq!(admin.braze_user_count().await.unwrap(), 40);
+    let refused = admin
+        .count(Api::Braze, "POST", "/users/track", Some(429))
+        .await
+        .unwrap();
+    assert!(
+        refused >= 1,
+        "the tight budget was never hit: the test proves nothing"
+    );
+    assert!(
+        refused <= 24,
+        "{refused} refusals for 40 requests: the client is hammering"
+    );
 }
