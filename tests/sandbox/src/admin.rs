@@ -26,8 +26,11 @@
 //! | `GET /userflow/groups` | | `[UserflowGroupRecord]` |
 //! | `GET /userflow/events` | `?user_id=&group_id=&name=` | `[UserflowEventRecord]`, duplicates kept |
 //!
-//! A fault rule, flat JSON: `{"api": "braze", "method": "POST", "path": "/users/*",
-//! "kind": "status", "status": 503, "html": true, "count": 3}`; kinds `status` (`status`,
+//! Bodies are decoded strictly: an unknown or misspelt field is a 400 `{"error": ..}` naming
+//! it and its JSON path, so a typo never silently changes what a test injects.
+//!
+//! A fault rule: `{"api": "braze", "method": "POST", "path": "/users/*",
+//! "fault": {"kind": "status", "status": 503, "html": true}, "count": 3}`; kinds `status` (`status`,
 //! `html`, `body`, `content_type`), `throttle` (`retry_after` seconds), `latency` (`ms`),
 //! `drop`; limits `count`, `probability` + `seed`. A settings patch:
 //! `{"rate_limits": {"braze_track": {"limit": 10, "window_secs": 60}, "userflow": null},
@@ -79,6 +82,30 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// A JSON body decoded with `serde_path_to_error`: a body that does not fit answers
+/// 400 `{"error": "invalid body at `<path>`: <reason>"}` instead of axum's plain-text 422.
+struct Strict<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Strict<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer)
+            .map(Strict)
+            .map_err(|e| {
+                let reason = e.inner().to_string();
+                fail(
+                    StatusCode::BAD_REQUEST,
+                    &format!("invalid body at `{}`: {reason}", e.path()),
+                )
+            })
+    }
+}
+
 fn fail(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "error": text }))).into_response()
 }
@@ -92,7 +119,7 @@ async fn list_faults(State(app): AppState) -> Json<Vec<FaultStatus>> {
     Json(app.faults.list())
 }
 
-async fn add_fault(State(app): AppState, Json(rule): Json<FaultRule>) -> Response {
+async fn add_fault(State(app): AppState, Strict(rule): Strict<FaultRule>) -> Response {
     match app.faults.add(rule) {
         Ok(status) => (StatusCode::CREATED, Json(status)).into_response(),
         Err(e) => fail(StatusCode::BAD_REQUEST, &e.to_string()),
@@ -135,7 +162,7 @@ async fn get_settings(State(app): AppState) -> Json<Settings> {
     Json(app.settings().clone())
 }
 
-async fn patch_settings(State(app): AppState, Json(patch): Json<SettingsPatch>) -> Response {
+async fn patch_settings(State(app): AppState, Strict(patch): Strict<SettingsPatch>) -> Response {
     if patch.track_max_objects == Some(0)
         || patch.export.as_ref().and_then(|e| e.users_per_file) == Some(0)
     {
@@ -166,7 +193,7 @@ async fn get_storage(State(app): AppState) -> Json<Option<ExportStorage>> {
     Json(app.exports.storage())
 }
 
-async fn put_storage(State(app): AppState, Json(storage): Json<ExportStorage>) -> Response {
+async fn put_storage(State(app): AppState, Strict(storage): Strict<ExportStorage>) -> Response {
     if storage.bucket.is_empty() {
         return fail(StatusCode::BAD_REQUEST, "bucket is required");
     }
@@ -179,7 +206,7 @@ async fn delete_storage(State(app): AppState) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn seed_segment(State(app): AppState, Json(req): Json<SeedSegment>) -> Response {
+async fn seed_segment(State(app): AppState, Strict(req): Strict<SeedSegment>) -> Response {
     if req.segment_id.is_empty() {
         return fail(StatusCode::BAD_REQUEST, "segment_id is required");
     }

@@ -30,7 +30,9 @@ impl Api {
 }
 
 /// A fault injection rule: which requests it matches, what it does, and how often.
+/// Unknown fields are refused, so a misspelt limit never silently becomes "always".
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// The API whose requests the rule matches.
     pub api: Api,
@@ -40,8 +42,8 @@ pub struct FaultRule {
     /// The request path, with `*` matching any run of characters (`/users/*`), or `*` alone.
     #[serde(default = "any")]
     pub path: String,
-    /// What happens to a request the rule fires on.
-    #[serde(flatten)]
+    /// What happens to a request the rule fires on (JSON field `fault`).
+    #[serde(rename = "fault")]
     pub kind: FaultKind,
     /// Fire on at most this many requests (then the rule is exhausted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +90,7 @@ impl FaultRule {
 
 /// What a fault does. Every kind except `latency` answers without touching state.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Answer with this status. `html: true` sends a load balancer's HTML page
     /// (`Content-Type: text/html`); `body` / `content_type` override the body entirely.
@@ -246,6 +248,7 @@ impl Bucket {
 
 /// A fixed-window limit: `limit` requests per `window_secs`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Requests allowed per window.
     pub limit: u64,
@@ -308,6 +311,7 @@ impl Default for Settings {
 
 /// A partial update of [`Settings`] (`PATCH /settings`): only present fields change.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     /// Buckets to change; `null` disables a bucket's limit.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -325,6 +329,7 @@ pub struct SettingsPatch {
 
 /// A partial update of [`ExportSettings`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct ExportSettingsPatch {
     /// See [`ExportSettings::users_per_file`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -342,6 +347,7 @@ pub struct ExportSettingsPatch {
 
 /// Where segment exports are written (`PUT /export-storage`; `GET` reads it).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct ExportStorage {
     /// The bucket.
     pub bucket: String,
@@ -359,6 +365,7 @@ fn default_region() -> String {
 
 /// Request to seed a segment with synthetic users (`POST /braze/segments`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct SeedSegment {
     /// Segment id used by `/users/export/segment`.
     pub segment_id: String,

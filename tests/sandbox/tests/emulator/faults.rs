@@ -231,8 +231,36 @@ async fn when_fault_rule_is_invalid_then_admin_refuses_it() {
     let raw = send(
         env.http
             .post(format!("{}/faults", env.info.admin))
-            .json(&json!({"api": "braze", "kind": "explode"})),
+            .json(&json!({"api": "braze", "fault": {"kind": "explode"}})),
     )
     .await;
-    assert_eq!(raw.status, 422);
+    assert_eq!(raw.status, 400);
+    let misspelt = send(
+        env.http
+            .post(format!("{}/faults", env.info.admin))
+            .json(&json!({
+                "api": "braze",
+                "fault": {"kind": "drop"},
+                "probabilty": 0.1
+            })),
+    )
+    .await;
+    assert_eq!(misspelt.status, 400);
+    assert!(
+        misspelt.text.contains("unknown field `probabilty`"),
+        "{}",
+        misspelt.text
+    );
+    let misspelt_kind_field = send(env.http.post(format!("{}/faults", env.info.admin)).json(
+        &json!({
+            "api": "braze",
+            "fault": {"kind": "status", "statuss": 503}
+        }),
+    ))
+    .await;
+    assert_eq!(misspelt_kind_field.status, 400);
+    assert!(
+        env.admin.faults().await.expect("faults").is_empty(),
+        "nothing was added"
+    );
 }
