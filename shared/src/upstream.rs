@@ -1230,6 +1230,25 @@ mod tests {
         );
     }
 
+    // Real clock: governor keeps its own time, which tokio's paused clock does not drive.
+    #[tokio::test]
+    async fn when_a_rate_is_configured_then_requests_beyond_the_burst_wait_their_turn() {
+        let limiter = RateLimiter::new(Rate {
+            per_second: NonZeroU32::new(20).unwrap(),
+            burst: NonZeroU32::MIN,
+        });
+        let started = std::time::Instant::now();
+        for _ in 0..11 {
+            limiter.acquire().await;
+        }
+        // One at once, then ten more at 20 per second: at least 500 ms.
+        assert!(
+            started.elapsed() >= Duration::from_millis(480),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn when_callers_resume_after_a_429_then_they_go_at_the_vendors_rate_not_at_once() {
         let limiter = RateLimiter::unlimited();
