@@ -67,41 +67,18 @@ impl From<AttributeOperation> for AttributeValue {
     }
 }
 
-impl From<&str> for AttributeValue {
-    fn from(value: &str) -> Self {
-        AttributeValue::Plain(Value::from(value))
-    }
+/// Plain JSON conversions for the scalar types attributes usually hold.
+macro_rules! plain_attribute_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for AttributeValue {
+            fn from(value: $source) -> Self {
+                AttributeValue::Plain(Value::from(value))
+            }
+        }
+    )*};
 }
 
-impl From<String> for AttributeValue {
-    fn from(value: String) -> Self {
-        AttributeValue::Plain(Value::from(value))
-    }
-}
-
-impl From<bool> for AttributeValue {
-    fn from(value: bool) -> Self {
-        AttributeValue::Plain(Value::from(value))
-    }
-}
-
-impl From<i32> for AttributeValue {
-    fn from(value: i32) -> Self {
-        AttributeValue::Plain(Value::from(value))
-    }
-}
-
-impl From<i64> for AttributeValue {
-    fn from(value: i64) -> Self {
-        AttributeValue::Plain(Value::from(value))
-    }
-}
-
-impl From<u64> for AttributeValue {
-    fn from(value: u64) -> Self {
-        AttributeValue::Plain(Value::from(value))
-    }
-}
+plain_attribute_from!(&str, String, bool, i32, i64, u64);
 
 /// What an operation object does to the stored attribute value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
