@@ -1,0 +1,1 @@
+//! HubSpot CRM client. STUB: replaced by the HubSpot work.

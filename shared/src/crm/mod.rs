@@ -1,0 +1,38 @@
+//! CRM webhook sources: who may call (signature schemes), what they send (payload parsers),
+//! and how it becomes a [`Contact`](crate::contact::Contact) (field mapping).
+//!
+//! - [`sources`]: the named sources (embedded defaults plus `RELAY_SOURCES`), with their
+//!   secrets resolved at cold start.
+//! - [`signature`]: Standard Webhooks, HubSpot v3 / v2, Salesforce URL token, HTTP Basic.
+//! - [`payload`]: turns a verified body into [`Record`]s (or HubSpot object ids to fetch).
+//! - [`mapping`]: JSON pointers from a record to the contact's fields.
+//! - [`hubspot`]: the HubSpot CRM client that reads contacts an event only names.
+
+pub mod hubspot;
+pub mod mapping;
+pub mod payload;
+pub mod signature;
+pub mod sources;
+
+use std::time::SystemTime;
+
+pub use mapping::{FieldMapping, Pointer};
+pub use payload::{Payload, PayloadError, Record};
+pub use signature::AuthError;
+pub use sources::{Scheme, Source, SourceLookup, Sources};
+
+/// A webhook as received, before anything is trusted: what verification needs.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundRequest<'a> {
+    /// HTTP method, upper case.
+    pub method: &'a str,
+    /// The raw query string without `?` (empty when none); part of HubSpot's signed URI and
+    /// where Salesforce's URL token travels.
+    pub raw_query: &'a str,
+    /// Request headers (names match case-insensitively).
+    pub headers: &'a http::HeaderMap,
+    /// The raw body bytes, exactly as sent (base64-decoded when API Gateway encoded them).
+    pub body: &'a [u8],
+    /// The receive time, for timestamp tolerance.
+    pub now: SystemTime,
+}

@@ -1,0 +1,1 @@
+//! Secret references. STUB: replaced by the signatures/sources work.
