@@ -10,7 +10,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 
-.PHONY: help venv test fmt-check clippy unit sandbox demo clean-venv
+.PHONY: help venv test fmt-check clippy unit sandbox demo bench clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,15 @@ demo: ## End-to-end demo on the local stack (arrives with the relay CLI)
 	@echo "make demo arrives with the relay CLI and 'relay local' (a later issue)." >&2
 	@echo "Until then: 'make sandbox' runs the Braze + Userflow emulator, 'make test' runs everything." >&2
 	@exit 2
+
+# Benchmarks are not tests: `make test` never runs them. BENCH_ARGS passes options through,
+# e.g. make bench BENCH_ARGS="--runs 50" (relay-bench --help lists them).
+BENCH_OUT ?= bench-results/bench.md
+BENCH_ARGS ?=
+
+bench: venv ## Benchmarks: cold start vs hello-world, handler latency (writes bench-results/bench.md)
+	$(CARGO) build --release --locked -p crm-signup -p hello-world
+	$(CARGO) run --release --locked -p relay-bench -- --out $(BENCH_OUT) $(BENCH_ARGS)
 
 clean-venv: ## Remove the Python tools
 	rm -rf $(VENV)

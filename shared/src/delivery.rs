@@ -1,1 +1,427 @@
-//! Delivery. STUB.
+//! Delivery: sends validated contacts to Braze and Userflow under a deadline, and says per
+//! contact whether it is done, worth another try, or refused for good.
+//!
+//! crm-signup and the sync-worker's `contact` jobs share this one path, so a parked contact
+//! is replayed exactly as it would have been sent the first time:
+//! - Braze: `/users/track`, one request per `track_batch` contacts (chunks run concurrently
+//!   under the client's limiter); partial errors are attributed to their contact.
+//! - Userflow: one `POST /users` per contact, `userflow_concurrency` at a time; the company
+//!   travels as the user's group.
+//! - The optional `signed_up` event goes out at most once per user: a marker object is
+//!   created with `If-None-Match: *` first, and only the request that created it sends the
+//!   event. The marker is removed again only when the event provably was not recorded (429,
+//!   502/503, a 4xx, or no connection), so an ambiguous failure never leads to a second event.
+//!
+//! Whatever is unfinished at the deadline is [`Outcome::Retry`]; the caller parks it (crm-signup)
+//! or reports it as a batch item failure (sync-worker). Every step is idempotent except the
+//! event, which the marker guards, so replaying a contact is always safe.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{SecondsFormat, Utc};
+use futures::StreamExt;
+use futures::future::join;
+use http::StatusCode;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::time::{Instant, timeout_at};
+
+use crate::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
+use crate::config::{ConfigError, Env};
+use crate::contact::Contact;
+use crate::store::{ObjectStore, PutIfAbsent};
+use crate::upstream::{FailureClass, GiveUpReason, UpstreamError};
+use crate::userflow::{EventSubject, UserflowClient, UserflowError};
+
+/// Key prefix of the `signed_up` event markers in the state bucket.
+pub const SIGNED_UP_MARKER_PREFIX: &str = "markers/signed-up/";
+
+/// Tunables of a [`Deliverer`].
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// Userflow upserts in flight at once.
+    pub userflow_concurrency: usize,
+    /// Name of the Userflow event sent once per user (case-sensitive in Userflow).
+    pub signed_up_event: String,
+    /// The least time left before the deadline for an event to be started; below it the
+    /// contact is left for a retry rather than risking an event cut off mid-flight.
+    pub event_min_time_left: Duration,
+    /// How long an event already sent may run past the deadline before it is abandoned
+    /// (its marker then stays: at most once).
+    pub event_grace: Duration,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            userflow_concurrency: 8,
+            signed_up_event: "signed_up".into(),
+            event_min_time_left: Duration::from_millis(300),
+            event_grace: Duration::from_millis(500),
+        }
+    }
+}
+
+impl DeliveryOptions {
+    /// Reads `USERFLOW_CONCURRENCY` (default 8) and `SIGNED_UP_EVENT` (default `signed_up`).
+    pub fn from_env(env: &Env) -> Result<DeliveryOptions, ConfigError> {
+        let defaults = DeliveryOptions::default();
+        let userflow_concurrency = env.parsed("USERFLOW_CONCURRENCY", defaults.userflow_concurrency)?;
+        if userflow_concurrency == 0 {
+            return Err(ConfigError::new("USERFLOW_CONCURRENCY", "must be at least 1"));
+        }
+        Ok(DeliveryOptions {
+            userflow_concurrency,
+            signed_up_event: env.get("SIGNED_UP_EVENT").unwrap_or(defaults.signed_up_event),
+            ..defaults
+        })
+    }
+}
+
+/// One contact to deliver.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The validated contact.
+    pub contact: Contact,
+    /// Whether the `signed_up` event is due (a source option).
+    pub signed_up_event: bool,
+}
+
+/// Which step a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Braze `/users/track`.
+    Braze,
+    /// Userflow `POST /users`.
+    Userflow,
+    /// The Userflow `signed_up` event (or its marker).
+    SignedUpEvent,
+}
+
+/// Why one step of one contact did not succeed. `detail` names statuses and codes, never
+/// the contact's data, so it can be logged and returned to the CRM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepFailure {
+    /// The step.
+    pub step: Step,
+    /// How the failure is treated.
+    #[serde(serialize_with = "serialize_class")]
+    pub class: FailureClass,
+    /// What happened, without personal data.
+    pub detail: String,
+}
+
+fn serialize_class<S: serde::Serializer>(class: &FailureClass, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match class {
+        FailureClass::Transient => "transient",
+        FailureClass::Throttled => "throttled",
+        FailureClass::Permanent => "permanent",
+        FailureClass::Misconfigured => "misconfigured",
+    })
+}
+
+/// What happened to one contact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// In Braze and Userflow (and the event sent, or sent before).
+    Delivered,
+    /// Not finished, and another attempt may succeed: park it or let SQS redeliver it.
+    /// Misconfiguration (a rejected key) lands here too: the contact is kept until an
+    /// operator fixes the configuration.
+    Retry(Vec<StepFailure>),
+    /// A vendor refused the contact itself; repeating cannot help.
+    Rejected(Vec<StepFailure>),
+}
+
+impl Outcome {
+    fn from_failures(failures: Vec<StepFailure>) -> Outcome {
+        if failures.is_empty() {
+            Outcome::Delivered
+        } else if failures
+            .iter()
+            .any(|f| f.class == FailureClass::Permanent)
+        {
+            Outcome::Rejected(failures)
+        } else {
+            Outcome::Retry(failures)
+        }
+    }
+}
+
+/// Sends contacts to Braze and Userflow; see the module docs.
+#[derive(Debug, Clone)]
+pub struct Deliverer<S> {
+    braze: BrazeClient,
+    userflow: UserflowClient,
+    store: S,
+    options: DeliveryOptions,
+}
+
+impl<S: ObjectStore> Deliverer<S> {
+    /// A deliverer over the given clients; `store` holds the event markers.
+    pub fn new(
+        braze: BrazeClient,
+        userflow: UserflowClient,
+        store: S,
+        options: DeliveryOptions,
+    ) -> Deliverer<S> {
+        Deliverer {
+            braze,
+            userflow,
+            store,
+            options,
+        }
+    }
+
+    /// The state store (markers).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The Braze client.
+    pub fn braze(&self) -> &BrazeClient {
+        &self.braze
+    }
+
+    /// Delivers every contact, stopping at `deadline`; one [`Outcome`] per input, in order.
+    /// Braze and Userflow run concurrently; a contact is [`Outcome::Delivered`] only when
+    /// both succeeded.
+    pub async fn deliver(&self, items: &[Delivery], deadline: Instant) -> Vec<Outcome> {
+        let (braze, userflow) = join(
+            self.to_braze(items, deadline),
+            self.to_userflow(items, deadline),
+        )
+        .await;
+        braze
+            .into_iter()
+            .zip(userflow)
+            .map(|(braze, userflow)| {
+                Outcome::from_failures(braze.into_iter().chain(userflow).collect())
+            })
+            .collect()
+    }
+
+    /// One `/users/track` request per chunk; per contact, the failure if any.
+    async fn to_braze(&self, items: &[Delivery], deadline: Instant) -> Vec<Option<StepFailure>> {
+        let chunk_size = self.braze.track_batch().max(1);
+        // Owned ranges, not borrowed chunks: the stream's closure must not take a reference
+        // argument, or the future stops being provably `Send` for the Lambda runtime.
+        let ranges: Vec<(usize, usize)> = (0..items.len())
+            .step_by(chunk_size)
+            .map(|start| (start, (start + chunk_size).min(items.len())))
+            .collect();
+        futures::stream::iter(ranges)
+            .map(|(start, end)| self.track_chunk(&items[start..end], deadline))
+            .buffered(self.braze.concurrency())
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    async fn track_chunk(&self, chunk: &[Delivery], deadline: Instant) -> Vec<Option<StepFailure>> {
+        let attributes = chunk.iter().map(|item| item.contact.to_braze());
+        let sent = timeout_at(deadline, self.braze.track().attributes(attributes).send());
+        let report = match sent.await {
+            Ok(Ok(report)) => report,
+            Ok(Err(error)) => return vec![Some(braze_failure(&error)); chunk.len()],
+            Err(_) => return vec![Some(deadline_failure(Step::Braze)); chunk.len()],
+        };
+        (0..chunk.len())
+            .map(|index| {
+                let item = ItemRef {
+                    array: TrackArray::Attributes,
+                    index,
+                };
+                match report.outcome(item) {
+                    ItemOutcome::Accepted => None,
+                    ItemOutcome::Invalid(errors) => Some(StepFailure {
+                        step: Step::Braze,
+                        class: FailureClass::Permanent,
+                        detail: errors
+                            .iter()
+                            .map(|e| e.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    }),
+                    // Braze's error type names the problem ("invalid phone number"); it may
+                    // quote data, so only its presence is reported.
+                    ItemOutcome::Rejected(_) => Some(StepFailure {
+                        step: Step::Braze,
+                        class: FailureClass::Permanent,
+                        detail: "Braze rejected the attributes object".into(),
+                    }),
+                    ItemOutcome::Failed(error) => Some(braze_failure(error)),
+                }
+            })
+            .collect()
+    }
+
+    /// One upsert (then the event, when due) per contact, a bounded number at a time.
+    async fn to_userflow(&self, items: &[Delivery], deadline: Instant) -> Vec<Option<StepFailure>> {
+        futures::stream::iter(0..items.len())
+            .map(|index| self.one_to_userflow(&items[index], deadline))
+            .buffered(self.options.userflow_concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn one_to_userflow(&self, item: &Delivery, deadline: Instant) -> Option<StepFailure> {
+        let upsert = item.contact.to_userflow(&self.userflow).send();
+        match timeout_at(deadline, upsert).await {
+            Err(_) => return Some(deadline_failure(Step::Userflow)),
+            Ok(Err(error)) => return Some(userflow_failure(Step::Userflow, &error)),
+            Ok(Ok(_)) => {}
+        }
+        if !item.signed_up_event {
+            return None;
+        }
+        self.signed_up_event(&item.contact, deadline).await
+    }
+
+    /// Sends the `signed_up` event unless a marker says it was sent (or may have been).
+    async fn signed_up_event(&self, contact: &Contact, deadline: Instant) -> Option<StepFailure> {
+        if deadline.saturating_duration_since(Instant::now()) < self.options.event_min_time_left {
+            return Some(deadline_failure(Step::SignedUpEvent));
+        }
+        let key = signed_up_marker_key(&contact.external_id);
+        let marker = Bytes::from(format!(
+            r#"{{"reserved_at":"{}"}}"#,
+            Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+        ));
+        match self
+            .store
+            .put_if_absent(&key, marker, "application/json")
+            .await
+        {
+            Ok(PutIfAbsent::AlreadyExists) => return None,
+            Ok(PutIfAbsent::Created) => {}
+            Err(error) => {
+                return Some(StepFailure {
+                    step: Step::SignedUpEvent,
+                    class: if error.class == FailureClass::Permanent {
+                        // A store that refuses writes is configuration, not the contact.
+                        FailureClass::Misconfigured
+                    } else {
+                        error.class
+                    },
+                    detail: format!("event marker not written: {}", error.operation),
+                });
+            }
+        }
+        let mut event = self.userflow.track_event(
+            &self.options.signed_up_event,
+            EventSubject::User(contact.external_id.clone()),
+        );
+        if let Some(at) = contact.signed_up_at {
+            event = event.attribute(
+                "signed_up_at",
+                serde_json::Value::from(at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            );
+        }
+        let sent = timeout_at(deadline + self.options.event_grace, event.send()).await;
+        let error = match sent {
+            Ok(Ok(())) => return None,
+            Ok(Err(error)) => error,
+            Err(_) => {
+                tracing::warn!(
+                    step = "signed_up_event",
+                    "event outcome unknown (cut off after the deadline); not repeated"
+                );
+                return None;
+            }
+        };
+        if !event_surely_not_recorded(&error) {
+            tracing::warn!(
+                step = "signed_up_event",
+                status = error.status().map(|s| s.as_u16()),
+                "event outcome unknown; not repeated (at most once)"
+            );
+            return None;
+        }
+        // Userflow did not record it: free the marker so a later attempt sends it.
+        if let Err(store_error) = self.store.delete(&key).await {
+            tracing::error!(
+                step = "signed_up_event",
+                operation = store_error.operation,
+                "event not recorded and its marker could not be removed; the event will not be sent"
+            );
+        }
+        Some(userflow_failure(Step::SignedUpEvent, &error))
+    }
+}
+
+/// The marker key for a user's `signed_up` event: the external id hashed, so keys carry no
+/// personal data.
+pub fn signed_up_marker_key(external_id: &str) -> String {
+    format!(
+        "{SIGNED_UP_MARKER_PREFIX}{}",
+        hex::encode(Sha256::digest(external_id.as_bytes()))
+    )
+}
+
+/// Whether a failed event request provably left no event behind: Userflow refused it (4xx,
+/// including 429), a gateway said the service was unavailable (502, 503), or the request
+/// never reached it (the client's retries of unsent requests ran out).
+fn event_surely_not_recorded(error: &UserflowError) -> bool {
+    match error.upstream() {
+        None => true,
+        Some(UpstreamError::Status { status, .. }) => {
+            status.is_client_error() && *status != StatusCode::REQUEST_TIMEOUT
+                || matches!(
+                    *status,
+                    StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE
+                )
+        }
+        // A non-idempotent request is only retried when the connection was never made:
+        // if the client gave up after retrying, no attempt reached Userflow.
+        Some(UpstreamError::Transport { reason, .. }) => *reason != GiveUpReason::NotRetryable,
+    }
+}
+
+fn deadline_failure(step: Step) -> StepFailure {
+    StepFailure {
+        step,
+        class: FailureClass::Transient,
+        detail: "not finished before the request deadline".into(),
+    }
+}
+
+fn braze_failure(error: &BrazeError) -> StepFailure {
+    StepFailure {
+        step: Step::Braze,
+        class: error.class(),
+        detail: match error.status() {
+            Some(status) => format!("Braze answered HTTP {}", status.as_u16()),
+            None => "Braze could not be reached".into(),
+        },
+    }
+}
+
+fn userflow_failure(step: Step, error: &UserflowError) -> StepFailure {
+    let code = error
+        .vendor_error()
+        .and_then(|body| body.code.as_deref())
+        .map(|code| format!(" ({code})"))
+        .unwrap_or_default();
+    StepFailure {
+        step,
+        class: error.class(),
+        detail: match error.status() {
+            Some(status) => format!("Userflow answered HTTP {}{code}", status.as_u16()),
+            None => format!("Userflow request failed: {}", error_kind(error)),
+        },
+    }
+}
+
+fn error_kind(error: &UserflowError) -> &'static str {
+    match error {
+        UserflowError::InvalidRequest { .. } => "invalid request",
+        UserflowError::InvalidConfig { .. } => "invalid configuration",
+        UserflowError::Decode { .. } => "unreadable answer",
+        _ => "no answer",
+    }
+}

@@ -10,9 +10,11 @@
 //!   sync-worker's `contact` jobs share it).
 //! - [`jobs`]: the versioned SQS message types.
 //! - [`store`], [`queue`]: small traits over S3 and SQS with aws-sdk implementations.
+//! - [`config`]: environment settings with errors naming the variable; vendor clients.
 //! - [`secrets`]: secret references (`env:NAME`, Secrets Manager ARNs) resolved at cold start.
 
 pub mod braze;
+pub mod config;
 pub mod contact;
 pub mod crm;
 pub mod delivery;

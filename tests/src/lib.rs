@@ -4,6 +4,8 @@
 //! Nothing here skips: a missing tool is a panic that says how to install it, because a test
 //! that quietly does nothing would pass in CI while proving nothing.
 
+pub mod webhooks;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -133,6 +135,79 @@ impl Moto {
             .await
             .unwrap_or_else(|e| panic!("create bucket {name} on moto: {e:?}"));
         name
+    }
+
+    /// An SQS client for this moto.
+    pub async fn sqs_client(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
+    }
+
+    /// Creates a standard queue with a name unique to this run and returns its URL.
+    pub async fn create_queue(&self, prefix: &str) -> String {
+        let name = unique_name(prefix);
+        let created = self
+            .sqs_client()
+            .await
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create queue {name} on moto: {e:?}"));
+        created
+            .queue_url()
+            .unwrap_or_else(|| panic!("moto answered no URL for queue {name}"))
+            .to_owned()
+    }
+
+    /// Receives and deletes every message on the queue until two receives in a row come back
+    /// empty; returns the bodies in the order received.
+    pub async fn receive_all(&self, queue_url: &str) -> Vec<String> {
+        let sqs = self.sqs_client().await;
+        let mut bodies = Vec::new();
+        let mut empty_in_a_row = 0;
+        while empty_in_a_row < 2 {
+            let received = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("receive from {queue_url} on moto: {e:?}"));
+            let messages = received.messages();
+            if messages.is_empty() {
+                empty_in_a_row += 1;
+                continue;
+            }
+            empty_in_a_row = 0;
+            let mut deletes = Vec::with_capacity(messages.len());
+            for (at, message) in messages.iter().enumerate() {
+                bodies.push(message.body().unwrap_or_default().to_owned());
+                let handle = message
+                    .receipt_handle()
+                    .expect("a received message has a handle");
+                deletes.push(
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(at.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .expect("id and receipt handle are set"),
+                );
+            }
+            let deleted = sqs
+                .delete_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(deletes))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("delete from {queue_url} on moto: {e:?}"));
+            assert!(
+                deleted.failed().is_empty(),
+                "moto failed deletes: {:?}",
+                deleted.failed()
+            );
+        }
+        bodies
     }
 }
 

@@ -1,21 +1,35 @@
 //! Field mapping: JSON pointers (RFC 6901) from a payload record to the [`Contact`] fields.
 //!
-//! CONTRACT (filled in by the payload/mapping work):
+//! CONTRACT:
 //! - `FieldMapping::apply(&self, record: &Value) -> Result<Contact, Vec<ValidationError>>`
-//!   reads each pointer, coerces the value (ids: string or integer; text: string, numbers
-//!   are refused for names/email; `signed_up_at`: RFC 3339 string, or epoch milliseconds as a
-//!   number or a numeric string, HubSpot style; custom: any JSON value, kept as it is), builds
-//!   the contact, calls [`Contact::normalised`] then [`Contact::validate`]. A pointer that
-//!   finds nothing leaves the field unset, except `external_id`, which is required
-//!   (`Rule::Required`, path `external_id`, message naming the pointer). Error messages
-//!   name the contact field and the pointer, never the value.
+//!   reads each pointer ([`Value::pointer`]) and coerces what it finds:
+//!   - `external_id`: a string (trimmed) or an integer; missing, null or empty is
+//!     `Rule::Required` (message `external_id is required: nothing at <pointer>`), any other
+//!     type `Rule::WrongType`.
+//!   - text fields: strings; `phone` and `company_id` also take integers; other types are
+//!     `Rule::WrongType`. Missing or null leaves the field unset.
+//!   - `signed_up_at`: RFC 3339, `YYYY-MM-DD` (midnight UTC), `YYYY-MM-DD HH:MM:SS` (UTC) or
+//!     epoch milliseconds as an integer or a string of digits (HubSpot); otherwise
+//!     `Rule::Date`.
+//!   - `custom`: any JSON value, kept as it is; missing or null leaves the attribute out.
+//!   - the company exists when `company_id` resolves to a non-empty value; a name or plan
+//!     without an id is `Rule::Required` at `company.id`.
+//!
+//!   It then calls [`Contact::normalised`] and [`Contact::validate`] and returns every error
+//!   (coercion and validation) at once. Paths are the contact's (`email`, `company.id`,
+//!   `custom.plan`); messages read `<field> (from <pointer>) <what is wrong>` and never quote
+//!   a value.
+//! - `FieldMapping::property_names(&self) -> Vec<String>`: the first reference token of each
+//!   pointer, unescaped, deduplicated and sorted (the properties to ask HubSpot for).
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-#[allow(unused_imports)]
-use crate::contact::Contact;
+use crate::braze::validation::{Rule, ValidationError};
+use crate::contact::{Company, Contact};
 
 /// A JSON pointer (RFC 6901): `""` (the whole record) or `/a/b/0`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,7 +43,9 @@ impl Pointer {
         if raw.is_empty() || raw.starts_with('/') {
             Ok(Pointer(raw))
         } else {
-            Err(format!("JSON pointer `{raw}` must be empty or start with `/`"))
+            Err(format!(
+                "JSON pointer `{raw}` must be empty or start with `/`"
+            ))
         }
     }
 
@@ -97,4 +113,531 @@ pub struct FieldMapping {
     /// Custom attributes: attribute name -> pointer.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, Pointer>,
+}
+
+impl FieldMapping {
+    /// Builds the contact `record` describes: reads and coerces every mapped field, then
+    /// normalises and validates the contact. Returns every problem at once; `Ok` only when
+    /// there is none. See the module documentation for the coercions.
+    pub fn apply(&self, record: &Value) -> Result<Contact, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        let external_id = match read_external_id(record, &self.external_id) {
+            Ok(id) => id,
+            Err(error) => {
+                errors.push(error);
+                String::new()
+            }
+        };
+        let mut contact = Contact::new(external_id);
+        let mut read = |field: &'static str, pointer: &Option<Pointer>, numbers: bool| {
+            read_text(record, field, pointer.as_ref(), numbers, &mut errors)
+        };
+        contact.email = read("email", &self.email, false);
+        contact.first_name = read("first_name", &self.first_name, false);
+        contact.last_name = read("last_name", &self.last_name, false);
+        contact.phone = read("phone", &self.phone, true);
+        contact.country = read("country", &self.country, false);
+        contact.language = read("language", &self.language, false);
+        contact.time_zone = read("time_zone", &self.time_zone, false);
+        contact.dob = read("dob", &self.dob, false);
+        let company_id = read("company.id", &self.company_id, true);
+        let company_name = read("company.name", &self.company_name, false);
+        let company_plan = read("company.plan", &self.company_plan, false);
+        contact.company = self.company(company_id, company_name, company_plan, &mut errors);
+        if let Some(pointer) = &self.signed_up_at {
+            match record.pointer(pointer.as_str()).map(read_time) {
+                None | Some(Ok(None)) => {}
+                Some(Ok(Some(at))) => contact.signed_up_at = Some(at),
+                Some(Err(Rule::WrongType)) => errors.push(wrong_type(
+                    "signed_up_at",
+                    pointer,
+                    "a date string or epoch milliseconds",
+                )),
+                Some(Err(rule)) => errors.push(error(
+                    "signed_up_at",
+                    pointer,
+                    rule,
+                    "is not a date: expected RFC 3339, YYYY-MM-DD, YYYY-MM-DD HH:MM:SS (UTC) \
+                     or epoch milliseconds",
+                )),
+            }
+        }
+        contact.custom = self
+            .custom
+            .iter()
+            .filter_map(|(key, pointer)| match record.pointer(pointer.as_str()) {
+                None | Some(Value::Null) => None,
+                Some(value) => Some((key.clone(), value.clone())),
+            })
+            .collect::<Map<String, Value>>();
+
+        let contact = contact.normalised();
+        let coerced: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
+        errors.extend(
+            contact
+                .validate()
+                .into_iter()
+                // A field that could not be read is reported once, by the coercion.
+                .filter(|e| !coerced.contains(&e.path))
+                .map(|e| self.with_pointer(e)),
+        );
+        if errors.is_empty() {
+            Ok(contact)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The record's top-level names the mapping reads: the first reference token of every
+    /// pointer (`~1` and `~0` unescaped), deduplicated and sorted. The whole-record pointer
+    /// `""` names none.
+    pub fn property_names(&self) -> Vec<String> {
+        let names: std::collections::BTreeSet<String> = self
+            .pointers()
+            .filter_map(|pointer| {
+                let token = pointer.as_str().strip_prefix('/')?.split('/').next()?;
+                (!token.is_empty()).then(|| token.replace("~1", "/").replace("~0", "~"))
+            })
+            .collect();
+        names.into_iter().collect()
+    }
+
+    /// Every pointer the mapping holds.
+    fn pointers(&self) -> impl Iterator<Item = &Pointer> {
+        [
+            Some(&self.external_id),
+            self.email.as_ref(),
+            self.first_name.as_ref(),
+            self.last_name.as_ref(),
+            self.phone.as_ref(),
+            self.country.as_ref(),
+            self.language.as_ref(),
+            self.time_zone.as_ref(),
+            self.dob.as_ref(),
+            self.company_id.as_ref(),
+            self.company_name.as_ref(),
+            self.company_plan.as_ref(),
+            self.signed_up_at.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.custom.values())
+    }
+
+    /// The pointer a contact path (`email`, `company.id`, `custom.plan`) was read from.
+    fn pointer_for(&self, path: &str) -> Option<&Pointer> {
+        match path {
+            "external_id" => Some(&self.external_id),
+            "email" => self.email.as_ref(),
+            "first_name" => self.first_name.as_ref(),
+            "last_name" => self.last_name.as_ref(),
+            "phone" => self.phone.as_ref(),
+            "country" => self.country.as_ref(),
+            "language" => self.language.as_ref(),
+            "time_zone" => self.time_zone.as_ref(),
+            "dob" => self.dob.as_ref(),
+            "company.id" => self.company_id.as_ref(),
+            "company.name" => self.company_name.as_ref(),
+            "company.plan" => self.company_plan.as_ref(),
+            "signed_up_at" => self.signed_up_at.as_ref(),
+            _ => self.custom.get(path.strip_prefix("custom.")?),
+        }
+    }
+
+    /// `email is not ...` becomes `email (from /properties/email) is not ...`.
+    fn with_pointer(&self, mut error: ValidationError) -> ValidationError {
+        if let Some(pointer) = self.pointer_for(&error.path)
+            && let Some(rest) = error.message.strip_prefix(error.path.as_str())
+        {
+            error.message = format!("{} (from {}){rest}", error.path, shown(pointer));
+        }
+        error
+    }
+
+    fn company(
+        &self,
+        id: Option<String>,
+        name: Option<String>,
+        plan: Option<String>,
+        errors: &mut Vec<ValidationError>,
+    ) -> Option<Company> {
+        let present = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.trim().is_empty());
+        if present(&id) {
+            return Some(Company {
+                id: id.unwrap_or_default(),
+                name,
+                plan,
+            });
+        }
+        if present(&name) || present(&plan) {
+            let message = match &self.company_id {
+                Some(pointer) => format!(
+                    "company.id (from {pointer}) is required: a company name or plan needs a \
+                     company id, and there is nothing at {pointer}",
+                    pointer = shown(pointer)
+                ),
+                None => "company.id is required: a company name or plan needs a company id, \
+                         and the mapping has no company_id"
+                    .to_owned(),
+            };
+            errors.push(ValidationError {
+                path: "company.id".into(),
+                rule: Rule::Required,
+                message,
+            });
+        }
+        None
+    }
+}
+
+/// A pointer for messages: the empty pointer (the whole record) shows as `""`.
+fn shown(pointer: &Pointer) -> &str {
+    match pointer.as_str() {
+        "" => "\"\"",
+        text => text,
+    }
+}
+
+fn error(field: &str, pointer: &Pointer, rule: Rule, what: &str) -> ValidationError {
+    ValidationError {
+        path: field.to_owned(),
+        rule,
+        message: format!("{field} (from {}) {what}", shown(pointer)),
+    }
+}
+
+fn wrong_type(field: &str, pointer: &Pointer, expected: &str) -> ValidationError {
+    error(
+        field,
+        pointer,
+        Rule::WrongType,
+        &format!("has the wrong type: expected {expected}"),
+    )
+}
+
+fn integer_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn read_external_id(record: &Value, pointer: &Pointer) -> Result<String, ValidationError> {
+    let id = match record.pointer(pointer.as_str()) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.trim().to_owned()),
+        Some(value) => Some(
+            integer_text(value)
+                .ok_or_else(|| wrong_type("external_id", pointer, "a string or an integer"))?,
+        ),
+    };
+    match id {
+        Some(id) if !id.is_empty() => Ok(id),
+        _ => Err(ValidationError {
+            path: "external_id".into(),
+            rule: Rule::Required,
+            message: format!("external_id is required: nothing at {}", shown(pointer)),
+        }),
+    }
+}
+
+/// A text field: a string, or (`numbers`) an integer. Missing and null are unset.
+fn read_text(
+    record: &Value,
+    field: &'static str,
+    pointer: Option<&Pointer>,
+    numbers: bool,
+    errors: &mut Vec<ValidationError>,
+) -> Option<String> {
+    let pointer = pointer?;
+    match record.pointer(pointer.as_str())? {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        value => {
+            let coerced = numbers.then(|| integer_text(value)).flatten();
+            if coerced.is_none() {
+                let expected = if numbers {
+                    "a string or an integer"
+                } else {
+                    "a string"
+                };
+                errors.push(wrong_type(field, pointer, expected));
+            }
+            coerced
+        }
+    }
+}
+
+/// A signup time: `Ok(None)` for null or an empty string, `Err(Rule::Date)` for what cannot
+/// be read as a time, `Err(Rule::WrongType)` for booleans, arrays and objects.
+fn read_time(value: &Value) -> Result<Option<DateTime<Utc>>, Rule> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.trim().is_empty() => Ok(None),
+        Value::String(text) => parse_time(text.trim()).map(Some).ok_or(Rule::Date),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(DateTime::from_timestamp_millis)
+            .map(Some)
+            .ok_or(Rule::Date),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => Err(Rule::WrongType),
+    }
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.to_utc());
+    }
+    if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+        return Some(at.and_utc());
+    }
+    if text.len() == 10
+        && let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    {
+        return date.and_hms_opt(0, 0, 0).map(|at| at.and_utc());
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok().and_then(DateTime::from_timestamp_millis);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn pointer(raw: &str) -> Pointer {
+        Pointer::parse(raw).unwrap()
+    }
+
+    fn mapping() -> FieldMapping {
+        FieldMapping {
+            external_id: pointer("/id"),
+            email: Some(pointer("/email")),
+            first_name: Some(pointer("/first")),
+            last_name: None,
+            phone: Some(pointer("/phone")),
+            country: Some(pointer("/country")),
+            language: None,
+            time_zone: None,
+            dob: None,
+            company_id: Some(pointer("/company/id")),
+            company_name: Some(pointer("/company/name")),
+            company_plan: None,
+            signed_up_at: Some(pointer("/created")),
+            custom: BTreeMap::from([
+                ("seats".to_owned(), pointer("/seats")),
+                ("tags".to_owned(), pointer("/tags")),
+            ]),
+        }
+    }
+
+    fn errors(record: Value) -> Vec<(String, Rule, String)> {
+        mapping()
+            .apply(&record)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.path, e.rule, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn when_values_have_crm_types_then_they_are_coerced() {
+        let contact = mapping()
+            .apply(&json!({
+                "id": 4711, "email": " ada@example.com ", "first": "Ada",
+                "phone": "+44 20 7946 0958", "country": "gb",
+                "company": {"id": 99, "name": "Acme"}, "created": "1700000000000",
+                "seats": 5, "tags": ["a", "b"]
+            }))
+            .unwrap();
+        assert_eq!(contact.external_id, "4711");
+        assert_eq!(contact.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(contact.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(contact.country.as_deref(), Some("GB"));
+        let company = contact.company.unwrap();
+        assert_eq!(
+            (company.id.as_str(), company.name.as_deref()),
+            ("99", Some("Acme"))
+        );
+        assert_eq!(
+            contact.signed_up_at,
+            Some(Utc.with_ymd_and_hms(2023, 11, 14, 22, 13, 20).unwrap())
+        );
+        assert_eq!(
+            contact.custom,
+            json!({"seats": 5, "tags": ["a", "b"]})
+                .as_object()
+                .cloned()
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn when_signup_time_has_any_supported_form_then_it_is_read_as_utc() {
+        let cases = [
+            (json!("2024-03-01T10:15:00+01:00"), (2024, 3, 1, 9, 15, 0)),
+            (json!("2024-03-01T09:15:00Z"), (2024, 3, 1, 9, 15, 0)),
+            (json!("2024-03-01"), (2024, 3, 1, 0, 0, 0)),
+            (json!("2024-03-01 09:15:00"), (2024, 3, 1, 9, 15, 0)),
+            (json!(1709284500000_i64), (2024, 3, 1, 9, 15, 0)),
+            (json!("1709284500000"), (2024, 3, 1, 9, 15, 0)),
+        ];
+        for (value, (y, mo, d, h, mi, s)) in cases {
+            let expected = Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+            assert_eq!(read_time(&value), Ok(Some(expected)), "{value}");
+        }
+        assert_eq!(read_time(&json!("")), Ok(None));
+        assert_eq!(read_time(&json!("yesterday")), Err(Rule::Date));
+        assert_eq!(read_time(&json!("2024-02-30")), Err(Rule::Date));
+        assert_eq!(read_time(&json!(1.5)), Err(Rule::Date));
+        assert_eq!(read_time(&json!(true)), Err(Rule::WrongType));
+    }
+
+    #[test]
+    fn when_external_id_is_missing_null_or_blank_then_it_is_required() {
+        for record in [json!({}), json!({"id": null}), json!({"id": "  "})] {
+            assert_eq!(
+                errors(record),
+                vec![(
+                    "external_id".into(),
+                    Rule::Required,
+                    "external_id is required: nothing at /id".into()
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn when_values_have_wrong_types_then_each_is_reported_once_without_the_value() {
+        let found = errors(json!({
+            "id": 1.5, "email": 42, "first": true, "phone": ["+14155550100"],
+            "country": {"code": "GB"}, "company": {"id": false}, "created": "someday"
+        }));
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "external_id".into(),
+                    Rule::WrongType,
+                    "external_id (from /id) has the wrong type: expected a string or an integer"
+                        .into()
+                ),
+                (
+                    "email".into(),
+                    Rule::WrongType,
+                    "email (from /email) has the wrong type: expected a string".into()
+                ),
+                (
+                    "first_name".into(),
+                    Rule::WrongType,
+                    "first_name (from /first) has the wrong type: expected a string".into()
+                ),
+                (
+                    "phone".into(),
+                    Rule::WrongType,
+                    "phone (from /phone) has the wrong type: expected a string or an integer"
+                        .into()
+                ),
+                (
+                    "country".into(),
+                    Rule::WrongType,
+                    "country (from /country) has the wrong type: expected a string".into()
+                ),
+                (
+                    "company.id".into(),
+                    Rule::WrongType,
+                    "company.id (from /company/id) has the wrong type: expected a string or an \
+                     integer"
+                        .into()
+                ),
+                (
+                    "signed_up_at".into(),
+                    Rule::Date,
+                    "signed_up_at (from /created) is not a date: expected RFC 3339, YYYY-MM-DD, \
+                     YYYY-MM-DD HH:MM:SS (UTC) or epoch milliseconds"
+                        .into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn when_values_break_contact_rules_then_messages_name_field_and_pointer() {
+        let found = errors(json!({
+            "id": "u-1", "email": "ada-at-example", "phone": "0415 555", "seats": {"n": 1}
+        }));
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "email".into(),
+                    Rule::Email,
+                    "email (from /email) is not a valid email address".into()
+                ),
+                (
+                    "phone".into(),
+                    Rule::Phone,
+                    format!("phone (from /phone) {}", Rule::Phone.describe())
+                ),
+                (
+                    "custom.seats".into(),
+                    Rule::WrongType,
+                    "custom.seats (from /seats) has the wrong type".into()
+                ),
+            ]
+        );
+        for (_, _, message) in &found {
+            assert!(
+                !message.contains("ada-at") && !message.contains("0415"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn when_company_has_a_name_but_no_id_then_company_id_is_required() {
+        assert_eq!(
+            errors(json!({"id": "u-1", "company": {"id": "", "name": "Acme"}})),
+            vec![(
+                "company.id".into(),
+                Rule::Required,
+                "company.id (from /company/id) is required: a company name or plan needs a \
+                 company id, and there is nothing at /company/id"
+                    .into()
+            )]
+        );
+    }
+
+    #[test]
+    fn when_optional_fields_are_missing_or_empty_then_they_stay_unset() {
+        let contact = mapping()
+            .apply(&json!({"id": " u-1 ", "email": "", "first": null, "company": {"id": " "}, "seats": null}))
+            .unwrap();
+        assert_eq!(contact, Contact::new("u-1"));
+    }
+
+    #[test]
+    fn when_listing_property_names_then_first_tokens_are_unescaped_deduped_and_sorted() {
+        let mut mapping = mapping();
+        mapping.external_id = pointer("/app~1user~0id");
+        mapping.custom.insert("whole".into(), pointer(""));
+        assert_eq!(
+            mapping.property_names(),
+            vec![
+                "app/user~id",
+                "company",
+                "country",
+                "created",
+                "email",
+                "first",
+                "phone",
+                "seats",
+                "tags"
+            ]
+        );
+    }
 }

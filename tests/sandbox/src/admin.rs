@@ -9,7 +9,7 @@
 //! | `POST /faults` | `FaultRule` | 201 `FaultStatus` |
 //! | `DELETE /faults` | | 204, every rule removed |
 //! | `DELETE /faults/{id}` | | 204, or 404 |
-//! | `GET /requests/counts` | `?api=braze\|scim\|userflow` | `{"counts": [RequestCount]}` |
+//! | `GET /requests/counts` | `?api=braze\|scim\|userflow\|hubspot` | `{"counts": [RequestCount]}` |
 //! | `GET /requests/log` | `?api=..&limit=n` (default 100) | `{"requests": [RequestRecord]}`, oldest first |
 //! | `DELETE /requests` | | 204, counts and log cleared |
 //! | `GET /settings` | | `Settings` |
@@ -25,6 +25,8 @@
 //! | `GET /userflow/users` | `?id=` | `[UserflowUserRecord]` |
 //! | `GET /userflow/groups` | | `[UserflowGroupRecord]` |
 //! | `GET /userflow/events` | `?user_id=&group_id=&name=` | `[UserflowEventRecord]`, duplicates kept |
+//! | `POST /hubspot/contacts` | `SeedHubspotContacts` | `HubspotSeedSummary` (an existing id is replaced) |
+//! | `GET /hubspot/contacts` | `?id=` | `[HubspotContactRecord]`, ordered by id |
 //!
 //! Bodies are decoded strictly: an unknown or misspelt field is a 400 `{"error": ..}` naming
 //! it and its JSON path, so a typo never silently changes what a test injects.
@@ -79,6 +81,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/userflow/users", get(userflow_users))
         .route("/userflow/groups", get(userflow_groups))
         .route("/userflow/events", get(userflow_events))
+        .route(
+            "/hubspot/contacts",
+            get(hubspot_contacts).post(seed_hubspot_contacts),
+        )
         .with_state(app)
 }
 
@@ -350,4 +356,26 @@ async fn userflow_events(
             .cloned()
             .collect(),
     )
+}
+
+async fn seed_hubspot_contacts(
+    State(app): AppState,
+    Strict(req): Strict<SeedHubspotContacts>,
+) -> Response {
+    match app.hubspot().seed(req.contacts, Utc::now()) {
+        Ok(summary) => Json(summary).into_response(),
+        Err(reason) => fail(StatusCode::BAD_REQUEST, &reason),
+    }
+}
+
+#[derive(Deserialize)]
+struct HubspotQuery {
+    id: Option<String>,
+}
+
+async fn hubspot_contacts(
+    State(app): AppState,
+    Query(q): Query<HubspotQuery>,
+) -> Json<Vec<HubspotContactRecord>> {
+    Json(app.hubspot().list(q.id.as_deref()))
 }

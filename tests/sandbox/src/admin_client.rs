@@ -327,4 +327,36 @@ impl AdminClient {
         }
         self.get("/userflow/events", &query).await
     }
+
+    /// `POST /hubspot/contacts`: creates the contacts, replacing any with the same id.
+    pub async fn seed_hubspot_contacts(
+        &self,
+        contacts: &[HubspotContactSeed],
+    ) -> Result<HubspotSeedSummary, AdminError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            contacts: &'a [HubspotContactSeed],
+        }
+        self.send(
+            reqwest::Method::POST,
+            "/hubspot/contacts",
+            &Body { contacts },
+        )
+        .await
+    }
+
+    /// `GET /hubspot/contacts`: every HubSpot contact, ordered by id.
+    pub async fn hubspot_contacts(&self) -> Result<Vec<HubspotContactRecord>, AdminError> {
+        self.get("/hubspot/contacts", &()).await
+    }
+
+    /// The HubSpot contact with this object id, if any.
+    pub async fn hubspot_contact(
+        &self,
+        id: &str,
+    ) -> Result<Option<HubspotContactRecord>, AdminError> {
+        let contacts: Vec<HubspotContactRecord> =
+            self.get("/hubspot/contacts", &[("id", id)]).await?;
+        Ok(contacts.into_iter().next())
+    }
 }

@@ -16,6 +16,8 @@ pub enum Api {
     Scim,
     /// Userflow.
     Userflow,
+    /// HubSpot CRM (`/crm/v3/objects/contacts/...` on the HubSpot listener).
+    Hubspot,
 }
 
 impl Api {
@@ -25,6 +27,7 @@ impl Api {
             Api::Braze => "braze",
             Api::Scim => "scim",
             Api::Userflow => "userflow",
+            Api::Hubspot => "hubspot",
         }
     }
 }
@@ -108,7 +111,8 @@ pub enum FaultKind {
         content_type: Option<String>,
     },
     /// Answer 429 with the API's rate-limit headers (`X-Ratelimit-Retry-After` for Braze and
-    /// SCIM, `Retry-After` for Userflow).
+    /// SCIM, `Retry-After` for Userflow, `Retry-After` and `X-HubSpot-RateLimit-*` for
+    /// HubSpot).
     Throttle {
         /// Seconds the client is told to wait.
         #[serde(default = "one")]
@@ -217,11 +221,14 @@ pub enum Bucket {
     Scim,
     /// Userflow (off by default).
     Userflow,
+    /// Every HubSpot route (batch read, single read): 100 per 10 s, a private app's
+    /// Free/Starter budget.
+    Hubspot,
 }
 
 impl Bucket {
     /// Every bucket.
-    pub const ALL: [Bucket; 7] = [
+    pub const ALL: [Bucket; 8] = [
         Bucket::BrazeTrack,
         Bucket::BrazeUsers,
         Bucket::BrazeExportIds,
@@ -229,6 +236,7 @@ impl Bucket {
         Bucket::BrazeOther,
         Bucket::Scim,
         Bucket::Userflow,
+        Bucket::Hubspot,
     ];
 
     /// The default limit (`None` = unlimited).
@@ -242,6 +250,7 @@ impl Bucket {
             Bucket::BrazeOther => l(250_000, 3_600),
             Bucket::Scim => l(5_000, 86_400),
             Bucket::Userflow => None,
+            Bucket::Hubspot => l(100, 10),
         }
     }
 }
@@ -576,4 +585,66 @@ pub struct UserflowEventRecord {
     pub attributes: Map<String, Value>,
     /// When it was received.
     pub created_at: DateTime<Utc>,
+}
+
+/// One HubSpot contact to seed (`POST /hubspot/contacts`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HubspotContactSeed {
+    /// The object id (`hs_object_id`), e.g. `"101"`.
+    pub id: String,
+    /// Properties by internal name. Strings, numbers and booleans are stored as HubSpot's
+    /// strings; `null` leaves a property unset. `createdate` and `lastmodifieddate` default
+    /// to now.
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+}
+
+impl HubspotContactSeed {
+    /// A contact with this id and no properties yet.
+    pub fn new(id: impl Into<String>) -> Self {
+        HubspotContactSeed {
+            id: id.into(),
+            properties: Map::new(),
+        }
+    }
+
+    /// Sets one property.
+    pub fn property(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.properties.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// Body of `POST /hubspot/contacts`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeedHubspotContacts {
+    /// Contacts to create, or to replace when the id exists.
+    pub contacts: Vec<HubspotContactSeed>,
+}
+
+/// What seeding HubSpot contacts did.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HubspotSeedSummary {
+    /// Contacts in the body.
+    pub seeded: usize,
+    /// Of those, ids that did not exist before.
+    pub created: usize,
+    /// Contacts stored after seeding.
+    pub total: usize,
+}
+
+/// A HubSpot contact as stored (`GET /hubspot/contacts`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HubspotContactRecord {
+    /// The object id.
+    pub id: String,
+    /// Every property as HubSpot's string, `hs_object_id`, `createdate` and
+    /// `lastmodifieddate` included.
+    pub properties: BTreeMap<String, String>,
+    /// When it was first seeded (`createdAt`).
+    pub created_at: DateTime<Utc>,
+    /// When it was last seeded (`updatedAt`).
+    pub updated_at: DateTime<Utc>,
 }

@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use crate::admin_types::{Api, FaultKind, FaultRule, FaultStatus};
 use crate::http_util::{self, set_header};
 use crate::limits::Snapshot;
-use crate::{braze, scim, userflow};
+use crate::{braze, hubspot, scim, userflow};
 
 struct Active {
     id: String,
@@ -229,17 +229,19 @@ fn api_error(api: Api, status: StatusCode, code: &str, text: &str) -> Response {
         }
         Api::Scim => scim::error(status, text),
         Api::Userflow => userflow::error(status, code, text),
+        Api::Hubspot => hubspot::error(status, hubspot::category_of(status), text),
     }
 }
 
 /// A 429 with the API's headers: Braze/SCIM get `X-RateLimit-*` and `X-Ratelimit-Retry-After`,
-/// Userflow gets `Retry-After`.
+/// Userflow gets `Retry-After`, HubSpot gets `Retry-After` and `X-HubSpot-RateLimit-*`.
 pub(crate) fn throttled(api: Api, retry_after: u64, budget: Option<Snapshot>) -> Response {
     let retry = retry_after.max(1).to_string();
     let text = match api {
         Api::Braze => "Too Many Requests: rate limit exceeded",
         Api::Scim => "Rate limit exceeded",
         Api::Userflow => "Too many requests; retry later",
+        Api::Hubspot => return hubspot::throttled(retry_after, budget),
     };
     let mut resp = api_error(api, StatusCode::TOO_MANY_REQUESTS, "rate_limited", text);
     if api == Api::Userflow {

@@ -1,10 +1,12 @@
-//! Braze (REST + SCIM) and Userflow emulator for Lifecycle Relay's tests, demo and benchmarks.
+//! Braze (REST + SCIM), Userflow and HubSpot CRM emulator for Lifecycle Relay's tests, demo
+//! and benchmarks.
 //!
-//! [`start`] binds three loopback listeners on ephemeral ports (Braze REST with SCIM under
-//! `/scim/v2`, Userflow, admin) and keeps all state in memory. The behaviour follows
-//! `reference/braze.md` and `reference/userflow.md`: per-request limits, upsert semantics,
-//! rate-limit headers, segment exports written to S3 under Braze's key layout, and fault
-//! injection driven through the admin API (see [`admin`] for the admin routes and JSON).
+//! [`start`] binds four loopback listeners on ephemeral ports (Braze REST with SCIM under
+//! `/scim/v2`, Userflow, HubSpot, admin) and keeps all state in memory. The behaviour follows
+//! `reference/braze.md`, `reference/userflow.md` and HubSpot's CRM v3 contacts API: per-request
+//! limits, upsert semantics, rate-limit headers, segment exports written to S3 under Braze's
+//! key layout, HubSpot batch reads with 207 Multi-Status, and fault injection driven through
+//! the admin API (see [`admin`] for the admin routes and JSON).
 
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ pub mod callback;
 mod export;
 mod faults;
 mod http_util;
+mod hubspot;
 mod limits;
 mod observe;
 mod pipeline;
@@ -53,6 +56,8 @@ pub struct SandboxConfig {
     pub scim_token: String,
     /// The value SCIM requests must carry in `X-Request-Origin`.
     pub scim_origin: String,
+    /// The private app token HubSpot requests must carry as `Authorization: Bearer <token>`.
+    pub hubspot_token: String,
     /// S3 endpoint for segment exports (e.g. moto); `None` means AWS's own endpoint.
     pub s3_endpoint: Option<String>,
     /// The bucket segment exports are written to; `None` disables segment exports.
@@ -68,6 +73,7 @@ impl Default for SandboxConfig {
             userflow_key: "ak_sandbox_userflow_key".into(),
             scim_token: "sandbox-scim-token".into(),
             scim_origin: "sandbox-scim-origin".into(),
+            hubspot_token: "sandbox-hubspot-token".into(),
             s3_endpoint: None,
             export_bucket: None,
             s3_region: "us-east-1".into(),
@@ -92,6 +98,12 @@ pub struct StartInfo {
     pub scim_token: String,
     /// Expected `X-Request-Origin` for SCIM.
     pub scim_origin: String,
+    /// HubSpot base URL (`<hubspot_url>/crm/v3/objects/contacts/...`).
+    #[serde(default)]
+    pub hubspot_url: String,
+    /// HubSpot private app token.
+    #[serde(default)]
+    pub hubspot_token: String,
 }
 
 /// Why the sandbox could not start.
@@ -138,11 +150,12 @@ impl Sandbox {
     }
 }
 
-/// Binds the three listeners on 127.0.0.1 (ephemeral ports) and starts serving.
+/// Binds the four listeners on 127.0.0.1 (ephemeral ports) and starts serving.
 pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let braze_listener = bind().await?;
     let userflow_listener = bind().await?;
     let admin_listener = bind().await?;
+    let hubspot_listener = bind().await?;
     let url = |l: &TcpListener| -> Result<String, Error> {
         let addr: SocketAddr = l.local_addr().map_err(Error::Bind)?;
         Ok(format!("http://{addr}"))
@@ -155,6 +168,8 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
         userflow_key: config.userflow_key.clone(),
         scim_token: config.scim_token.clone(),
         scim_origin: config.scim_origin.clone(),
+        hubspot_url: url(&hubspot_listener)?,
+        hubspot_token: config.hubspot_token.clone(),
     };
     let app = Arc::new(state::App::new(&config));
     let (stop, stopped) = watch::channel(false);
@@ -163,6 +178,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
         (braze_listener, braze::router(app.clone())),
         (userflow_listener, userflow::router(app.clone())),
         (admin_listener, admin::router(app.clone())),
+        (hubspot_listener, hubspot::router(app.clone())),
     ];
     let servers = routers
         .into_iter()
@@ -181,7 +197,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
             })
         })
         .collect();
-    tracing::info!(braze = %info.braze, userflow = %info.userflow, admin = %info.admin, "sandbox started");
+    tracing::info!(braze = %info.braze, userflow = %info.userflow, hubspot = %info.hubspot_url, admin = %info.admin, "sandbox started");
     Ok(Sandbox {
         info,
         stop,

@@ -1,5 +1,6 @@
 //! Fixed-window rate limits per bucket, reported the way Braze does
-//! (`X-RateLimit-Limit`, `-Remaining`, `-Reset` in epoch seconds).
+//! (`X-RateLimit-Limit`, `-Remaining`, `-Reset` in epoch seconds) or the way HubSpot does
+//! (`X-HubSpot-RateLimit-Max`, `-Remaining`, `-Interval-Milliseconds`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +20,8 @@ pub(crate) struct Snapshot {
     pub reset_epoch: u64,
     /// Seconds until the reset, at least 1.
     pub retry_after: u64,
+    /// Length of the window in milliseconds.
+    pub window_ms: u64,
 }
 
 impl Snapshot {
@@ -27,6 +30,21 @@ impl Snapshot {
         set_header(resp, "x-ratelimit-limit", &self.limit.to_string());
         set_header(resp, "x-ratelimit-remaining", &self.remaining.to_string());
         set_header(resp, "x-ratelimit-reset", &self.reset_epoch.to_string());
+    }
+
+    /// Adds HubSpot's rate-limit headers.
+    pub(crate) fn apply_hubspot(&self, resp: &mut Response) {
+        set_header(resp, "x-hubspot-ratelimit-max", &self.limit.to_string());
+        set_header(
+            resp,
+            "x-hubspot-ratelimit-remaining",
+            &self.remaining.to_string(),
+        );
+        set_header(
+            resp,
+            "x-hubspot-ratelimit-interval-milliseconds",
+            &self.window_ms.to_string(),
+        );
     }
 }
 
@@ -95,6 +113,7 @@ impl Limits {
             remaining: limit.limit.saturating_sub(used),
             reset_epoch: reset_ms.div_ceil(1000),
             retry_after: (reset_ms - now).div_ceil(1000).max(1),
+            window_ms,
         };
         if cost > 0 && w.used + cost > limit.limit {
             return Take::Limited(snapshot(limit.limit));

@@ -1,4 +1,4 @@
-//! `sandbox`: starts the Braze + Userflow emulator, prints one JSON line with its URLs and
+//! `sandbox`: starts the Braze + Userflow + HubSpot emulator, prints one JSON line with its URLs and
 //! keys on stdout, logs to stderr, and runs until SIGTERM or SIGINT.
 
 use std::io::{IsTerminal, Write};
@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 use sandbox::SandboxConfig;
 
-/// Braze (REST + SCIM) and Userflow emulator on loopback ports.
+/// Braze (REST + SCIM), Userflow and HubSpot CRM emulator on loopback ports.
 #[derive(Parser, Debug)]
 #[command(name = "sandbox", version, about)]
 struct Args {
@@ -22,6 +22,9 @@ struct Args {
     /// Expected `X-Request-Origin` of SCIM requests.
     #[arg(long, env = "SANDBOX_SCIM_ORIGIN")]
     scim_origin: Option<String>,
+    /// HubSpot private app token expected as `Authorization: Bearer <token>`.
+    #[arg(long, env = "SANDBOX_HUBSPOT_TOKEN")]
+    hubspot_token: Option<String>,
     /// S3 endpoint for segment exports (e.g. moto: http://127.0.0.1:PORT).
     #[arg(long, env = "SANDBOX_S3_ENDPOINT")]
     s3_endpoint: Option<String>,
@@ -41,6 +44,7 @@ impl Args {
             userflow_key: self.userflow_key.unwrap_or(d.userflow_key),
             scim_token: self.scim_token.unwrap_or(d.scim_token),
             scim_origin: self.scim_origin.unwrap_or(d.scim_origin),
+            hubspot_token: self.hubspot_token.unwrap_or(d.hubspot_token),
             s3_endpoint: self.s3_endpoint.filter(|s| !s.is_empty()),
             export_bucket: self.export_bucket.filter(|s| !s.is_empty()),
             s3_region: self.s3_region,

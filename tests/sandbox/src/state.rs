@@ -9,6 +9,7 @@ use crate::SandboxConfig;
 use crate::admin_types::{Api, Bucket, ExportStorage, RateLimit, Settings};
 use crate::export::Exports;
 use crate::faults::{self, Faults};
+use crate::hubspot::HubspotStore;
 use crate::limits::{Limits, Snapshot, Take};
 use crate::observe::Observer;
 use crate::profiles::Profiles;
@@ -21,12 +22,14 @@ pub(crate) struct App {
     pub userflow_key: String,
     pub scim_token: String,
     pub scim_origin: String,
+    pub hubspot_token: String,
     /// Export storage as configured at start (restored by a reset).
     initial_storage: Option<ExportStorage>,
     pub settings: Mutex<Settings>,
     pub braze: Mutex<Profiles>,
     pub scim: Mutex<ScimStore>,
     pub userflow: Mutex<UserflowStore>,
+    pub hubspot: Mutex<HubspotStore>,
     pub faults: Faults,
     pub limits: Limits,
     pub observe: Observer,
@@ -47,12 +50,14 @@ impl App {
             userflow_key: config.userflow_key.clone(),
             scim_token: config.scim_token.clone(),
             scim_origin: config.scim_origin.clone(),
+            hubspot_token: config.hubspot_token.clone(),
             exports: Exports::new(initial_storage.clone()),
             initial_storage,
             settings: Mutex::new(Settings::default()),
             braze: Mutex::default(),
             scim: Mutex::default(),
             userflow: Mutex::default(),
+            hubspot: Mutex::default(),
             faults: Faults::default(),
             limits: Limits::default(),
             observe: Observer::default(),
@@ -77,6 +82,10 @@ impl App {
 
     pub(crate) fn userflow(&self) -> MutexGuard<'_, UserflowStore> {
         self.userflow.lock().expect("userflow lock")
+    }
+
+    pub(crate) fn hubspot(&self) -> MutexGuard<'_, HubspotStore> {
+        self.hubspot.lock().expect("hubspot lock")
     }
 
     /// The configured limit of a bucket.
@@ -116,6 +125,7 @@ impl App {
         self.braze().clear();
         *self.scim() = ScimStore::default();
         *self.userflow() = UserflowStore::default();
+        *self.hubspot() = HubspotStore::default();
         self.faults.clear();
         self.limits.reset();
         self.observe.reset();

@@ -280,6 +280,11 @@ impl BrazeClient {
         self.inner.track_batch
     }
 
+    /// Requests one call keeps in flight.
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
     /// `POST /users/track`: attributes, events and purchases, validated, chunked and sent.
     pub fn track(&self) -> TrackRequest<'_> {
         TrackRequest::new(self)

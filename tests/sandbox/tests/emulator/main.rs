@@ -6,6 +6,7 @@ mod admin;
 mod braze_track;
 mod braze_users;
 mod faults;
+mod hubspot;
 mod limits;
 mod process;
 mod scim;

@@ -21,6 +21,7 @@ async fn spawn(
         "SANDBOX_USERFLOW_KEY",
         "SANDBOX_SCIM_TOKEN",
         "SANDBOX_SCIM_ORIGIN",
+        "SANDBOX_HUBSPOT_TOKEN",
         "SANDBOX_S3_ENDPOINT",
         "SANDBOX_EXPORT_BUCKET",
     ] {
@@ -50,11 +51,14 @@ fn assert_loopback_url(url: &str) {
 #[tokio::test]
 async fn when_the_binary_starts_then_it_prints_one_json_line_and_exits_cleanly_on_sigterm() {
     let (mut child, info, mut stdout) = spawn(&[], &[]).await;
-    for url in [&info.braze, &info.userflow, &info.admin] {
+    for url in [&info.braze, &info.userflow, &info.admin, &info.hubspot_url] {
         assert_loopback_url(url);
     }
     assert_ne!(info.braze, info.userflow);
     assert_ne!(info.userflow, info.admin);
+    assert_ne!(info.hubspot_url, info.userflow);
+    assert_ne!(info.hubspot_url, info.admin);
+    assert_eq!(info.hubspot_token, "sandbox-hubspot-token");
     AdminClient::new(&info.admin)
         .health()
         .await
@@ -86,6 +90,7 @@ async fn when_keys_come_from_env_and_flags_then_the_start_line_reports_them() {
         &[
             ("SANDBOX_USERFLOW_KEY", "env-userflow"),
             ("SANDBOX_SCIM_TOKEN", "env-scim"),
+            ("SANDBOX_HUBSPOT_TOKEN", "env-hubspot"),
         ],
     )
     .await;
@@ -93,6 +98,7 @@ async fn when_keys_come_from_env_and_flags_then_the_start_line_reports_them() {
     assert_eq!(info.userflow_key, "env-userflow");
     assert_eq!(info.scim_token, "env-scim");
     assert_eq!(info.scim_origin, "flag-origin");
+    assert_eq!(info.hubspot_token, "env-hubspot");
     let answer = reqwest::Client::new()
         .get(format!("{}/users/u1", info.userflow))
         .bearer_auth("env-userflow")
@@ -100,6 +106,13 @@ async fn when_keys_come_from_env_and_flags_then_the_start_line_reports_them() {
         .await
         .expect("userflow answers");
     assert_eq!(answer.status(), 404);
+    let hubspot = reqwest::Client::new()
+        .get(format!("{}/crm/v3/objects/contacts/1", info.hubspot_url))
+        .bearer_auth("env-hubspot")
+        .send()
+        .await
+        .expect("hubspot answers");
+    assert_eq!(hubspot.status(), 404);
 }
 
 #[tokio::test]

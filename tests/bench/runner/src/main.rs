@@ -1,0 +1,274 @@
+//! `relay-bench`: Lifecycle Relay's benchmarks (`make bench`). Not tests: nothing here runs
+//! in `make test`.
+//!
+//! 1. Cold start: the release `crm-signup` and `hello-world` binaries exec'd against a
+//!    loopback Lambda Runtime API, alternating, N runs each: init, first invoke, peak RSS.
+//! 2. Handler latency: crm-signup's handler in-process, 100-contact HubSpot batches.
+//!
+//! moto and the sandbox are started once, on free ports; the report (medians, percentiles)
+//! is written as markdown and printed.
+
+mod cold_start;
+mod events;
+mod latency;
+mod report;
+mod runtime_api;
+mod stack;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use cold_start::{Target, measure, run_once};
+use report::{ColdStartResult, RunFacts};
+use stack::{STANDARD_SOURCE, Stack};
+
+const USAGE: &str = "\
+usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contacts N]
+                   [--bin-dir DIR] [--only cold-start|latency]
+
+  --out FILE      markdown report (default bench-results/bench.md)
+  --runs N        cold starts per binary (default 20)
+  --requests N    measured webhooks in the latency benchmark (default 100)
+  --warmup N      unmeasured webhooks first (default 5)
+  --contacts N    HubSpot contacts per webhook (default 100, at most 100)
+  --bin-dir DIR   where the release crm-signup and hello-world are
+                  (default $CARGO_TARGET_DIR/release or <workspace>/target/release)
+  --only WHICH    run one benchmark
+
+Build the binaries first: cargo build --release --locked -p crm-signup -p hello-world
+(make bench does both).";
+
+struct Args {
+    out: PathBuf,
+    runs: usize,
+    plan: latency::Plan,
+    bin_dir: PathBuf,
+    cold_start: bool,
+    latency: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let root = relay_tests::workspace_root();
+    let mut args = Args {
+        out: PathBuf::from("bench-results/bench.md"),
+        runs: 20,
+        plan: latency::Plan {
+            contacts: 100,
+            warmup: 5,
+            requests: 100,
+        },
+        bin_dir: std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"))
+            .join("release"),
+        cold_start: true,
+        latency: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(String::new());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || -> Result<usize, String> {
+            value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{flag}: `{value}` is not a positive number"))
+        };
+        match flag.as_str() {
+            "--out" => args.out = PathBuf::from(&value),
+            "--runs" => args.runs = number()?,
+            "--requests" => args.plan.requests = number()?,
+            "--warmup" => {
+                args.plan.warmup = value
+                    .parse()
+                    .map_err(|_| format!("--warmup: `{value}` is not a number"))?
+            }
+            "--contacts" => {
+                args.plan.contacts = number()?;
+                if args.plan.contacts > 100 {
+                    return Err("--contacts: at most 100 (one HubSpot batch read)".into());
+                }
+            }
+            "--bin-dir" => args.bin_dir = PathBuf::from(&value),
+            "--only" => match value.as_str() {
+                "cold-start" => args.latency = false,
+                "latency" => args.cold_start = false,
+                other => return Err(format!("--only: `{other}` is not cold-start or latency")),
+            },
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(problem) => {
+            if !problem.is_empty() {
+                eprintln!("relay-bench: {problem}\n");
+            }
+            eprintln!("{USAGE}");
+            return if problem.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime builds");
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("relay-bench: FAILED: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let binaries = [("hello-world", "hello-world"), ("crm-signup", "crm-signup")]
+        .map(|(label, file)| (label, args.bin_dir.join(file)));
+    if args.cold_start {
+        for (_, path) in &binaries {
+            if !path.is_file() {
+                return Err(format!(
+                    "{} is missing: build it with `cargo build --release --locked -p crm-signup -p hello-world` (make bench does)",
+                    path.display()
+                ));
+            }
+        }
+    }
+    eprintln!("relay-bench: starting moto and the sandbox");
+    let stack = Stack::start().await?;
+    let result = benchmarks(&args, &stack, &binaries).await;
+    let Stack { moto, sandbox, .. } = stack;
+    sandbox.shutdown().await;
+    drop(moto);
+    let report = result?;
+    report::write(&args.out, &report)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    println!("{report}");
+    eprintln!("relay-bench: report written to {}", args.out.display());
+    Ok(())
+}
+
+async fn benchmarks(
+    args: &Args,
+    stack: &Stack,
+    binaries: &[(&'static str, PathBuf); 2],
+) -> Result<String, String> {
+    let facts = RunFacts {
+        runs: args.runs,
+        plan: args.plan,
+    };
+    let cold = if args.cold_start {
+        Some(cold_starts(args, stack, binaries).await?)
+    } else {
+        None
+    };
+    let latency = if args.latency {
+        eprintln!(
+            "relay-bench: handler latency, {} webhooks of {} HubSpot contacts (+{} warm-up)",
+            args.plan.requests, args.plan.contacts, args.plan.warmup
+        );
+        Some(latency::measure(stack, args.plan).await?)
+    } else {
+        None
+    };
+    Ok(report::render(
+        &facts,
+        cold.as_ref().map(|(a, b)| (a, b)),
+        latency.as_ref(),
+    ))
+}
+
+async fn cold_starts(
+    args: &Args,
+    stack: &Stack,
+    binaries: &[(&'static str, PathBuf); 2],
+) -> Result<(ColdStartResult, ColdStartResult), String> {
+    let [(hello_label, hello_path), (crm_label, crm_path)] = binaries;
+    let hello = Target {
+        label: hello_label,
+        path: hello_path.clone(),
+        env: Vec::new(),
+        event: standard_event(stack, "hello"),
+        check: Box::new(|payload| status_200(payload).map(|_| ())),
+    };
+    let crm = Target {
+        label: crm_label,
+        path: crm_path.clone(),
+        env: stack.crm_signup_env(),
+        event: standard_event(stack, "crm"),
+        check: Box::new(|payload| {
+            let body = status_200(payload)?;
+            let report: Value = serde_json::from_str(body)
+                .map_err(|e| format!("the response body is not JSON: {e}"))?;
+            match report.get("accepted").and_then(Value::as_u64) {
+                Some(1) => Ok(()),
+                _ => Err("expected `accepted`: 1 in the response body".into()),
+            }
+        }),
+    };
+    let targets = [hello, crm];
+    // One unrecorded run each: checks the setup end to end and warms the page cache.
+    for target in &targets {
+        run_once(target, usize::MAX)
+            .await
+            .map_err(|e| format!("{} warm-up run: {e}", target.label))?;
+    }
+    eprintln!(
+        "relay-bench: cold start, {} runs each of {}",
+        args.runs,
+        targets
+            .iter()
+            .map(|t| t.label)
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    let mut samples = measure(&targets, args.runs)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter();
+    let size = |path: &PathBuf| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut next = |label, path| ColdStartResult {
+        label,
+        samples: samples.next().expect("one sample list per target"),
+        binary_bytes: size(path),
+    };
+    let baseline = next(hello_label, hello_path);
+    let function = next(crm_label, crm_path);
+    Ok((baseline, function))
+}
+
+/// The cold-start event: one signed Standard Webhooks contact, a fresh id per run.
+fn standard_event(stack: &Stack, prefix: &'static str) -> Box<dyn Fn(usize) -> Value> {
+    let secret = stack.standard_secret.clone();
+    Box::new(move |run| {
+        events::standard_webhooks_event(
+            STANDARD_SOURCE,
+            &secret,
+            &format!("bench-{prefix}-{run}"),
+            &format!("msg_bench_{prefix}_{run}_{}", events::now_millis()),
+        )
+    })
+}
+
+/// The API Gateway v2 response's `statusCode` must be 200; returns its body.
+fn status_200(payload: &Value) -> Result<&str, String> {
+    let status = payload.get("statusCode").and_then(Value::as_u64);
+    if status != Some(200) {
+        return Err(format!("expected statusCode 200, got {status:?}"));
+    }
+    Ok(payload.get("body").and_then(Value::as_str).unwrap_or(""))
+}
