@@ -322,7 +322,9 @@ impl<S: ObjectStore> Deliverer<S> {
                 serde_json::Value::from(at.to_rfc3339_opts(SecondsFormat::Secs, true)),
             );
         }
-        let sent = timeout_at(deadline + self.options.event_grace, event.send()).await;
+        // Retries stop at the deadline (the request then provably was not sent); only a
+        // request in flight may run into the grace period, and one cut off there is ambiguous.
+        let sent = timeout_at(deadline + self.options.event_grace, event.send_before(deadline)).await;
         let error = match sent {
             Ok(Ok(())) => return None,
             Ok(Err(error)) => error,
@@ -379,6 +381,7 @@ fn event_surely_not_recorded(error: &UserflowError) -> bool {
         // A non-idempotent request is only retried when the connection was never made:
         // if the client gave up after retrying, no attempt reached Userflow.
         Some(UpstreamError::Transport { reason, .. }) => *reason != GiveUpReason::NotRetryable,
+        Some(UpstreamError::NotSent { .. }) => true,
     }
 }
 

@@ -469,6 +469,15 @@ pub enum UpstreamError {
         #[source]
         source: reqwest::Error,
     },
+    /// Nothing was sent: the caller's deadline ([`Upstream::until`]) passed while the request
+    /// waited for the rate limiter or for its next attempt.
+    #[error("{api} request not sent before the caller's deadline (after {attempts} attempt(s))")]
+    NotSent {
+        /// The API's name, as given to [`Upstream::new`].
+        api: &'static str,
+        /// Attempts made before the deadline, each of which failed.
+        attempts: u32,
+    },
 }
 
 impl fmt::Debug for UpstreamError {
@@ -506,6 +515,11 @@ impl fmt::Debug for UpstreamError {
                 .field("attempts", attempts)
                 .field("source", source)
                 .finish(),
+            UpstreamError::NotSent { api, attempts } => f
+                .debug_struct("NotSent")
+                .field("api", api)
+                .field("attempts", attempts)
+                .finish(),
         }
     }
 }
@@ -524,7 +538,9 @@ impl UpstreamError {
     pub fn class(&self) -> FailureClass {
         match self {
             UpstreamError::Status { class, .. } => *class,
-            UpstreamError::Transport { .. } => FailureClass::Transient,
+            UpstreamError::Transport { .. } | UpstreamError::NotSent { .. } => {
+                FailureClass::Transient
+            }
         }
     }
 
@@ -532,7 +548,7 @@ impl UpstreamError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             UpstreamError::Status { status, .. } => Some(*status),
-            UpstreamError::Transport { .. } => None,
+            _ => None,
         }
     }
 
@@ -540,7 +556,7 @@ impl UpstreamError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             UpstreamError::Status { retry_after, .. } => *retry_after,
-            UpstreamError::Transport { .. } => None,
+            _ => None,
         }
     }
 
@@ -559,7 +575,7 @@ impl UpstreamError {
     pub fn body(&self) -> &[u8] {
         match self {
             UpstreamError::Status { body, .. } => body,
-            UpstreamError::Transport { .. } => &[],
+            _ => &[],
         }
     }
 }
@@ -689,6 +705,7 @@ pub struct Upstream {
     http: reqwest::Client,
     policy: RetryPolicy,
     limiter: Arc<RateLimiter>,
+    until: Option<tokio::time::Instant>,
 }
 
 impl Upstream {
@@ -704,6 +721,18 @@ impl Upstream {
             http,
             policy,
             limiter,
+            until: None,
+        }
+    }
+
+    /// The same upstream, but no attempt starts and no retry wait ends after `until`: a
+    /// request that could not be sent by then fails with [`UpstreamError::NotSent`], so the
+    /// caller knows the vendor never saw it (what a non-idempotent call needs to know when
+    /// it works under a deadline).
+    pub fn until(&self, until: tokio::time::Instant) -> Upstream {
+        Upstream {
+            until: Some(until),
+            ..self.clone()
         }
     }
 
@@ -728,10 +757,30 @@ impl Upstream {
     ) -> Result<Response, UpstreamError> {
         let limiter = limiter.unwrap_or(&self.limiter);
         let started = Instant::now();
+        let policy = match self.until {
+            Some(until) => RetryPolicy {
+                deadline: self
+                    .policy
+                    .deadline
+                    .min(until.saturating_duration_since(tokio::time::Instant::now())),
+                ..self.policy
+            },
+            None => self.policy,
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            limiter.acquire().await;
+            if let Some(until) = self.until
+                && tokio::time::timeout_at(until, limiter.acquire()).await.is_err()
+            {
+                return Err(UpstreamError::NotSent {
+                    api: self.api,
+                    attempts: attempt - 1,
+                });
+            }
+            if self.until.is_none() {
+                limiter.acquire().await;
+            }
             let sent = build(&self.http).send().await;
             let now = SystemTime::now();
             let ctx = AttemptContext {
@@ -756,7 +805,7 @@ impl Upstream {
                         status,
                         headers: &headers,
                     };
-                    let decision = self.policy.decide(observed, ctx);
+                    let decision = policy.decide(observed, ctx);
                     if let Decision::Retry { after, class } = decision {
                         if class == FailureClass::Throttled {
                             limiter.pause(after);
@@ -777,7 +826,7 @@ impl Upstream {
                 elapsed: started.elapsed(),
                 ..ctx
             };
-            let reason = match self.policy.decide(Observed::Transport { connected }, ctx) {
+            let reason = match policy.decide(Observed::Transport { connected }, ctx) {
                 Decision::Retry { after, .. } => {
                     self.wait_before_retry(attempt, None, after).await;
                     continue;

@@ -243,12 +243,28 @@ impl UserflowClient {
     /// not record it (a 429, or no connection was made). After a 5xx or a dropped connection
     /// the event may or may not exist; the error's class is transient and the caller decides.
     pub async fn send_event(&self, event: &Event) -> Result<(), UserflowError> {
+        self.send_event_via(&self.inner.upstream, event).await
+    }
+
+    /// [`UserflowClient::send_event`], giving up when `until` passes: no attempt starts and
+    /// no retry wait ends after it, so an event either reached Userflow or provably did not
+    /// ([`crate::upstream::UpstreamError::NotSent`]), instead of being cut off mid-retry.
+    pub async fn send_event_before(
+        &self,
+        event: &Event,
+        until: tokio::time::Instant,
+    ) -> Result<(), UserflowError> {
+        self.send_event_via(&self.inner.upstream.until(until), event)
+            .await
+    }
+
+    async fn send_event_via(&self, upstream: &Upstream, event: &Event) -> Result<(), UserflowError> {
         event
             .validate()
             .map_err(|reason| UserflowError::InvalidRequest { reason })?;
         let url = self.url(&["events"], &[]);
         // The response (the stored event) carries nothing the relay uses: not decoded.
-        self.call(Method::POST, url, Some(event), Idempotency::NotIdempotent)
+        self.call_via(upstream, Method::POST, url, Some(event), Idempotency::NotIdempotent)
             .await?;
         Ok(())
     }
@@ -279,16 +295,26 @@ impl UserflowClient {
         body: Option<&B>,
         idempotency: Idempotency,
     ) -> Result<crate::upstream::Response, UserflowError> {
+        self.call_via(&self.inner.upstream, method, url, body, idempotency)
+            .await
+    }
+
+    async fn call_via<B: Serialize + ?Sized>(
+        &self,
+        upstream: &Upstream,
+        method: Method,
+        url: String,
+        body: Option<&B>,
+        idempotency: Idempotency,
+    ) -> Result<crate::upstream::Response, UserflowError> {
         let body = body
             .map(json_bytes)
             .transpose()
             .map_err(|_| UserflowError::InvalidRequest {
                 reason: "the request body cannot be serialised",
             })?;
-        let inner = &self.inner;
-        Ok(inner
-            .upstream
-            .send(None, idempotency, method, &url, &inner.headers, body)
+        Ok(upstream
+            .send(None, idempotency, method, &url, &self.inner.headers, body)
             .await?)
     }
 
@@ -559,6 +585,12 @@ impl TrackEventRequest<'_> {
     /// Sends the event (see [`UserflowClient::send_event`] for the retry rule).
     pub async fn send(self) -> Result<(), UserflowError> {
         self.client.send_event(&self.body).await
+    }
+
+    /// Sends the event, giving up when `until` passes (see
+    /// [`UserflowClient::send_event_before`]).
+    pub async fn send_before(self, until: tokio::time::Instant) -> Result<(), UserflowError> {
+        self.client.send_event_before(&self.body, until).await
     }
 }
 
