@@ -78,9 +78,10 @@ impl Env {
     {
         match self.get(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e| {
-                ConfigError::new(name, format!("`{}` is not valid: {e}", raw.trim()))
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e| ConfigError::new(name, format!("`{}` is not valid: {e}", raw.trim()))),
         }
     }
 
@@ -134,7 +135,9 @@ impl Env {
             }
             (None, None) => Err(ConfigError::new(
                 name,
-                format!("is required: set {name} (local runs) or {reference_name} (a secret reference)"),
+                format!(
+                    "is required: set {name} (local runs) or {reference_name} (a secret reference)"
+                ),
             )),
         }
     }
@@ -154,7 +157,10 @@ impl VendorConfig {
     /// `BRAZE_TRACK_BATCH`, `BRAZE_TRACK_RATE`, `USERFLOW_API_KEY[_SECRET]`,
     /// `USERFLOW_REGION` (`us`/`eu`) or `USERFLOW_BASE_URL`, `USERFLOW_RATE`, and
     /// `UPSTREAM_RETRY_DEADLINE_MS` (how long one vendor call may keep retrying).
-    pub async fn from_env(env: &Env, secrets: &SecretResolver) -> Result<VendorConfig, ConfigError> {
+    pub async fn from_env(
+        env: &Env,
+        secrets: &SecretResolver,
+    ) -> Result<VendorConfig, ConfigError> {
         let allow_custom = env.flag("BRAZE_ALLOW_CUSTOM_ENDPOINT")?;
         let endpoint = BrazeEndpoint::parse(&env.required("BRAZE_REST_ENDPOINT")?, allow_custom)
             .map_err(|e| ConfigError::new("BRAZE_REST_ENDPOINT", e.to_string()))?;

@@ -223,10 +223,16 @@ impl Contact {
             if RESERVED_CUSTOM_KEYS.contains(&key.as_str())
                 || UserAttributes::OWN_KEYS.contains(&key.as_str())
             {
-                errors.push(ValidationError::new(format!("custom.{key}"), Rule::KeyReserved));
+                errors.push(ValidationError::new(
+                    format!("custom.{key}"),
+                    Rule::KeyReserved,
+                ));
             } else if value.is_object() {
                 // Userflow reads an object as an operation: only Braze could take it.
-                errors.push(ValidationError::new(format!("custom.{key}"), Rule::WrongType));
+                errors.push(ValidationError::new(
+                    format!("custom.{key}"),
+                    Rule::WrongType,
+                ));
             } else {
                 errors.extend(validate_custom_attribute(key, value));
             }
@@ -330,14 +336,15 @@ impl Company {
     /// The Userflow group: id, and `name` / `plan` attributes when known.
     pub fn to_userflow_group(&self) -> GroupUpsert {
         let mut group = GroupUpsert::new(&self.id);
-        let attributes: Vec<(String, AttributeValue)> = [("name", &self.name), ("plan", &self.plan)]
-            .into_iter()
-            .filter_map(|(key, value)| {
-                value
-                    .as_ref()
-                    .map(|v| (key.to_owned(), Value::String(v.clone()).into()))
-            })
-            .collect();
+        let attributes: Vec<(String, AttributeValue)> =
+            [("name", &self.name), ("plan", &self.plan)]
+                .into_iter()
+                .filter_map(|(key, value)| {
+                    value
+                        .as_ref()
+                        .map(|v| (key.to_owned(), Value::String(v.clone()).into()))
+                })
+                .collect();
         if !attributes.is_empty() {
             group.attributes = Some(attributes.into_iter().collect());
         }

@@ -67,13 +67,19 @@ impl DeliveryOptions {
     /// Reads `USERFLOW_CONCURRENCY` (default 8) and `SIGNED_UP_EVENT` (default `signed_up`).
     pub fn from_env(env: &Env) -> Result<DeliveryOptions, ConfigError> {
         let defaults = DeliveryOptions::default();
-        let userflow_concurrency = env.parsed("USERFLOW_CONCURRENCY", defaults.userflow_concurrency)?;
+        let userflow_concurrency =
+            env.parsed("USERFLOW_CONCURRENCY", defaults.userflow_concurrency)?;
         if userflow_concurrency == 0 {
-            return Err(ConfigError::new("USERFLOW_CONCURRENCY", "must be at least 1"));
+            return Err(ConfigError::new(
+                "USERFLOW_CONCURRENCY",
+                "must be at least 1",
+            ));
         }
         Ok(DeliveryOptions {
             userflow_concurrency,
-            signed_up_event: env.get("SIGNED_UP_EVENT").unwrap_or(defaults.signed_up_event),
+            signed_up_event: env
+                .get("SIGNED_UP_EVENT")
+                .unwrap_or(defaults.signed_up_event),
             ..defaults
         })
     }
@@ -139,10 +145,7 @@ impl Outcome {
     fn from_failures(failures: Vec<StepFailure>) -> Outcome {
         if failures.is_empty() {
             Outcome::Delivered
-        } else if failures
-            .iter()
-            .any(|f| f.class == FailureClass::Permanent)
-        {
+        } else if failures.iter().any(|f| f.class == FailureClass::Permanent) {
             Outcome::Rejected(failures)
         } else {
             Outcome::Retry(failures)
@@ -324,7 +327,11 @@ impl<S: ObjectStore> Deliverer<S> {
         }
         // Retries stop at the deadline (the request then provably was not sent); only a
         // request in flight may run into the grace period, and one cut off there is ambiguous.
-        let sent = timeout_at(deadline + self.options.event_grace, event.send_before(deadline)).await;
+        let sent = timeout_at(
+            deadline + self.options.event_grace,
+            event.send_before(deadline),
+        )
+        .await;
         let error = match sent {
             Ok(Ok(())) => return None,
             Ok(Err(error)) => error,

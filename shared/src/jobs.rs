@@ -98,7 +98,11 @@ impl Job {
         }
         let kind = match object.remove("kind") {
             Some(Value::String(kind)) => kind,
-            _ => return Err(JobDecodeError::NotAJob("missing string field `kind`".into())),
+            _ => {
+                return Err(JobDecodeError::NotAJob(
+                    "missing string field `kind`".into(),
+                ));
+            }
         };
         let rest = Value::Object(object).to_string();
         match kind.as_str() {
@@ -134,7 +138,10 @@ mod tests {
     fn when_encoded_then_decoding_gives_the_same_job() {
         let body = job().encode();
         let raw: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!((&raw["v"], &raw["kind"]), (&Value::from(1), &Value::from("contact")));
+        assert_eq!(
+            (&raw["v"], &raw["kind"]),
+            (&Value::from(1), &Value::from("contact"))
+        );
         assert_eq!(Job::decode(&body).unwrap(), job());
     }
 
@@ -148,7 +155,9 @@ mod tests {
 
     #[test]
     fn when_kind_is_unknown_then_error_names_it() {
-        let body = job().encode().replace(r#""kind":"contact""#, r#""kind":"teleport""#);
+        let body = job()
+            .encode()
+            .replace(r#""kind":"contact""#, r#""kind":"teleport""#);
         assert!(
             matches!(Job::decode(&body), Err(JobDecodeError::UnknownKind(kind)) if kind == "teleport")
         );

@@ -771,7 +771,9 @@ impl Upstream {
         loop {
             attempt += 1;
             if let Some(until) = self.until
-                && tokio::time::timeout_at(until, limiter.acquire()).await.is_err()
+                && tokio::time::timeout_at(until, limiter.acquire())
+                    .await
+                    .is_err()
             {
                 return Err(UpstreamError::NotSent {
                     api: self.api,
@@ -806,6 +808,16 @@ impl Upstream {
                         headers: &headers,
                     };
                     let decision = policy.decide(observed, ctx);
+                    // A vendor's "slow down" holds for every task of this API, even when
+                    // this request gives up instead of waiting.
+                    if let Decision::GiveUp {
+                        class: FailureClass::Throttled,
+                        retry_after: Some(delay),
+                        ..
+                    } = decision
+                    {
+                        limiter.pause(delay);
+                    }
                     if let Decision::Retry { after, class } = decision {
                         if class == FailureClass::Throttled {
                             limiter.pause(after);

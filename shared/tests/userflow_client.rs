@@ -814,3 +814,62 @@ async fn when_a_2xx_body_has_the_wrong_shape_then_decode_names_the_path_but_not_
     assert!(shown.contains("`attributes`"), "{shown}");
     assert!(!shown.contains("ada@example.com"), "{shown}");
 }
+
+#[tokio::test]
+async fn when_a_429_asks_to_wait_past_the_deadline_then_the_event_gives_up_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/events"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3"))
+        .mount(&server)
+        .await;
+    let client = client_for(server.uri());
+    let started = std::time::Instant::now();
+    let until = tokio::time::Instant::now() + Duration::from_millis(500);
+    let error = client
+        .track_event("signed_up", EventSubject::User("u-1".into()))
+        .send_before(until)
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "no wait past the deadline"
+    );
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error}");
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_limiter_is_paused_past_the_deadline_then_the_event_is_not_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/events"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let client = client_for(server.uri());
+    // A first event meets a 429: every request of this client now waits 3 s.
+    let _ = client
+        .track_event("signed_up", EventSubject::User("u-1".into()))
+        .send_before(tokio::time::Instant::now() + Duration::from_millis(100))
+        .await;
+    let error = client
+        .track_event("signed_up", EventSubject::User("u-2".into()))
+        .send_before(tokio::time::Instant::now() + Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error.upstream(),
+            Some(UpstreamError::NotSent { attempts: 0, .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.class(), FailureClass::Transient);
+    assert_eq!(
+        requests(&server).await.len(),
+        1,
+        "the second event never left"
+    );
+}

@@ -139,7 +139,10 @@ impl Event {
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 pub fn hmac_sha256(key: &[u8], content: &[u8]) -> Vec<u8> {
@@ -171,7 +174,10 @@ pub fn hubspot_webhook(body: &str) -> Event {
 }
 
 pub fn now_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 pub fn hubspot_webhook_signed(body: &str, secret: &str, timestamp_ms: u64) -> Event {

@@ -293,7 +293,9 @@ async fn when_1000_contacts_arrive_through_faults_then_each_lands_exactly_once()
         (Api::Userflow, "/events", 3),
     ] {
         admin
-            .add_fault(&FaultRule::new(api, "POST", path, html_503.clone()).with_probability(0.3, seed))
+            .add_fault(
+                &FaultRule::new(api, "POST", path, html_503.clone()).with_probability(0.3, seed),
+            )
             .await
             .unwrap();
         admin
@@ -305,8 +307,15 @@ async fn when_1000_contacts_arrive_through_faults_then_each_lands_exactly_once()
     }
 
     let first = deliver_all(&signup, &plan.webhooks).await;
-    assert_eq!(first.rejected, plan.invalid, "every invalid contact is reported");
-    assert!(first.parked > 0, "30% faults park some contacts: {:?}", first.statuses);
+    assert_eq!(
+        first.rejected, plan.invalid,
+        "every invalid contact is reported"
+    );
+    assert!(
+        first.parked > 0,
+        "30% faults park some contacts: {:?}",
+        first.statuses
+    );
     drain(&moto, &queue_url, &worker).await;
 
     // Every CRM delivers every webhook again (HubSpot and Salesforce retry; so may anyone).
@@ -323,7 +332,10 @@ async fn when_1000_contacts_arrive_through_faults_then_each_lands_exactly_once()
         }
         ids
     };
-    assert_eq!(braze_ids, plan.valid, "Braze has exactly the valid contacts");
+    assert_eq!(
+        braze_ids, plan.valid,
+        "Braze has exactly the valid contacts"
+    );
     assert_eq!(admin.braze_user_count().await.unwrap(), plan.valid.len());
     let userflow_ids: BTreeSet<String> = admin
         .userflow_users()
@@ -332,16 +344,26 @@ async fn when_1000_contacts_arrive_through_faults_then_each_lands_exactly_once()
         .into_iter()
         .map(|u| u.id)
         .collect();
-    assert_eq!(userflow_ids, plan.valid, "Userflow has exactly the valid contacts");
+    assert_eq!(
+        userflow_ids, plan.valid,
+        "Userflow has exactly the valid contacts"
+    );
 
     let mut events_per_user: BTreeMap<String, usize> = BTreeMap::new();
-    for event in admin.userflow_events(None, Some("signed_up")).await.unwrap() {
+    for event in admin
+        .userflow_events(None, Some("signed_up"))
+        .await
+        .unwrap()
+    {
         *events_per_user
             .entry(event.user_id.clone().unwrap_or_default())
             .or_default() += 1;
     }
     let duplicated: Vec<_> = events_per_user.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(duplicated.is_empty(), "signed_up sent twice: {duplicated:?}");
+    assert!(
+        duplicated.is_empty(),
+        "signed_up sent twice: {duplicated:?}"
+    );
     let missing: Vec<_> = plan
         .valid
         .iter()
@@ -351,10 +373,16 @@ async fn when_1000_contacts_arrive_through_faults_then_each_lands_exactly_once()
 
     let store = S3Store::new(s3_client(&sdk), &bucket);
     let failed = store.list("failed/").await.unwrap();
-    assert!(failed.is_empty(), "nothing was refused for good: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "nothing was refused for good: {failed:?}"
+    );
     let faults_hit = admin
         .count(Api::Userflow, "POST", "/users", Some(503))
         .await
         .unwrap();
-    assert!(faults_hit > 100, "the faults really fired ({faults_hit} Userflow 503s)");
+    assert!(
+        faults_hit > 100,
+        "the faults really fired ({faults_hit} Userflow 503s)"
+    );
 }

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use relay_core::config::{ConfigError, Env, VendorConfig};
+use relay_core::crm::Sources;
 use relay_core::crm::hubspot::{HubspotClient, HubspotConfig};
 use relay_core::crm::sources::{RELAY_SOURCES, SourcesConfig};
-use relay_core::crm::Sources;
 use relay_core::delivery::{Deliverer, DeliveryOptions};
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;

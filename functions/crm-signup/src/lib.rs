@@ -24,7 +24,9 @@ use relay_core::contact::Contact;
 use relay_core::crm::hubspot::HubspotClient;
 use relay_core::crm::payload::{ParseOptions, parse};
 use relay_core::crm::signature::{Auth, check_salesforce_organization};
-use relay_core::crm::{InboundRequest, Payload, PayloadError, Scheme, Source, SourceLookup, Sources};
+use relay_core::crm::{
+    InboundRequest, Payload, PayloadError, Scheme, Source, SourceLookup, Sources,
+};
 use relay_core::delivery::{Deliverer, Delivery, Outcome, StepFailure};
 use relay_core::jobs::{ContactJob, Job};
 use relay_core::queue::JobQueue;
@@ -187,7 +189,12 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     let source = match deps.sources.get(source_name) {
         SourceLookup::Found(source) => source,
         SourceLookup::Disabled(reason) => {
-            return Err(Problem::new(404, "source-not-enabled", "Source not enabled", reason));
+            return Err(Problem::new(
+                404,
+                "source-not-enabled",
+                "Source not enabled",
+                reason,
+            ));
         }
         SourceLookup::Unknown => {
             return Err(Problem::new(
@@ -210,7 +217,8 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         now: SystemTime::now(),
     };
     if let Err(error) = source.auth.verify(&inbound) {
-        let mut problem = Problem::new(401, error.problem_type(), "Unauthorized", error.to_string());
+        let mut problem =
+            Problem::new(401, error.problem_type(), "Unauthorized", error.to_string());
         if source.scheme == Scheme::Pipedrive {
             problem = problem.with_header("www-authenticate", r#"Basic realm="relay""#);
         }
@@ -357,7 +365,10 @@ async fn records_of<S: ObjectStore, Q: JobQueue>(
                     500,
                     "source-misconfigured",
                     "Source misconfigured",
-                    format!("HubSpot refused the token of source `{}`: {error}", source.name),
+                    format!(
+                        "HubSpot refused the token of source `{}`: {error}",
+                        source.name
+                    ),
                 ),
                 _ => unavailable(format!("reading contacts from HubSpot failed: {error}")),
             });
@@ -365,12 +376,10 @@ async fn records_of<S: ObjectStore, Q: JobQueue>(
         Ok(Ok(read)) => read,
     };
     report.not_found += read.missing.len();
-    records.extend(read.found.iter().map(|contact| {
-        relay_core::crm::Record {
-            value: contact.to_record(),
-            location: format!("hubspot:{}", contact.id),
-            dedupe_key: None,
-        }
+    records.extend(read.found.iter().map(|contact| relay_core::crm::Record {
+        value: contact.to_record(),
+        location: format!("hubspot:{}", contact.id),
+        dedupe_key: None,
     }));
     Ok(records)
 }
@@ -567,7 +576,10 @@ pub fn notification_marker_key(source: &str, notification_id: &str) -> String {
 
 /// `{source}` from the route, or from the path when the route parameter is absent.
 fn source_name(request: &Request) -> String {
-    if let Some(name) = request.path_parameters_ref().and_then(|p| p.first("source")) {
+    if let Some(name) = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("source"))
+    {
         return name.to_owned();
     }
     let path = request.uri().path();

@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use relay_tests::webhooks::*;
 use relay_core::jobs::Job;
+use relay_tests::webhooks::*;
 use sandbox::{Api, FaultKind, FaultRule, HubspotContactSeed};
 use serde_json::{Value, json};
 
@@ -25,10 +25,21 @@ async fn when_a_signed_contact_arrives_then_braze_userflow_and_the_event_have_it
     let profile = admin.braze_user("u-1").await.unwrap().expect("in Braze");
     assert_eq!(profile.attributes["email"], "u-1@example.com");
     assert_eq!(profile.custom_attributes["company_plan"], "pro");
-    let user = admin.userflow_user("u-1").await.unwrap().expect("in Userflow");
+    let user = admin
+        .userflow_user("u-1")
+        .await
+        .unwrap()
+        .expect("in Userflow");
     assert_eq!(user.attributes["name"], "Ada Lovelace");
-    assert!(user.memberships.contains_key("acme"), "{:?}", user.memberships);
-    let events = admin.userflow_events(Some("u-1"), Some("signed_up")).await.unwrap();
+    assert!(
+        user.memberships.contains_key("acme"),
+        "{:?}",
+        user.memberships
+    );
+    let events = admin
+        .userflow_events(Some("u-1"), Some("signed_up"))
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
 }
 
@@ -70,7 +81,10 @@ async fn when_the_same_webhook_is_delivered_twice_then_the_signup_event_is_sent_
     }
     let admin = stack.sandbox.admin();
     for id in ["u-1", "u-2"] {
-        let events = admin.userflow_events(Some(id), Some("signed_up")).await.unwrap();
+        let events = admin
+            .userflow_events(Some(id), Some("signed_up"))
+            .await
+            .unwrap();
         assert_eq!(events.len(), 1, "{id}");
     }
     assert_eq!(admin.userflow_users().await.unwrap().len(), 2);
@@ -107,8 +121,20 @@ async fn when_an_external_id_repeats_then_the_last_one_wins_and_it_is_counted() 
         .call(standard_webhook(&json!([first, last]).to_string()).request())
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!((answer.json["accepted"].clone(), answer.json["duplicates"].clone()), (json!(1), json!(1)));
-    let profile = stack.sandbox.admin().braze_user("dup").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            answer.json["accepted"].clone(),
+            answer.json["duplicates"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let profile = stack
+        .sandbox
+        .admin()
+        .braze_user("dup")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(profile.attributes["first_name"], "Last");
 }
 
@@ -135,8 +161,14 @@ async fn when_some_contacts_are_invalid_then_they_are_reported_and_the_rest_deli
     assert_eq!(fields, ["email", "country"]);
     assert!(!answer.text.contains("not-an-email"), "values never echoed");
     let admin = stack.sandbox.admin();
-    assert!(admin.braze_user("bad").await.unwrap().is_none(), "never sent");
-    assert!(admin.userflow_user("bad").await.unwrap().is_none(), "never sent");
+    assert!(
+        admin.braze_user("bad").await.unwrap().is_none(),
+        "never sent"
+    );
+    assert!(
+        admin.userflow_user("bad").await.unwrap().is_none(),
+        "never sent"
+    );
 }
 
 #[tokio::test]
@@ -145,14 +177,28 @@ async fn when_userflow_is_slower_than_the_deadline_then_contacts_are_parked_and_
         vars.insert("WEBHOOK_DEADLINE_MS".into(), "400".into());
     })
     .await;
-    let slow = FaultRule::new(Api::Userflow, "POST", "/users", FaultKind::Latency { ms: 2_000 });
+    let slow = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::Latency { ms: 2_000 },
+    );
     stack.sandbox.admin().add_fault(&slow).await.unwrap();
     let body = json!([contact_json("p1"), contact_json("p2")]).to_string();
     let started = std::time::Instant::now();
     let answer = stack.call(standard_webhook(&body).request()).await;
-    assert!(started.elapsed() < Duration::from_millis(1_500), "answered at the deadline");
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "answered at the deadline"
+    );
     assert_eq!(answer.status, 202, "{}", answer.text);
-    assert_eq!((answer.json["accepted"].clone(), answer.json["parked"].clone()), (json!(0), json!(2)));
+    assert_eq!(
+        (
+            answer.json["accepted"].clone(),
+            answer.json["parked"].clone()
+        ),
+        (json!(0), json!(2))
+    );
     let parked: Vec<Job> = stack
         .deps
         .queue
@@ -176,7 +222,12 @@ async fn when_parking_fails_then_503_so_the_crm_retries() {
         vars.insert("WEBHOOK_DEADLINE_MS".into(), "300".into());
     })
     .await;
-    let slow = FaultRule::new(Api::Braze, "POST", "/users/track", FaultKind::Latency { ms: 2_000 });
+    let slow = FaultRule::new(
+        Api::Braze,
+        "POST",
+        "/users/track",
+        FaultKind::Latency { ms: 2_000 },
+    );
     stack.sandbox.admin().add_fault(&slow).await.unwrap();
     stack.deps.queue.fail_next_sends(1);
     let answer = stack
@@ -194,7 +245,8 @@ async fn when_hubspot_events_name_contacts_then_they_are_read_and_delivered() {
     let seeds: Vec<HubspotContactSeed> = (1..=3)
         .map(|i| {
             let mut seed = HubspotContactSeed::new(format!("{i}01"));
-            seed.properties.insert("email".into(), format!("h{i}@example.com").into());
+            seed.properties
+                .insert("email".into(), format!("h{i}@example.com").into());
             seed.properties.insert("firstname".into(), "Hub".into());
             seed
         })
@@ -220,10 +272,21 @@ async fn when_hubspot_events_name_contacts_then_they_are_read_and_delivered() {
     assert_eq!(answer.json["ignored"], 1);
     assert_eq!(answer.json["not_found"], 1);
     for id in ["101", "201", "301"] {
-        assert!(admin.braze_user(id).await.unwrap().is_some(), "{id} in Braze");
+        assert!(
+            admin.braze_user(id).await.unwrap().is_some(),
+            "{id} in Braze"
+        );
     }
     assert_eq!(
-        admin.count(Api::Hubspot, "POST", "/crm/v3/objects/contacts/batch/read", None).await.unwrap(),
+        admin
+            .count(
+                Api::Hubspot,
+                "POST",
+                "/crm/v3/objects/contacts/batch/read",
+                None
+            )
+            .await
+            .unwrap(),
         1
     );
 }
@@ -233,23 +296,36 @@ async fn when_salesforce_redelivers_a_message_then_it_is_acked_and_processed_onc
     let stack = Stack::start().await;
     let xml = salesforce_xml(
         SALESFORCE_ORG,
-        &[("04l1", "0035e00000A1", "g1@example.com"), ("04l2", "0035e00000A2", "g2@example.com")],
+        &[
+            ("04l1", "0035e00000A1", "g1@example.com"),
+            ("04l2", "0035e00000A2", "g2@example.com"),
+        ],
     );
     let first = stack.call(salesforce_message(&xml).request()).await;
     assert_eq!(first.status, 200, "{}", first.text);
     assert!(first.content_type.starts_with("text/xml"));
     assert!(first.text.contains("<Ack>true</Ack>"));
     let admin = stack.sandbox.admin();
-    let tracked = admin.count(Api::Braze, "POST", "/users/track", None).await.unwrap();
+    let tracked = admin
+        .count(Api::Braze, "POST", "/users/track", None)
+        .await
+        .unwrap();
     let again = stack.call(salesforce_message(&xml).request()).await;
     assert_eq!(again.status, 200);
     assert!(again.text.contains("<Ack>true</Ack>"));
     assert_eq!(
-        admin.count(Api::Braze, "POST", "/users/track", None).await.unwrap(),
+        admin
+            .count(Api::Braze, "POST", "/users/track", None)
+            .await
+            .unwrap(),
         tracked,
         "a redelivered message sends nothing again"
     );
-    let profile = admin.braze_user("0035e00000A1").await.unwrap().expect("in Braze");
+    let profile = admin
+        .braze_user("0035e00000A1")
+        .await
+        .unwrap()
+        .expect("in Braze");
     assert_eq!(profile.attributes["last_name"], "Hopper");
 }
 
@@ -277,8 +353,20 @@ async fn when_pipedrive_sends_a_person_then_other_actions_are_ignored_with_2xx()
         .call(pipedrive_webhook(&person("change"), PIPEDRIVE_PASSWORD).request())
         .await;
     assert_eq!(changed.status, 200, "{}", changed.text);
-    assert_eq!((changed.json["accepted"].clone(), changed.json["ignored"].clone()), (json!(0), json!(1)));
-    let profile = stack.sandbox.admin().braze_user("42").await.unwrap().expect("in Braze");
+    assert_eq!(
+        (
+            changed.json["accepted"].clone(),
+            changed.json["ignored"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+    let profile = stack
+        .sandbox
+        .admin()
+        .braze_user("42")
+        .await
+        .unwrap()
+        .expect("in Braze");
     assert_eq!(profile.custom_attributes["company_id"], "7");
 }
 
@@ -306,44 +394,198 @@ fn bad_input_cases() -> Vec<Case> {
     invalid_email["email"] = "nope".into();
     let mut no_id = contact_json("t-3");
     no_id.as_object_mut().unwrap().remove("external_id");
-    let wrong_org = salesforce_xml("00D000000000001AAA", &[("04l1", "0035e00000A1", "a@example.com")]);
+    let wrong_org = salesforce_xml(
+        "00D000000000001AAA",
+        &[("04l1", "0035e00000A1", "a@example.com")],
+    );
     let good_xml = salesforce_xml(SALESFORCE_ORG, &[("04l1", "0035e00000A1", "a@example.com")]);
-    let big = format!(r#"{{"external_id":"big","pad":"{}"}}"#, "x".repeat(1024 * 1024));
+    let big = format!(
+        r#"{{"external_id":"big","pad":"{}"}}"#,
+        "x".repeat(1024 * 1024)
+    );
     vec![
-        case("body over 1 MiB", standard_webhook(&big), 413, "body-too-large"),
-        case("unknown source", Event::new("zoho", "application/json", "{}"), 404, "unknown-source"),
-        case("GET instead of POST", standard_webhook(&contact).method("GET"), 405, "method-not-allowed"),
-        case("missing webhook-signature", standard_webhook(&contact).without_header("webhook-signature"), 401, "missing-signature"),
-        case("missing webhook-id", standard_webhook(&contact).without_header("webhook-id"), 401, "missing-signature"),
-        case("missing webhook-timestamp", standard_webhook(&contact).without_header("webhook-timestamp"), 401, "missing-signature"),
-        case("signature of another body", {
-            let mut event = standard_webhook(&contact);
-            event.body = contact_json("t-9").to_string().into_bytes();
-            event
-        }, 401, "bad-signature"),
-        case("signature of another secret", standard_webhook(&contact).header("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), 401, "bad-signature"),
-        case("timestamp 10 minutes old", standard_webhook_at(&contact, now - 600, "msg_old"), 401, "expired-signature"),
-        case("timestamp 10 minutes ahead", standard_webhook_at(&contact, now + 600, "msg_new"), 401, "expired-signature"),
-        case("timestamp not a number", standard_webhook(&contact).header("webhook-timestamp", "yesterday"), 401, "malformed-signature"),
-        case("HubSpot without signature", hubspot_webhook("[]").without_header("x-hubspot-signature-v3"), 401, "missing-signature"),
-        case("HubSpot signed with another secret", hubspot_webhook_signed("[]", "not-the-secret", now_millis()), 401, "bad-signature"),
-        case("HubSpot timestamp 6 minutes old", hubspot_webhook_signed("[]", HUBSPOT_SECRET, now_millis() - 360_000), 401, "expired-signature"),
-        case("Pipedrive without credentials", pipedrive_webhook("{}", PIPEDRIVE_PASSWORD).without_header("authorization"), 401, "missing-signature"),
-        case("Pipedrive with a wrong password", pipedrive_webhook("{}", "guess"), 401, "bad-signature"),
-        case("Salesforce without the URL token", salesforce_message(&good_xml).query(""), 401, "missing-signature"),
-        case("Salesforce from another org", salesforce_message(&wrong_org), 401, "wrong-organization"),
-        case("text/plain body", standard_webhook(&contact).header("content-type", "text/plain"), 415, "unsupported-media-type"),
-        case("no content type", standard_webhook(&contact).without_header("content-type"), 415, "unsupported-media-type"),
-        case("Salesforce sent as JSON", salesforce_message(&good_xml).header("content-type", "application/json"), 415, "unsupported-media-type"),
-        case("truncated JSON", standard_webhook(r#"{"external_id": "t-1", "email": "#), 400, "malformed-body"),
+        case(
+            "body over 1 MiB",
+            standard_webhook(&big),
+            413,
+            "body-too-large",
+        ),
+        case(
+            "unknown source",
+            Event::new("zoho", "application/json", "{}"),
+            404,
+            "unknown-source",
+        ),
+        case(
+            "GET instead of POST",
+            standard_webhook(&contact).method("GET"),
+            405,
+            "method-not-allowed",
+        ),
+        case(
+            "missing webhook-signature",
+            standard_webhook(&contact).without_header("webhook-signature"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "missing webhook-id",
+            standard_webhook(&contact).without_header("webhook-id"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "missing webhook-timestamp",
+            standard_webhook(&contact).without_header("webhook-timestamp"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "signature of another body",
+            {
+                let mut event = standard_webhook(&contact);
+                event.body = contact_json("t-9").to_string().into_bytes();
+                event
+            },
+            401,
+            "bad-signature",
+        ),
+        case(
+            "signature of another secret",
+            standard_webhook(&contact).header(
+                "webhook-signature",
+                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            ),
+            401,
+            "bad-signature",
+        ),
+        case(
+            "timestamp 10 minutes old",
+            standard_webhook_at(&contact, now - 600, "msg_old"),
+            401,
+            "expired-signature",
+        ),
+        case(
+            "timestamp 10 minutes ahead",
+            standard_webhook_at(&contact, now + 600, "msg_new"),
+            401,
+            "expired-signature",
+        ),
+        case(
+            "timestamp not a number",
+            standard_webhook(&contact).header("webhook-timestamp", "yesterday"),
+            401,
+            "malformed-signature",
+        ),
+        case(
+            "HubSpot without signature",
+            hubspot_webhook("[]").without_header("x-hubspot-signature-v3"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "HubSpot signed with another secret",
+            hubspot_webhook_signed("[]", "not-the-secret", now_millis()),
+            401,
+            "bad-signature",
+        ),
+        case(
+            "HubSpot timestamp 6 minutes old",
+            hubspot_webhook_signed("[]", HUBSPOT_SECRET, now_millis() - 360_000),
+            401,
+            "expired-signature",
+        ),
+        case(
+            "Pipedrive without credentials",
+            pipedrive_webhook("{}", PIPEDRIVE_PASSWORD).without_header("authorization"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "Pipedrive with a wrong password",
+            pipedrive_webhook("{}", "guess"),
+            401,
+            "bad-signature",
+        ),
+        case(
+            "Salesforce without the URL token",
+            salesforce_message(&good_xml).query(""),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "Salesforce from another org",
+            salesforce_message(&wrong_org),
+            401,
+            "wrong-organization",
+        ),
+        case(
+            "text/plain body",
+            standard_webhook(&contact).header("content-type", "text/plain"),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "no content type",
+            standard_webhook(&contact).without_header("content-type"),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "Salesforce sent as JSON",
+            salesforce_message(&good_xml).header("content-type", "application/json"),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "truncated JSON",
+            standard_webhook(r#"{"external_id": "t-1", "email": "#),
+            400,
+            "malformed-body",
+        ),
         case("empty body", standard_webhook(""), 400, "malformed-body"),
-        case("array of strings", standard_webhook(r#"["t-1", "t-2"]"#), 400, "malformed-body"),
-        case("HubSpot event without objectId", hubspot_webhook(r#"[{"eventId":1,"subscriptionType":"contact.creation"}]"#), 400, "malformed-body"),
-        case("broken XML", salesforce_message("<soapenv:Envelope><soapenv:Body>"), 400, "malformed-body"),
-        case("Salesforce without notifications", salesforce_message(&salesforce_xml(SALESFORCE_ORG, &[])), 400, "malformed-body"),
-        case("Pipedrive body without meta", pipedrive_webhook(r#"{"data":{"id":1}}"#, PIPEDRIVE_PASSWORD), 400, "malformed-body"),
-        case("only contact lacks external_id", standard_webhook(&no_id.to_string()), 422, "all-contacts-rejected"),
-        case("only contact has a bad email", standard_webhook(&invalid_email.to_string()), 422, "all-contacts-rejected"),
+        case(
+            "array of strings",
+            standard_webhook(r#"["t-1", "t-2"]"#),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "HubSpot event without objectId",
+            hubspot_webhook(r#"[{"eventId":1,"subscriptionType":"contact.creation"}]"#),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "broken XML",
+            salesforce_message("<soapenv:Envelope><soapenv:Body>"),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "Salesforce without notifications",
+            salesforce_message(&salesforce_xml(SALESFORCE_ORG, &[])),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "Pipedrive body without meta",
+            pipedrive_webhook(r#"{"data":{"id":1}}"#, PIPEDRIVE_PASSWORD),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "only contact lacks external_id",
+            standard_webhook(&no_id.to_string()),
+            422,
+            "all-contacts-rejected",
+        ),
+        case(
+            "only contact has a bad email",
+            standard_webhook(&invalid_email.to_string()),
+            422,
+            "all-contacts-rejected",
+        ),
     ]
 }
 
@@ -359,7 +601,9 @@ async fn when_input_is_bad_then_the_answer_is_the_specific_problem() {
             && answer.problem() == Some(case.problem)
             && answer.content_type == "application/problem+json"
             && answer.json["status"] == case.status
-            && answer.json["detail"].as_str().is_some_and(|d| !d.is_empty());
+            && answer.json["detail"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty());
         if !ok {
             wrong.push(format!(
                 "{}: expected {} {}, got {} {}",
@@ -369,8 +613,15 @@ async fn when_input_is_bad_then_the_answer_is_the_specific_problem() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     let admin = stack.sandbox.admin();
-    assert_eq!(admin.braze_user_count().await.unwrap(), 0, "nothing bad reached Braze");
-    assert!(admin.userflow_users().await.unwrap().is_empty(), "nor Userflow");
+    assert_eq!(
+        admin.braze_user_count().await.unwrap(),
+        0,
+        "nothing bad reached Braze"
+    );
+    assert!(
+        admin.userflow_users().await.unwrap().is_empty(),
+        "nor Userflow"
+    );
 }
 
 #[tokio::test]
@@ -386,7 +637,10 @@ async fn when_a_problem_names_a_position_then_it_is_in_the_answer() {
         .call(standard_webhook(&json!([{"email": "a@example.com"}]).to_string()).request())
         .await;
     assert_eq!(rejected.status, 422);
-    assert_eq!(rejected.json["rejected"][0]["errors"][0]["field"], "external_id");
+    assert_eq!(
+        rejected.json["rejected"][0]["errors"][0]["field"],
+        "external_id"
+    );
 }
 
 #[tokio::test]
@@ -400,5 +654,65 @@ async fn when_a_source_has_no_secret_then_it_is_not_enabled() {
         .await;
     assert_eq!(answer.status, 404, "{}", answer.text);
     assert_eq!(answer.problem(), Some("source-not-enabled"));
-    assert!(answer.json["detail"].as_str().unwrap().contains("PIPEDRIVE_WEBHOOK_PASSWORD"));
+    assert!(
+        answer.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PIPEDRIVE_WEBHOOK_PASSWORD")
+    );
+}
+
+#[tokio::test]
+async fn when_userflow_refuses_the_event_with_503_then_the_marker_is_freed_and_the_contact_parked()
+{
+    let stack = Stack::start().await;
+    let down = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/events",
+        FaultKind::status(503, true),
+    );
+    stack.sandbox.admin().add_fault(&down).await.unwrap();
+    let answer = stack
+        .call(standard_webhook(&contact_json("e-1").to_string()).request())
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    assert_eq!(answer.json["parked"], 1);
+    let marker = relay_core::delivery::signed_up_marker_key("e-1");
+    assert!(
+        stack.deps.deliverer.store().get_now(&marker).is_none(),
+        "a 503 proves the event was not recorded: the marker is freed for the replay"
+    );
+}
+
+#[tokio::test]
+async fn when_the_event_outcome_is_ambiguous_then_it_is_never_sent_again() {
+    let stack = Stack::start().await;
+    let broken = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/events",
+        FaultKind::status(500, false),
+    )
+    .times(1);
+    stack.sandbox.admin().add_fault(&broken).await.unwrap();
+    let body = contact_json("e-2").to_string();
+    let answer = stack.call(standard_webhook(&body).request()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let marker = relay_core::delivery::signed_up_marker_key("e-2");
+    assert!(
+        stack.deps.deliverer.store().get_now(&marker).is_some(),
+        "marker kept"
+    );
+    let again = stack.call(standard_webhook(&body).request()).await;
+    assert_eq!(again.status, 200);
+    let admin = stack.sandbox.admin();
+    assert_eq!(
+        admin
+            .count(Api::Userflow, "POST", "/events", None)
+            .await
+            .unwrap(),
+        1,
+        "at most once"
+    );
 }

@@ -258,14 +258,24 @@ impl UserflowClient {
             .await
     }
 
-    async fn send_event_via(&self, upstream: &Upstream, event: &Event) -> Result<(), UserflowError> {
+    async fn send_event_via(
+        &self,
+        upstream: &Upstream,
+        event: &Event,
+    ) -> Result<(), UserflowError> {
         event
             .validate()
             .map_err(|reason| UserflowError::InvalidRequest { reason })?;
         let url = self.url(&["events"], &[]);
         // The response (the stored event) carries nothing the relay uses: not decoded.
-        self.call_via(upstream, Method::POST, url, Some(event), Idempotency::NotIdempotent)
-            .await?;
+        self.call_via(
+            upstream,
+            Method::POST,
+            url,
+            Some(event),
+            Idempotency::NotIdempotent,
+        )
+        .await?;
         Ok(())
     }
 

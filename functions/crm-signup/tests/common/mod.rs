@@ -94,4 +94,3 @@ impl Answer {
             .and_then(|t| t.strip_prefix("urn:lifecycle-relay:problem:"))
     }
 }
-

@@ -1,0 +1,225 @@
+//! sync-worker's handler with real SQS event JSON, against the sandbox and an in-memory store.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{TimeZone, Utc};
+use lambda_runtime::{Context, LambdaEvent};
+use relay_core::config::Env;
+use relay_core::contact::Contact;
+use relay_core::jobs::{ContactJob, Job};
+use relay_core::secrets::SecretResolver;
+use relay_core::store::MemoryStore;
+use relay_core::upstream::{FailureClass, HttpTimeouts, http_client};
+use relay_tests::webhooks::relay_variables;
+use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+use sync_worker::{Config, Deps, handler};
+
+const FIXTURE: &str = include_str!("fixtures/sqs-event.json");
+
+struct Stack {
+    sandbox: Sandbox,
+    deps: Deps<MemoryStore>,
+}
+
+async fn stack() -> Stack {
+    let sandbox = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let vars = relay_variables(sandbox.info());
+    let deps = Config::from_env(
+        &Env::from_map(vars.clone()),
+        &SecretResolver::from_env_map(vars),
+    )
+    .await
+    .expect("valid configuration")
+    .into_deps(http_client(HttpTimeouts::default()), MemoryStore::new())
+    .unwrap();
+    Stack { sandbox, deps }
+}
+
+fn job(external_id: &str, minute: u32) -> String {
+    let mut contact = Contact::new(external_id);
+    contact.email = Some(format!("{external_id}@example.com"));
+    contact.first_name = Some(format!("v{minute}"));
+    Job::Contact(ContactJob {
+        source: "hubspot".into(),
+        request_id: "req-1".into(),
+        received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap(),
+        signed_up_event: true,
+        contact,
+    })
+    .encode()
+}
+
+/// An SQS event with one record per `(message id, body)`, from the real event fixture.
+fn sqs_event(messages: &[(&str, String)]) -> LambdaEvent<SqsEvent> {
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let template = fixture["Records"][0].clone();
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|(id, body)| {
+            let mut record = template.clone();
+            record["messageId"] = (*id).into();
+            record["body"] = body.clone().into();
+            record
+        })
+        .collect();
+    let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
+    let mut context = Context::default();
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(30);
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    LambdaEvent::new(event, context)
+}
+
+fn failures(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn when_a_parked_contact_is_replayed_then_it_is_delivered_and_acknowledged() {
+    let stack = stack().await;
+    let response = handler(&stack.deps, sqs_event(&[("m-1", job("u-1", 0))]))
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
+    let admin = stack.sandbox.admin();
+    assert!(admin.braze_user("u-1").await.unwrap().is_some());
+    assert!(admin.userflow_user("u-1").await.unwrap().is_some());
+    assert_eq!(
+        admin
+            .userflow_events(Some("u-1"), Some("signed_up"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn when_messages_are_not_jobs_then_they_are_recorded_and_acknowledged() {
+    let stack = stack().await;
+    let newer = job("u-2", 0).replace(r#""v":1"#, r#""v":9"#);
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-garbage", "hello".into()), ("m-newer", newer)]),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&response).is_empty());
+    let store = stack.deps.deliverer.store();
+    let record: Value =
+        serde_json::from_slice(&store.get_now("failed/messages/m-newer.json").unwrap()).unwrap();
+    assert!(
+        record["error"].as_str().unwrap().contains("version 9"),
+        "{record}"
+    );
+    assert!(store.get_now("failed/messages/m-garbage.json").is_some());
+}
+
+#[tokio::test]
+async fn when_userflow_refuses_a_contact_then_it_is_recorded_and_acknowledged() {
+    let stack = stack().await;
+    let refuse = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(400, false),
+    );
+    stack.sandbox.admin().add_fault(&refuse).await.unwrap();
+    let response = handler(&stack.deps, sqs_event(&[("m-3", job("u-3", 0))]))
+        .await
+        .unwrap();
+    assert!(
+        failures(&response).is_empty(),
+        "a permanent failure is not retried"
+    );
+    let keys = stack.deps.deliverer.store().keys();
+    let key = keys
+        .iter()
+        .find(|k| k.starts_with("failed/contacts/") && k.ends_with("/m-3.json"))
+        .expect("the refusal is recorded");
+    let record: Value =
+        serde_json::from_slice(&stack.deps.deliverer.store().get_now(key).unwrap()).unwrap();
+    assert_eq!(record["job"]["contact"]["external_id"], "u-3");
+    assert_eq!(record["failures"][0]["step"], "userflow");
+    assert_eq!(record["failures"][0]["class"], "permanent");
+}
+
+#[tokio::test]
+async fn when_braze_keeps_failing_then_only_that_message_is_a_batch_item_failure() {
+    let stack = stack().await;
+    let down = FaultRule::new(
+        Api::Braze,
+        "POST",
+        "/users/track",
+        FaultKind::status(503, true),
+    );
+    stack.sandbox.admin().add_fault(&down).await.unwrap();
+    let response = handler(&stack.deps, sqs_event(&[("m-4", job("u-4", 0))]))
+        .await
+        .unwrap();
+    assert_eq!(failures(&response), ["m-4"]);
+    assert!(
+        stack
+            .deps
+            .deliverer
+            .store()
+            .keys()
+            .iter()
+            .all(|k| !k.starts_with("failed/"))
+    );
+}
+
+#[tokio::test]
+async fn when_the_failure_record_cannot_be_written_then_the_message_is_kept() {
+    let stack = stack().await;
+    let refuse = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(400, false),
+    );
+    stack.sandbox.admin().add_fault(&refuse).await.unwrap();
+    stack
+        .deps
+        .deliverer
+        .store()
+        .fail_next("put", FailureClass::Transient);
+    let response = handler(&stack.deps, sqs_event(&[("m-5", job("u-5", 0))]))
+        .await
+        .unwrap();
+    assert_eq!(
+        failures(&response),
+        ["m-5"],
+        "not acknowledged without its record"
+    );
+}
+
+#[tokio::test]
+async fn when_one_batch_holds_two_jobs_for_a_user_then_the_latest_is_delivered_once() {
+    let stack = stack().await;
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-old", job("u-6", 5)), ("m-new", job("u-6", 9))]),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&response).is_empty());
+    let admin = stack.sandbox.admin();
+    let profile = admin.braze_user("u-6").await.unwrap().unwrap();
+    assert_eq!(profile.attributes["first_name"], "v9");
+    assert_eq!(
+        admin
+            .count(Api::Userflow, "POST", "/users", None)
+            .await
+            .unwrap(),
+        1
+    );
+}
