@@ -279,7 +279,12 @@ async fn process<S: ObjectStore, Q: JobQueue>(
             }),
         }
     }
-    if valid.is_empty() && !report.rejected.is_empty() {
+    // Salesforce cannot act on a 422 but would resend the message for 24 hours: a message
+    // whose every contact is refused is still safely handled, so it gets its Ack.
+    if valid.is_empty()
+        && !report.rejected.is_empty()
+        && source.scheme != Scheme::SalesforceOutbound
+    {
         let count = report.rejected.len();
         return Err(Problem::new(
             422,

@@ -716,3 +716,17 @@ async fn when_the_event_outcome_is_ambiguous_then_it_is_never_sent_again() {
         "at most once"
     );
 }
+
+#[tokio::test]
+async fn when_every_salesforce_contact_is_invalid_then_the_message_is_still_acked() {
+    let stack = Stack::start().await;
+    let xml = salesforce_xml(SALESFORCE_ORG, &[("04l9", "0035e00000Z9", "not-an-email")]);
+    let answer = stack.call(salesforce_message(&xml).request()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(answer.text.contains("<Ack>true</Ack>"));
+    let admin = stack.sandbox.admin();
+    assert!(
+        admin.braze_user("0035e00000Z9").await.unwrap().is_none(),
+        "never sent"
+    );
+}
