@@ -142,6 +142,26 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Logs each failure of this outcome, one line each (`context` is the request or
+    /// message id). Nothing personal: details name statuses and codes.
+    pub fn log(&self, context: &str) {
+        let (outcome, failures) = match self {
+            Outcome::Delivered => return,
+            Outcome::Retry(failures) => ("retry", failures),
+            Outcome::Rejected(failures) => ("rejected", failures),
+        };
+        for failure in failures {
+            tracing::warn!(
+                context,
+                step = ?failure.step,
+                class = ?failure.class,
+                detail = %failure.detail,
+                outcome,
+                "contact not delivered"
+            );
+        }
+    }
+
     fn from_failures(failures: Vec<StepFailure>) -> Outcome {
         if failures.is_empty() {
             Outcome::Delivered

@@ -305,14 +305,11 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;
     let mut to_park = Vec::new();
     for ((index, contact), outcome) in valid.into_iter().zip(outcomes) {
+        outcome.log(request_id);
         match outcome {
             Outcome::Delivered => report.accepted += 1,
-            Outcome::Retry(failures) => {
-                log_failures(&failures, "parked");
-                to_park.push(contact);
-            }
+            Outcome::Retry(_) => to_park.push(contact),
             Outcome::Rejected(failures) => {
-                log_failures(&failures, "rejected");
                 report.rejected.push(RejectedContact {
                     index,
                     location: records[index].location.clone(),
@@ -548,18 +545,6 @@ fn rule_name(rule: &relay_core::braze::Rule) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-fn log_failures(failures: &[StepFailure], then: &'static str) {
-    for failure in failures {
-        tracing::warn!(
-            step = ?failure.step,
-            class = ?failure.class,
-            detail = %failure.detail,
-            then,
-            "contact not delivered"
-        );
-    }
 }
 
 /// The external id a rejected record carries, when it is a string or a number.

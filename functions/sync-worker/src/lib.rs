@@ -149,15 +149,15 @@ pub async fn handle_messages<S: ObjectStore>(
         .collect();
 
     for (id, job) in &jobs {
-        match outcome_of[job.contact.external_id.as_str()] {
+        let outcome = outcome_of[job.contact.external_id.as_str()];
+        outcome.log(id);
+        match outcome {
             Outcome::Delivered => counts.delivered += 1,
-            Outcome::Retry(failures) => {
-                log_failures(id, failures);
+            Outcome::Retry(_) => {
                 response.add_failure(id.clone());
                 counts.retry += 1;
             }
             Outcome::Rejected(failures) => {
-                log_failures(id, failures);
                 let record = FailedContact {
                     message_id: id,
                     recorded_at: now(),
@@ -221,18 +221,6 @@ async fn record_json<S: ObjectStore>(deps: &Deps<S>, key: &str, record: &impl Se
             tracing::error!(key, class = ?error.class, "failure record not written; message kept for redelivery");
             false
         }
-    }
-}
-
-fn log_failures(message_id: &str, failures: &[StepFailure]) {
-    for failure in failures {
-        tracing::warn!(
-            message_id,
-            step = ?failure.step,
-            class = ?failure.class,
-            detail = %failure.detail,
-            "contact not delivered"
-        );
     }
 }
 
