@@ -112,7 +112,8 @@ fn when_standard_body_is_one_object_or_an_array_then_locations_follow_the_shape(
         vec![Record {
             value: json!({"user_id": "u-1"}),
             location: String::new(),
-            dedupe_key: None
+            dedupe_key: None,
+            signup: true,
         }]
     );
     let array = parse_default(
@@ -228,6 +229,8 @@ fn when_hubspot_sends_events_then_contact_ids_are_fetched_once_and_others_ignore
         Payload {
             records: vec![],
             fetch: vec!["1001".into(), "1002".into(), "1003".into(), "1005".into()],
+            // named by property changes only: updates, not signups
+            fetch_updates: vec!["1002".into(), "1005".into()],
             // company.creation, object.creation 0-2, contact.deletion, the repeat of 1001
             ignored: 4,
             organization_id: None,
@@ -683,6 +686,7 @@ fn when_pipedrive_changes_a_person_then_it_is_ignored_unless_change_is_allowed()
     let [record] = payload.records.as_slice() else {
         panic!("one record")
     };
+    assert!(!record.signup, "a change is an update: no signup event");
     let contact = pipedrive_mapping().apply(&record.value).unwrap();
     assert_eq!(contact.email.as_deref(), Some("ada.lovelace@example.com"));
     assert_eq!(contact.last_name.as_deref(), Some("King"));

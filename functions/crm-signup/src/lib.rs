@@ -246,8 +246,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         ..Report::default()
     };
     let records = records_of(deps, source, payload, deadline, &mut report).await?;
-    let salesforce_markers = skip_redelivered(deps, source, records, &mut report).await;
-    let (records, markers) = salesforce_markers;
+    let (records, markers) = skip_redelivered(deps, source, records, &mut report).await;
 
     // Map and validate every record; keep the last valid contact per external id.
     let mut valid: Vec<(usize, Contact)> = Vec::new();
@@ -297,9 +296,9 @@ async fn process<S: ObjectStore, Q: JobQueue>(
 
     let deliveries: Vec<Delivery> = valid
         .iter()
-        .map(|(_, contact)| Delivery {
+        .map(|(index, contact)| Delivery {
             contact: contact.clone(),
-            signed_up_event: source.signed_up_event,
+            signed_up_event: source.signed_up_event && records[*index].signup,
         })
         .collect();
     let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;
@@ -382,6 +381,7 @@ async fn records_of<S: ObjectStore, Q: JobQueue>(
         value: contact.to_record(),
         location: format!("hubspot:{}", contact.id),
         dedupe_key: None,
+        signup: !payload.fetch_updates.contains(&contact.id),
     }));
     Ok(records)
 }

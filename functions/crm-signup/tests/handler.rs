@@ -277,6 +277,28 @@ async fn when_hubspot_events_name_contacts_then_they_are_read_and_delivered() {
             "{id} in Braze"
         );
     }
+    let signed_up = |id: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let events = admin.userflow_events(Some(id), Some("signed_up"));
+            events.await.unwrap().len()
+        }
+    };
+    assert_eq!(
+        signed_up("101").await,
+        1,
+        "created: the signup event is due"
+    );
+    assert_eq!(
+        signed_up("201").await,
+        1,
+        "object.creation of a contact: due too"
+    );
+    assert_eq!(
+        signed_up("301").await,
+        0,
+        "a property change is not a signup"
+    );
     assert_eq!(
         admin
             .count(

@@ -55,6 +55,10 @@ pub struct Record {
     pub location: String,
     /// A delivery-level id that identifies a repeat (Salesforce notification `Id`).
     pub dedupe_key: Option<String>,
+    /// Whether the record announces a new person, so the one-time `signed_up` event is due:
+    /// false for updates (a Pipedrive `change`), which must not start onboarding for someone
+    /// who signed up long ago.
+    pub signup: bool,
 }
 
 /// What a payload holds.
@@ -64,6 +68,9 @@ pub struct Payload {
     pub records: Vec<Record>,
     /// HubSpot object ids whose contacts must be read from HubSpot (events carry no fields).
     pub fetch: Vec<String>,
+    /// The ids of [`Payload::fetch`] that only `propertyChange` events named: updates, not
+    /// signups.
+    pub fetch_updates: Vec<String>,
     /// Events or items deliberately ignored (other subscription types, other actions,
     /// repeated Salesforce notifications).
     pub ignored: usize,
@@ -247,6 +254,7 @@ fn parse_standard(body: Value) -> Result<Payload, PayloadError> {
                         value: Value::Object(object),
                         location: String::new(),
                         dedupe_key: None,
+                        signup: true,
                     }],
                     ..Payload::default()
                 });
@@ -276,6 +284,7 @@ fn parse_standard(body: Value) -> Result<Payload, PayloadError> {
                     value: item,
                     location,
                     dedupe_key: None,
+                    signup: true,
                 })
             } else {
                 Err(malformed(
@@ -321,6 +330,7 @@ fn parse_hubspot_events(events: Vec<Value>) -> Result<Payload, PayloadError> {
     }
     let mut payload = Payload::default();
     let mut seen = HashSet::new();
+    let mut created = HashSet::new();
     for (i, event) in events.iter().enumerate() {
         let location = format!("/{i}");
         let Value::Object(event) = event else {
@@ -355,6 +365,9 @@ fn parse_hubspot_events(events: Vec<Value>) -> Result<Payload, PayloadError> {
                 ));
             }
         };
+        if subscription.ends_with(".creation") {
+            created.insert(id.clone());
+        }
         if seen.insert(id.clone()) {
             payload.fetch.push(id);
         } else {
@@ -362,6 +375,12 @@ fn parse_hubspot_events(events: Vec<Value>) -> Result<Payload, PayloadError> {
             payload.ignored += 1;
         }
     }
+    payload.fetch_updates = payload
+        .fetch
+        .iter()
+        .filter(|id| !created.contains(*id))
+        .cloned()
+        .collect();
     Ok(payload)
 }
 
@@ -378,6 +397,7 @@ fn hubspot_object(mut object: Map<String, Value>) -> Result<Record, PayloadError
                 value: Value::Object(object),
                 location: String::new(),
                 dedupe_key: None,
+                signup: true,
             });
         }
     };
@@ -405,6 +425,7 @@ fn hubspot_object(mut object: Map<String, Value>) -> Result<Record, PayloadError
             value: Value::Object(record),
             location: String::new(),
             dedupe_key: None,
+            signup: true,
         });
     }
     let mut record = properties;
@@ -417,6 +438,7 @@ fn hubspot_object(mut object: Map<String, Value>) -> Result<Record, PayloadError
         value: Value::Object(record),
         location: "/properties".into(),
         dedupe_key: None,
+        signup: true,
     })
 }
 
@@ -465,6 +487,7 @@ fn parse_pipedrive(body: Value, options: &ParseOptions) -> Result<Payload, Paylo
     } else {
         action
     };
+    let signup = action == "create";
     let wanted = entity == "person"
         && options
             .pipedrive_actions
@@ -490,6 +513,7 @@ fn parse_pipedrive(body: Value, options: &ParseOptions) -> Result<Payload, Paylo
                         value: Value::Object(person),
                         location: format!("/{key}"),
                         dedupe_key: None,
+                        signup,
                     }],
                     ..Payload::default()
                 });
@@ -614,6 +638,7 @@ fn parse_salesforce(body: &[u8]) -> Result<Payload, PayloadError> {
             value: Value::Object(sobject.fields()),
             location,
             dedupe_key: Some(id),
+            signup: true,
         });
     }
     Ok(payload)

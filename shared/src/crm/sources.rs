@@ -60,8 +60,9 @@ pub const RELAY_PUBLIC_URL: &str = "RELAY_PUBLIC_URL";
 pub const SALESFORCE_ORGANIZATION_ID: &str = "SALESFORCE_ORGANIZATION_ID";
 /// HubSpot's API base URL.
 pub const DEFAULT_HUBSPOT_API_URL: &str = "https://api.hubapi.com";
-/// Pipedrive `meta.action`s a source may sync.
-pub const PIPEDRIVE_ACTIONS: &[&str] = &["create", "change", "delete"];
+/// Pipedrive `meta.action`s a source may sync. Not `delete`: a deleted person is an erasure,
+/// never an upsert.
+pub const PIPEDRIVE_ACTIONS: &[&str] = &["create", "change"];
 /// The largest accepted `tolerance_secs`.
 pub const MAX_TOLERANCE_SECS: u64 = 3600;
 
@@ -1272,8 +1273,8 @@ mod tests {
                 "must not be empty",
             ),
             (
-                r#"{"pipedrive": {"actions": ["added"]}}"#,
-                "create, change, delete",
+                r#"{"pipedrive": {"actions": ["delete"]}}"#,
+                "create, change",
             ),
             (r#"{"pipedrive": {"username": "a:b"}}"#, "username"),
             (
