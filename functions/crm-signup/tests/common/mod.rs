@@ -13,7 +13,7 @@ use relay_core::queue::MemoryQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::MemoryStore;
 use relay_core::upstream::{HttpTimeouts, http_client};
-use relay_tests::webhooks::relay_variables;
+use relay_tests::webhooks::*;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
@@ -93,4 +93,223 @@ impl Answer {
             .as_str()
             .and_then(|t| t.strip_prefix("urn:lifecycle-relay:problem:"))
     }
+}
+
+/// One bad request and the answer it must get.
+pub struct Case {
+    pub name: &'static str,
+    pub event: Event,
+    pub status: u16,
+    pub problem: &'static str,
+}
+
+fn case(name: &'static str, event: Event, status: u16, problem: &'static str) -> Case {
+    Case {
+        name,
+        event,
+        status,
+        problem,
+    }
+}
+
+pub fn bad_input_cases() -> Vec<Case> {
+    let contact = contact_json("t-1").to_string();
+    let now = unix_now();
+    let mut invalid_email = contact_json("t-2");
+    invalid_email["email"] = "nope".into();
+    let mut no_id = contact_json("t-3");
+    no_id.as_object_mut().unwrap().remove("external_id");
+    let wrong_org = salesforce_xml(
+        "00D000000000001AAA",
+        &[("04l1", "0035e00000A1", "a@example.com")],
+    );
+    let good_xml = salesforce_xml(SALESFORCE_ORG, &[("04l1", "0035e00000A1", "a@example.com")]);
+    let big = format!(
+        r#"{{"external_id":"big","pad":"{}"}}"#,
+        "x".repeat(1024 * 1024)
+    );
+    vec![
+        case(
+            "body over 1 MiB",
+            standard_webhook(&big),
+            413,
+            "body-too-large",
+        ),
+        case(
+            "unknown source",
+            Event::new("zoho", "application/json", "{}"),
+            404,
+            "unknown-source",
+        ),
+        case(
+            "GET instead of POST",
+            standard_webhook(&contact).method("GET"),
+            405,
+            "method-not-allowed",
+        ),
+        case(
+            "missing webhook-signature",
+            standard_webhook(&contact).without_header("webhook-signature"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "missing webhook-id",
+            standard_webhook(&contact).without_header("webhook-id"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "missing webhook-timestamp",
+            standard_webhook(&contact).without_header("webhook-timestamp"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "signature of another body",
+            {
+                let mut event = standard_webhook(&contact);
+                event.body = contact_json("t-9").to_string().into_bytes();
+                event
+            },
+            401,
+            "bad-signature",
+        ),
+        case(
+            "signature of another secret",
+            standard_webhook(&contact).header(
+                "webhook-signature",
+                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            ),
+            401,
+            "bad-signature",
+        ),
+        case(
+            "timestamp 10 minutes old",
+            standard_webhook_at(&contact, now - 600, "msg_old"),
+            401,
+            "expired-signature",
+        ),
+        case(
+            "timestamp 10 minutes ahead",
+            standard_webhook_at(&contact, now + 600, "msg_new"),
+            401,
+            "expired-signature",
+        ),
+        case(
+            "timestamp not a number",
+            standard_webhook(&contact).header("webhook-timestamp", "yesterday"),
+            401,
+            "malformed-signature",
+        ),
+        case(
+            "HubSpot without signature",
+            hubspot_webhook("[]").without_header("x-hubspot-signature-v3"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "HubSpot signed with another secret",
+            hubspot_webhook_signed("[]", "not-the-secret", now_millis()),
+            401,
+            "bad-signature",
+        ),
+        case(
+            "HubSpot timestamp 6 minutes old",
+            hubspot_webhook_signed("[]", HUBSPOT_SECRET, now_millis() - 360_000),
+            401,
+            "expired-signature",
+        ),
+        case(
+            "Pipedrive without credentials",
+            pipedrive_webhook("{}", PIPEDRIVE_PASSWORD).without_header("authorization"),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "Pipedrive with a wrong password",
+            pipedrive_webhook("{}", "guess"),
+            401,
+            "bad-signature",
+        ),
+        case(
+            "Salesforce without the URL token",
+            salesforce_message(&good_xml).query(""),
+            401,
+            "missing-signature",
+        ),
+        case(
+            "Salesforce from another org",
+            salesforce_message(&wrong_org),
+            401,
+            "wrong-organization",
+        ),
+        case(
+            "text/plain body",
+            standard_webhook(&contact).header("content-type", "text/plain"),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "no content type",
+            standard_webhook(&contact).without_header("content-type"),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "Salesforce sent as JSON",
+            salesforce_message(&good_xml).header("content-type", "application/json"),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "truncated JSON",
+            standard_webhook(r#"{"external_id": "t-1", "email": "#),
+            400,
+            "malformed-body",
+        ),
+        case("empty body", standard_webhook(""), 400, "malformed-body"),
+        case(
+            "array of strings",
+            standard_webhook(r#"["t-1", "t-2"]"#),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "HubSpot event without objectId",
+            hubspot_webhook(r#"[{"eventId":1,"subscriptionType":"contact.creation"}]"#),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "broken XML",
+            salesforce_message("<soapenv:Envelope><soapenv:Body>"),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "Salesforce without notifications",
+            salesforce_message(&salesforce_xml(SALESFORCE_ORG, &[])),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "Pipedrive body without meta",
+            pipedrive_webhook(r#"{"data":{"id":1}}"#, PIPEDRIVE_PASSWORD),
+            400,
+            "malformed-body",
+        ),
+        case(
+            "only contact lacks external_id",
+            standard_webhook(&no_id.to_string()),
+            422,
+            "all-contacts-rejected",
+        ),
+        case(
+            "only contact has a bad email",
+            standard_webhook(&invalid_email.to_string()),
+            422,
+            "all-contacts-rejected",
+        ),
+    ]
 }

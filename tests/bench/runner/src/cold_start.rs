@@ -22,7 +22,9 @@ pub type Check = Box<dyn Fn(&Value) -> Result<(), String>>;
 /// One binary to measure.
 pub struct Target {
     /// Name in the report (`hello-world`, `crm-signup`).
-    pub label: &'static str,
+    pub label: String,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: &'static str,
     /// The release binary.
     pub path: PathBuf,
     /// The environment (the child starts from an empty one).
@@ -99,9 +101,9 @@ pub fn lambda_env(function_name: &str, runtime_api: &str) -> Vec<(String, String
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-/// Runs `target` once; `run` numbers the request ids.
+/// Runs `target` once; `run` numbers the request ids (0 is the warm-up).
 pub async fn run_once(target: &Target, run: usize) -> Result<Sample, RunFailure> {
-    let function_name = target.label;
+    let function_name = target.function_name;
     let request_id = format!("bench-{function_name}-{run:04}-0000-0000-000000000000");
     let invocation = Invocation {
         request_id: request_id.clone(),
@@ -175,7 +177,8 @@ async fn watch(
         let call = tokio::select! {
             call = calls.recv() => call.ok_or("the Runtime API emulator stopped")?,
             status = child.wait() => {
-                return Err(format!("the function exited before it answered: {status:?}"));
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                return Err(format!("the function exited before it answered ({status})"));
             }
             () = tokio::time::sleep_until(deadline) => {
                 return Err(format!("no response within {} s", RUN_TIMEOUT.as_secs()));
@@ -267,10 +270,10 @@ fn drain(
 /// neighbours) affects all alike. Returns the samples per target, in `targets` order.
 pub async fn measure(targets: &[Target], runs: usize) -> Result<Vec<Vec<Sample>>, RunFailure> {
     let mut samples = vec![Vec::with_capacity(runs); targets.len()];
-    for run in 0..runs {
+    for run in 1..=runs {
         for (target, into) in targets.iter().zip(samples.iter_mut()) {
             let sample = run_once(target, run).await.map_err(|e| RunFailure {
-                reason: format!("{} run {}: {}", target.label, run + 1, e.reason),
+                reason: format!("{} run {run}: {}", target.label, e.reason),
                 output: e.output,
             })?;
             into.push(sample);

@@ -107,15 +107,20 @@ pub async fn measure(stack: &Stack, plan: Plan) -> Result<Outcome, String> {
         .await
         .map_err(|e| format!("reading the sandbox's request counts: {e}"))?;
     let per = |n: u64| n as f64 / plan.requests as f64;
-    let mut by_api: Vec<(String, f64)> = [Api::Hubspot, Api::Braze, Api::Userflow]
+    let apis = [
+        (Api::Hubspot, "HubSpot"),
+        (Api::Braze, "Braze"),
+        (Api::Userflow, "Userflow"),
+    ];
+    let mut by_api: Vec<(String, f64)> = apis
         .into_iter()
-        .map(|api| {
+        .map(|(api, name)| {
             let n = counts
                 .iter()
                 .filter(|c| c.api == api)
                 .map(|c| c.count)
                 .sum();
-            (api.as_str().to_owned(), per(n))
+            (name.to_owned(), per(n))
         })
         .collect();
     by_api.retain(|(_, n)| *n > 0.0);

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use cold_start::{Target, measure, run_once};
-use report::{ColdStartResult, RunFacts};
+use report::{ColdStartResult, ColdStarts, RunFacts};
 use stack::{STANDARD_SOURCE, Stack};
 
 const USAGE: &str = "\
@@ -170,6 +170,7 @@ async fn benchmarks(
     let facts = RunFacts {
         runs: args.runs,
         plan: args.plan,
+        load: report::load_average(),
     };
     let cold = if args.cold_start {
         Some(cold_starts(args, stack, binaries).await?)
@@ -185,70 +186,88 @@ async fn benchmarks(
     } else {
         None
     };
-    Ok(report::render(
-        &facts,
-        cold.as_ref().map(|(a, b)| (a, b)),
-        latency.as_ref(),
-    ))
+    Ok(report::render(&facts, cold.as_ref(), latency.as_ref()))
 }
 
 async fn cold_starts(
     args: &Args,
     stack: &Stack,
     binaries: &[(&'static str, PathBuf); 2],
-) -> Result<(ColdStartResult, ColdStartResult), String> {
-    let [(hello_label, hello_path), (crm_label, crm_path)] = binaries;
-    let hello = Target {
-        label: hello_label,
-        path: hello_path.clone(),
-        env: Vec::new(),
-        event: standard_event(stack, "hello"),
-        check: Box::new(|payload| status_200(payload).map(|_| ())),
+) -> Result<ColdStarts, String> {
+    let [(hello_name, hello_path), (crm_name, crm_path)] = binaries;
+    let crm_target = |label: String, extra: Vec<(String, String)>| {
+        let mut env = stack.crm_signup_env();
+        env.extend(extra);
+        Target {
+            label,
+            function_name: crm_name,
+            path: crm_path.clone(),
+            env,
+            event: standard_event(stack, "crm"),
+            check: Box::new(|payload| {
+                let body = status_200(payload)?;
+                let report: Value = serde_json::from_str(body)
+                    .map_err(|e| format!("the response body is not JSON: {e}"))?;
+                match report.get("accepted").and_then(Value::as_u64) {
+                    Some(1) => Ok(()),
+                    _ => Err("expected `accepted`: 1 in the response body".into()),
+                }
+            }),
+        }
     };
-    let crm = Target {
-        label: crm_label,
-        path: crm_path.clone(),
-        env: stack.crm_signup_env(),
-        event: standard_event(stack, "crm"),
-        check: Box::new(|payload| {
-            let body = status_200(payload)?;
-            let report: Value = serde_json::from_str(body)
-                .map_err(|e| format!("the response body is not JSON: {e}"))?;
-            match report.get("accepted").and_then(Value::as_u64) {
-                Some(1) => Ok(()),
-                _ => Err("expected `accepted`: 1 in the response body".into()),
-            }
-        }),
-    };
-    let targets = [hello, crm];
+    let mut targets = vec![
+        Target {
+            label: (*hello_name).to_owned(),
+            function_name: hello_name,
+            path: hello_path.clone(),
+            env: Vec::new(),
+            event: standard_event(stack, "hello"),
+            check: Box::new(|payload| status_200(payload).map(|_| ())),
+        },
+        crm_target((*crm_name).to_owned(), Vec::new()),
+    ];
+    // The AWS SDK's HTTPS client loads the system's root certificates at init: the bundle
+    // file and every file of the certificate folder. How many files that is depends on the
+    // machine, so crm-signup is also measured with SSL_CERT_FILE naming the bundle alone.
+    let bundle = report::CaStore::probe();
+    if let Some(store) = &bundle {
+        targets.push(crm_target(
+            format!("{crm_name} (SSL_CERT_FILE)"),
+            vec![("SSL_CERT_FILE".to_owned(), store.bundle.clone())],
+        ));
+    }
     // One unrecorded run each: checks the setup end to end and warms the page cache.
     for target in &targets {
-        run_once(target, usize::MAX)
+        run_once(target, 0)
             .await
             .map_err(|e| format!("{} warm-up run: {e}", target.label))?;
     }
+    let labels: Vec<&str> = targets.iter().map(|t| t.label.as_str()).collect();
     eprintln!(
         "relay-bench: cold start, {} runs each of {}",
         args.runs,
-        targets
-            .iter()
-            .map(|t| t.label)
-            .collect::<Vec<_>>()
-            .join(" and ")
+        labels.join(", ")
     );
-    let mut samples = measure(&targets, args.runs)
+    let samples = measure(&targets, args.runs)
         .await
-        .map_err(|e| e.to_string())?
-        .into_iter();
+        .map_err(|e| e.to_string())?;
     let size = |path: &PathBuf| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut next = |label, path| ColdStartResult {
-        label,
-        samples: samples.next().expect("one sample list per target"),
-        binary_bytes: size(path),
-    };
-    let baseline = next(hello_label, hello_path);
-    let function = next(crm_label, crm_path);
-    Ok((baseline, function))
+    let mut results = targets
+        .iter()
+        .zip(samples)
+        .map(|(target, samples)| ColdStartResult {
+            label: target.label.clone(),
+            samples,
+            binary_bytes: size(&target.path),
+        });
+    let baseline = results.next().expect("hello-world was measured");
+    let function = results.next().expect("crm-signup was measured");
+    let bundle_only = results.next().zip(bundle);
+    Ok(ColdStarts {
+        baseline,
+        function,
+        bundle_only,
+    })
 }
 
 /// The cold-start event: one signed Standard Webhooks contact, a fresh id per run.

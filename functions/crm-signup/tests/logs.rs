@@ -1,0 +1,85 @@
+//! crm-signup's logs: one line per request and per upstream failure, and never a contact's
+//! data or a secret, whatever happens.
+
+mod common;
+
+use common::*;
+use relay_tests::webhooks::*;
+use sandbox::{Api, FaultKind, FaultRule};
+use serde_json::json;
+
+/// Collects everything the handler logs, as JSON lines would reach CloudWatch.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn when_requests_succeed_fail_and_retry_then_logs_hold_no_personal_data_or_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    // The only test of this binary, so the subscriber can be global: a thread-local one
+    // misses events whose callsites other threads registered first.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let stack = Stack::start().await;
+    let flaky = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(503, true),
+    )
+    .times(2);
+    stack.sandbox.admin().add_fault(&flaky).await.unwrap();
+    let mut bad = contact_json("log-2");
+    bad["email"] = "broken-address".into();
+    let body = json!([contact_json("log-1"), bad]).to_string();
+    assert_eq!(
+        stack.call(standard_webhook(&body).request()).await.status,
+        200
+    );
+    for case in bad_input_cases() {
+        stack.call(case.event.request()).await;
+    }
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("webhook handled"),
+        "the request line is logged"
+    );
+    assert!(
+        logs.contains("upstream retry"),
+        "the upstream failure is logged"
+    );
+    for secret in [
+        "@example.com",
+        "broken-address",
+        "Ada",
+        "Lovelace",
+        "Grace",
+        "Hopper",
+        STANDARD_SECRET,
+        HUBSPOT_SECRET,
+        PIPEDRIVE_PASSWORD,
+        SALESFORCE_TOKEN,
+        stack.sandbox.info().braze_key.as_str(),
+        stack.sandbox.info().userflow_key.as_str(),
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "`{secret}` appears in the logs:\n{logs}"
+        );
+    }
+}
