@@ -533,3 +533,35 @@ async fn when_every_salesforce_contact_is_invalid_then_the_message_is_still_acke
         "never sent"
     );
 }
+
+#[tokio::test]
+async fn when_braze_rejects_one_object_then_that_contact_is_reported_and_the_rest_accepted() {
+    let stack = Stack::start().await;
+    let partial = FaultKind::Status {
+        status: 201,
+        html: false,
+        body: Some(
+            json!({"message": "success", "attributes_processed": 2,
+                   "errors": [{"type": "'email' is not valid", "input_array": "attributes", "index": 1}]})
+            .to_string(),
+        ),
+        content_type: None,
+    };
+    let fault = FaultRule::new(Api::Braze, "POST", "/users/track", partial).times(1);
+    stack.sandbox.admin().add_fault(&fault).await.unwrap();
+    let body = json!([
+        contact_json("a-0"),
+        contact_json("a-1"),
+        contact_json("a-2")
+    ])
+    .to_string();
+    let answer = stack.call(standard_webhook(&body).request()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["accepted"], 2);
+    let rejected = &answer.json["rejected"];
+    assert_eq!(rejected.as_array().unwrap().len(), 1, "{rejected}");
+    assert_eq!(rejected[0]["external_id"], "a-1");
+    assert_eq!(rejected[0]["index"], 1);
+    assert_eq!(rejected[0]["errors"][0]["field"], "braze");
+    assert_eq!(rejected[0]["errors"][0]["rule"], "vendor_rejected");
+}
