@@ -143,6 +143,43 @@ impl Env {
     }
 }
 
+/// The AWS SDK configuration every function uses: the standard environment (region,
+/// credentials, `AWS_ENDPOINT_URL` for moto), over an HTTPS client that trusts Mozilla's
+/// roots compiled into the binary instead of reading the system certificate store at cold
+/// start (the same roots as [`crate::upstream::http_client`]).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+    use base64::Engine;
+
+    let mut pem = String::new();
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in encoded.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(pem.into_bytes());
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("the compiled-in roots are valid certificates");
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .tls_context(context)
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
+}
+
 /// Braze and Userflow settings shared by the functions.
 #[derive(Debug, Clone)]
 pub struct VendorConfig {

@@ -2,7 +2,7 @@
 
 use crm_signup::{Config, handler};
 use lambda_http::{Error, run, service_fn};
-use relay_core::config::Env;
+use relay_core::config::{Env, aws_sdk_config};
 use relay_core::queue::{SqsQueue, sqs_client};
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{S3Store, s3_client};
@@ -11,7 +11,7 @@ use relay_core::upstream::{HttpTimeouts, http_client};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let sdk = aws_config::load_from_env().await;
+    let sdk = aws_sdk_config().await;
     let secrets = SecretResolver::with_secrets_manager(aws_sdk_secretsmanager::Client::new(&sdk));
     let config = Config::from_env(&Env::process(), &secrets).await?;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());

@@ -1,7 +1,7 @@
 //! sync-worker's Lambda entry point: reads the configuration, builds the clients once, serves.
 
 use lambda_runtime::{Error, run, service_fn};
-use relay_core::config::Env;
+use relay_core::config::{Env, aws_sdk_config};
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{S3Store, s3_client};
 use relay_core::upstream::{HttpTimeouts, http_client};
@@ -10,7 +10,7 @@ use sync_worker::{Config, handler};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let sdk = aws_config::load_from_env().await;
+    let sdk = aws_sdk_config().await;
     let secrets = SecretResolver::with_secrets_manager(aws_sdk_secretsmanager::Client::new(&sdk));
     let config = Config::from_env(&Env::process(), &secrets).await?;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
