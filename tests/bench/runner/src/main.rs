@@ -215,7 +215,7 @@ async fn cold_starts(
             }),
         }
     };
-    let mut targets = vec![
+    let targets = vec![
         Target {
             label: (*hello_name).to_owned(),
             function_name: hello_name,
@@ -226,16 +226,6 @@ async fn cold_starts(
         },
         crm_target((*crm_name).to_owned(), Vec::new()),
     ];
-    // The AWS SDK's HTTPS client loads the system's root certificates at init: the bundle
-    // file and every file of the certificate folder. How many files that is depends on the
-    // machine, so crm-signup is also measured with SSL_CERT_FILE naming the bundle alone.
-    let bundle = report::CaStore::probe();
-    if let Some(store) = &bundle {
-        targets.push(crm_target(
-            format!("{crm_name} (SSL_CERT_FILE)"),
-            vec![("SSL_CERT_FILE".to_owned(), store.bundle.clone())],
-        ));
-    }
     // One unrecorded run each: checks the setup end to end and warms the page cache.
     for target in &targets {
         run_once(target, 0)
@@ -262,12 +252,7 @@ async fn cold_starts(
         });
     let baseline = results.next().expect("hello-world was measured");
     let function = results.next().expect("crm-signup was measured");
-    let bundle_only = results.next().zip(bundle);
-    Ok(ColdStarts {
-        baseline,
-        function,
-        bundle_only,
-    })
+    Ok(ColdStarts { baseline, function })
 }
 
 /// The cold-start event: one signed Standard Webhooks contact, a fresh id per run.

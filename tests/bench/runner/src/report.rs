@@ -44,36 +44,6 @@ pub struct ColdStarts {
     pub baseline: ColdStartResult,
     /// crm-signup as configured.
     pub function: ColdStartResult,
-    /// crm-signup with `SSL_CERT_FILE` naming the system bundle alone, when there is one.
-    pub bundle_only: Option<(ColdStartResult, CaStore)>,
-}
-
-/// Where this machine keeps its root certificates (what rustls-native-certs reads).
-pub struct CaStore {
-    /// The bundle file.
-    pub bundle: String,
-    /// The certificate folder.
-    pub dir: String,
-    /// Entries in the folder.
-    pub files: usize,
-}
-
-impl CaStore {
-    /// The first known bundle location that exists (Debian, then RHEL / Amazon Linux).
-    pub fn probe() -> Option<CaStore> {
-        [
-            ("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs"),
-            ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/pki/tls/certs"),
-            ("/etc/ssl/cert.pem", "/etc/ssl/certs"),
-        ]
-        .into_iter()
-        .find(|(bundle, _)| Path::new(bundle).is_file())
-        .map(|(bundle, dir)| CaStore {
-            bundle: bundle.to_owned(),
-            dir: dir.to_owned(),
-            files: std::fs::read_dir(dir).map_or(0, |entries| entries.count()),
-        })
-    }
 }
 
 /// Renders the whole report.
@@ -107,9 +77,6 @@ pub fn render(
     );
     if let Some(cold) = cold {
         cold_start_section(w, &cold.baseline, &cold.function);
-        if let Some((variant, store)) = &cold.bundle_only {
-            bundle_only_section(w, &cold.baseline, variant, store);
-        }
     }
     if let Some(outcome) = latency {
         latency_section(w, facts.plan, outcome);
@@ -194,53 +161,6 @@ fn cold_start_section(w: &mut String, baseline: &ColdStartResult, function: &Col
         a = baseline.label,
         b = function.label
     );
-}
-
-fn bundle_only_section(
-    w: &mut String,
-    baseline: &ColdStartResult,
-    variant: &ColdStartResult,
-    store: &CaStore,
-) {
-    let _ = writeln!(
-        w,
-        "\n### crm-signup reading one CA bundle\n\n\
-         The AWS SDK's HTTPS client (rustls-native-certs) loads the system root certificates \
-         during init: on this machine `{}` and the {} entries of `{}`. How many files that is \
-         depends on the image, so crm-signup also ran (alternating with the two above) with \
-         `SSL_CERT_FILE={}`, which makes it read that bundle alone. Informational: the goal \
-         verdict above is for the plain environment.\n",
-        store.bundle, store.files, store.dir, store.bundle
-    );
-    let _ = writeln!(
-        w,
-        "| metric | {} median | ratio to {} | p90 |\n|---|---:|---:|---:|",
-        variant.label, baseline.label
-    );
-    let rows: [Row; 3] = [
-        (
-            "init: exec → first `/next`",
-            |s| s.init.as_secs_f64() * 1e3,
-            ms,
-        ),
-        ("exec → `/response`", |s| s.total.as_secs_f64() * 1e3, ms),
-        (
-            "peak RSS (`VmHWM`)",
-            |s| s.peak_rss_kib as f64 / 1024.0,
-            mib,
-        ),
-    ];
-    for (name, get, fmt) in rows {
-        let a = Samples::new(baseline.samples.iter().map(get).collect());
-        let b = Samples::new(variant.samples.iter().map(get).collect());
-        let _ = writeln!(
-            w,
-            "| {name} | {} | {:.2}x | {} |",
-            fmt(b.median()),
-            b.median() / a.median(),
-            fmt(b.percentile(90.0)),
-        );
-    }
 }
 
 fn latency_section(w: &mut String, plan: latency::Plan, outcome: &latency::Outcome) {
