@@ -150,7 +150,6 @@ impl Env {
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
     use base64::Engine;
-
     let mut pem = String::new();
     for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
         let encoded = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
@@ -174,10 +173,20 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
         ))
         .tls_context(context)
         .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    // On Lambda the region and the role's credentials are environment variables: reading them
+    // directly skips building the default provider chains (profile files, IMDS, SSO), which
+    // took a millisecond of every cold start. Elsewhere the default chains apply.
+    let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let loader = match std::env::var("AWS_REGION") {
+        Ok(region) if on_lambda => loader
+            .region(aws_config::Region::new(region))
+            .credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            ),
+        _ => loader,
+    };
+    loader.load().await
 }
 
 /// Braze and Userflow settings shared by the functions.

@@ -203,11 +203,6 @@ impl<S: ObjectStore> Deliverer<S> {
         &self.store
     }
 
-    /// The Braze client.
-    pub fn braze(&self) -> &BrazeClient {
-        &self.braze
-    }
-
     /// Delivers every contact, stopping at `deadline`; one [`Outcome`] per input, in order.
     /// Braze and Userflow run concurrently; a contact is [`Outcome::Delivered`] only when
     /// both succeeded.

@@ -237,8 +237,30 @@ enum EnvLookup {
 #[derive(Clone)]
 pub struct SecretResolver {
     env: EnvLookup,
-    client: Option<aws_sdk_secretsmanager::Client>,
+    client: Option<SecretsManager>,
     cache: Arc<Mutex<HashMap<String, SecretString>>>,
+}
+
+/// The Secrets Manager client, or what builds it on the first ARN: building an SDK client
+/// costs about a millisecond of cold start, wasted when every secret comes from `env:`.
+#[derive(Clone)]
+enum SecretsManager {
+    Ready(aws_sdk_secretsmanager::Client),
+    Lazy(
+        Arc<aws_config::SdkConfig>,
+        Arc<std::sync::OnceLock<aws_sdk_secretsmanager::Client>>,
+    ),
+}
+
+impl SecretsManager {
+    fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        match self {
+            SecretsManager::Ready(client) => client,
+            SecretsManager::Lazy(sdk, client) => {
+                client.get_or_init(|| aws_sdk_secretsmanager::Client::new(sdk))
+            }
+        }
+    }
 }
 
 impl fmt::Debug for SecretResolver {
@@ -255,7 +277,7 @@ impl fmt::Debug for SecretResolver {
 }
 
 impl SecretResolver {
-    fn new(env: EnvLookup, client: Option<aws_sdk_secretsmanager::Client>) -> SecretResolver {
+    fn new(env: EnvLookup, client: Option<SecretsManager>) -> SecretResolver {
         SecretResolver {
             env,
             client,
@@ -271,7 +293,15 @@ impl SecretResolver {
 
     /// Reads the process environment and Secrets Manager through `client` (deployed runs).
     pub fn with_secrets_manager(client: aws_sdk_secretsmanager::Client) -> SecretResolver {
-        SecretResolver::new(EnvLookup::Process, Some(client))
+        SecretResolver::new(EnvLookup::Process, Some(SecretsManager::Ready(client)))
+    }
+
+    /// Reads the process environment, and Secrets Manager through a client built from `sdk`
+    /// when the first ARN is resolved (deployed runs: no client is built when every secret
+    /// is an `env:` reference).
+    pub fn with_secrets_manager_from(sdk: &aws_config::SdkConfig) -> SecretResolver {
+        let lazy = SecretsManager::Lazy(Arc::new(sdk.clone()), Arc::default());
+        SecretResolver::new(EnvLookup::Process, Some(lazy))
     }
 
     /// Reads environment variables from `vars` instead of the process (tests: no process-wide
@@ -284,7 +314,7 @@ impl SecretResolver {
     /// variables plus moto in tests).
     pub fn and_secrets_manager(self, client: aws_sdk_secretsmanager::Client) -> SecretResolver {
         SecretResolver {
-            client: Some(client),
+            client: Some(SecretsManager::Ready(client)),
             ..self
         }
     }
@@ -338,7 +368,8 @@ impl SecretResolver {
             .as_ref()
             .ok_or_else(|| SecretError::NoSecretsManager {
                 arn: arn.to_owned(),
-            })?;
+            })?
+            .client();
         let output = client
             .get_secret_value()
             .secret_id(arn)

@@ -134,3 +134,12 @@ async fn when_sources_name_secrets_manager_arns_then_they_resolve_at_cold_start(
     let enabled: Vec<&str> = sources.enabled().map(|s| s.name.as_str()).collect();
     assert_eq!(enabled, ["crm-eu", "pipedrive"]);
 }
+
+#[tokio::test]
+async fn when_the_client_is_built_on_first_use_then_an_arn_still_resolves() {
+    let moto = Moto::start();
+    let arn = create_secret(&client(&moto).await, "lazy-value").await;
+    let resolver = SecretResolver::with_secrets_manager_from(&moto.sdk_config().await);
+    let value = resolver.resolve(&reference(&arn)).await.unwrap();
+    assert_eq!(value.expose_secret(), "lazy-value");
+}

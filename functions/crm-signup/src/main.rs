@@ -12,7 +12,7 @@ use relay_core::upstream::{HttpTimeouts, http_client};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let sdk = aws_sdk_config().await;
-    let secrets = SecretResolver::with_secrets_manager(aws_sdk_secretsmanager::Client::new(&sdk));
+    let secrets = SecretResolver::with_secrets_manager_from(&sdk);
     let config = Config::from_env(&Env::process(), &secrets).await?;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
     let queue = SqsQueue::new(sqs_client(&sdk), config.sync_queue_url.clone());

@@ -11,7 +11,7 @@ use sync_worker::{Config, handler};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = aws_sdk_config().await;
-    let secrets = SecretResolver::with_secrets_manager(aws_sdk_secretsmanager::Client::new(&sdk));
+    let secrets = SecretResolver::with_secrets_manager_from(&sdk);
     let config = Config::from_env(&Env::process(), &secrets).await?;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
     let deps = config.into_deps(http_client(HttpTimeouts::default()), store)?;
