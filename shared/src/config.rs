@@ -36,10 +36,20 @@ impl ConfigError {
     }
 }
 
-/// Where settings are read from: the process environment, or a map in tests.
-#[derive(Debug, Clone, Default)]
+/// Where settings are read from: the process environment, or a map in tests. `Debug` names
+/// no value: variables hold keys and secrets.
+#[derive(Clone, Default)]
 pub struct Env {
     overrides: Option<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.overrides {
+            None => f.write_str("Env(process)"),
+            Some(map) => write!(f, "Env(fixed map of {} variables)", map.len()),
+        }
+    }
 }
 
 impl Env {
@@ -53,6 +63,11 @@ impl Env {
         Env {
             overrides: Some(map),
         }
+    }
+
+    /// Whether this reads the process environment.
+    pub fn is_process(&self) -> bool {
+        self.overrides.is_none()
     }
 
     /// The variable's value; unset and empty are the same.
@@ -259,5 +274,58 @@ impl VendorConfig {
         let userflow = UserflowClient::new(self.userflow, http)
             .map_err(|e| ConfigError::new("USERFLOW_*", e.to_string()))?;
         Ok((braze, userflow))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_settings_are_debug_printed_then_no_value_appears() {
+        let env = Env::from_map(HashMap::from([(
+            "BRAZE_API_KEY".into(),
+            "sk-live-123".into(),
+        )]));
+        let printed = format!("{env:?}");
+        assert!(!printed.contains("sk-live-123"), "{printed}");
+        assert!(printed.contains("1 variables"), "{printed}");
+    }
+
+    #[test]
+    fn when_a_number_is_malformed_then_the_error_names_the_variable() {
+        let env = Env::from_map(HashMap::from([("WEBHOOK_DEADLINE_MS".into(), "4s".into())]));
+        let error = env
+            .millis("WEBHOOK_DEADLINE_MS", Duration::from_secs(4))
+            .unwrap_err();
+        assert_eq!(error.variable, "WEBHOOK_DEADLINE_MS");
+        assert!(error.to_string().contains("`4s` is not valid"), "{error}");
+        assert_eq!(
+            env.required("STATE_BUCKET").unwrap_err().to_string(),
+            "STATE_BUCKET: is required but not set"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_a_key_is_given_by_value_or_by_reference_then_exactly_one_is_accepted() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let map: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            (
+                Env::from_map(map.clone()),
+                SecretResolver::from_env_map(map),
+            )
+        };
+        let (env, secrets) = vars(&[("KEY_SECRET", "env:REAL_KEY"), ("REAL_KEY", "k-1")]);
+        let key = env.secret("KEY", &secrets).await.unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&key), "k-1");
+        let (env, secrets) = vars(&[("KEY", "a"), ("KEY_SECRET", "env:B")]);
+        let both = env.secret("KEY", &secrets).await.unwrap_err().to_string();
+        assert!(both.contains("either KEY or KEY_SECRET"), "{both}");
+        let (env, secrets) = vars(&[]);
+        let neither = env.secret("KEY", &secrets).await.unwrap_err();
+        assert_eq!(neither.variable, "KEY");
     }
 }

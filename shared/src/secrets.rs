@@ -16,6 +16,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
+use crate::config::Env;
+
 const ENV_PREFIX: &str = "env:";
 const ARN_PREFIX: &str = "arn:";
 
@@ -224,19 +226,13 @@ impl SecretError {
     }
 }
 
-#[derive(Clone)]
-enum EnvLookup {
-    Process,
-    Map(Arc<HashMap<String, String>>),
-}
-
 /// Resolves [`SecretRef`]s: environment variables from the process (or a fixed map in
 /// tests), ARNs from Secrets Manager, each ARN fetched once and cached for the process's life.
 ///
 /// Clones share the cache.
 #[derive(Clone)]
 pub struct SecretResolver {
-    env: EnvLookup,
+    env: Env,
     client: Option<SecretsManager>,
     cache: Arc<Mutex<HashMap<String, SecretString>>>,
 }
@@ -265,9 +261,10 @@ impl SecretsManager {
 
 impl fmt::Debug for SecretResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let env = match &self.env {
-            EnvLookup::Process => "process",
-            EnvLookup::Map(_) => "fixed map",
+        let env = if self.env.is_process() {
+            "process"
+        } else {
+            "fixed map"
         };
         f.debug_struct("SecretResolver")
             .field("env", &env)
@@ -277,7 +274,7 @@ impl fmt::Debug for SecretResolver {
 }
 
 impl SecretResolver {
-    fn new(env: EnvLookup, client: Option<SecretsManager>) -> SecretResolver {
+    fn new(env: Env, client: Option<SecretsManager>) -> SecretResolver {
         SecretResolver {
             env,
             client,
@@ -288,12 +285,12 @@ impl SecretResolver {
     /// Reads the process environment only (local runs); an ARN reference is an error that
     /// says so.
     pub fn env_only() -> SecretResolver {
-        SecretResolver::new(EnvLookup::Process, None)
+        SecretResolver::new(Env::process(), None)
     }
 
     /// Reads the process environment and Secrets Manager through `client` (deployed runs).
     pub fn with_secrets_manager(client: aws_sdk_secretsmanager::Client) -> SecretResolver {
-        SecretResolver::new(EnvLookup::Process, Some(SecretsManager::Ready(client)))
+        SecretResolver::new(Env::process(), Some(SecretsManager::Ready(client)))
     }
 
     /// Reads the process environment, and Secrets Manager through a client built from `sdk`
@@ -301,13 +298,13 @@ impl SecretResolver {
     /// is an `env:` reference).
     pub fn with_secrets_manager_from(sdk: &aws_config::SdkConfig) -> SecretResolver {
         let lazy = SecretsManager::Lazy(Arc::new(sdk.clone()), Arc::default());
-        SecretResolver::new(EnvLookup::Process, Some(lazy))
+        SecretResolver::new(Env::process(), Some(lazy))
     }
 
     /// Reads environment variables from `vars` instead of the process (tests: no process-wide
     /// mutation); ARNs are errors.
     pub fn from_env_map(vars: HashMap<String, String>) -> SecretResolver {
-        SecretResolver::new(EnvLookup::Map(Arc::new(vars)), None)
+        SecretResolver::new(Env::from_map(vars), None)
     }
 
     /// The same resolver, also reading Secrets Manager through `client` (e.g. a fixed map of
@@ -323,13 +320,7 @@ impl SecretResolver {
     /// references from; unset and blank are the same (`None`). Lets configuration that
     /// depends on plain variables (`RELAY_PUBLIC_URL`) be tested without touching the process.
     pub fn env_var(&self, name: &str) -> Option<String> {
-        let value = match &self.env {
-            EnvLookup::Process => std::env::var(name).ok(),
-            EnvLookup::Map(vars) => vars.get(name).cloned(),
-        };
-        value
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
+        self.env.get(name).map(|value| value.trim().to_owned())
     }
 
     /// Resolves `reference`. Surrounding whitespace (a pasted newline) is trimmed; an empty
