@@ -57,6 +57,11 @@ fn ids(range: std::ops::Range<u32>) -> Vec<String> {
     range.map(|i| i.to_string()).collect()
 }
 
+/// A mock of `POST /crm/v3/objects/contacts/batch/read`, to be given its answer.
+fn batch_read() -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path(BATCH_READ))
+}
+
 fn props(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
 }
@@ -160,8 +165,7 @@ impl Respond for Overlap {
 #[tokio::test]
 async fn when_contacts_are_read_then_batch_read_is_posted_with_bearer_and_json_body() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(body_json(json!({
             "properties": ["email", "firstname"],
@@ -194,8 +198,7 @@ async fn when_contacts_are_read_then_batch_read_is_posted_with_bearer_and_json_b
 #[tokio::test]
 async fn when_150_ids_are_read_then_two_requests_of_100_and_50_are_sent() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(EchoContacts::new(&[]))
         .expect(2)
         .mount(&server)
@@ -246,8 +249,7 @@ async fn when_ten_chunks_are_read_then_at_most_four_are_in_flight_at_once() {
         max_in_flight: max_in_flight.clone(),
         ..EchoContacts::new(&[])
     };
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(Overlap {
             echo,
             arrivals: std::sync::Mutex::default(),
@@ -277,8 +279,7 @@ async fn when_ten_chunks_are_read_then_at_most_four_are_in_flight_at_once() {
 #[tokio::test]
 async fn when_hubspot_answers_207_then_the_ids_not_found_are_missing() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(207).set_body_json(fixture("batch_read_207.json")))
         .expect(1)
         .mount(&server)
@@ -297,8 +298,7 @@ async fn when_hubspot_answers_207_then_the_ids_not_found_are_missing() {
 #[tokio::test]
 async fn when_results_leave_ids_out_without_any_error_then_those_ids_are_missing() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("batch_read_200.json")))
         .mount(&server)
         .await;
@@ -336,8 +336,7 @@ async fn when_no_ids_or_only_empty_ids_are_given_then_nothing_is_sent() {
 #[tokio::test]
 async fn when_hubspot_answers_429_with_retry_after_then_the_read_is_retried_and_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "1")
@@ -346,8 +345,7 @@ async fn when_hubspot_answers_429_with_retry_after_then_the_read_is_retried_and_
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("batch_read_200.json")))
         .expect(1)
         .mount(&server)
@@ -367,8 +365,7 @@ async fn when_hubspot_answers_429_with_retry_after_then_the_read_is_retried_and_
 #[tokio::test]
 async fn when_429_persists_then_the_error_is_throttled_with_the_rate_limit_decoded() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "0")
@@ -392,8 +389,7 @@ async fn when_429_persists_then_the_error_is_throttled_with_the_rate_limit_decod
 #[tokio::test]
 async fn when_hubspot_answers_401_then_the_error_is_unauthorized_and_misconfigured() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(401).set_body_json(fixture("error_401.json")))
         .expect(1)
         .mount(&server)
@@ -423,8 +419,7 @@ async fn when_hubspot_answers_401_then_the_error_is_unauthorized_and_misconfigur
 #[tokio::test]
 async fn when_hubspot_answers_403_missing_scopes_then_the_error_names_the_category_and_scope() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(403).set_body_json(fixture("error_403_missing_scopes.json")),
         )
@@ -453,8 +448,7 @@ async fn when_hubspot_answers_403_missing_scopes_then_the_error_names_the_catego
 #[tokio::test]
 async fn when_a_502_html_page_persists_then_the_error_is_transient_and_the_body_is_never_decoded() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(502).set_body_raw(fixture_text("bad_gateway.html"), "text/html"),
         )
@@ -480,16 +474,14 @@ async fn when_a_502_html_page_persists_then_the_error_is_transient_and_the_body_
 #[tokio::test]
 async fn when_a_502_html_page_precedes_success_then_the_read_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(502).set_body_raw(fixture_text("bad_gateway.html"), "text/html"),
         )
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("batch_read_200.json")))
         .mount(&server)
         .await;
@@ -506,8 +498,7 @@ async fn when_a_502_html_page_precedes_success_then_the_read_succeeds() {
 #[tokio::test]
 async fn when_hubspot_answers_400_then_the_error_is_permanent_and_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(400).set_body_json(fixture("error_400_validation.json")),
         )
@@ -536,8 +527,7 @@ async fn when_hubspot_answers_400_then_the_error_is_permanent_and_not_retried() 
 #[tokio::test]
 async fn when_the_response_has_extra_fields_and_nulls_then_decoding_tolerates_them() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(
             ResponseTemplate::new(200).set_body_json(fixture("batch_read_extra_fields.json")),
         )
@@ -561,8 +551,7 @@ async fn when_the_response_has_extra_fields_and_nulls_then_decoding_tolerates_th
 #[tokio::test]
 async fn when_a_2xx_body_has_the_wrong_shape_then_decode_names_the_path_but_not_the_value() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "status": "COMPLETE",
             "results": [{"id": "101", "properties": "ada@example.com"}]
@@ -587,8 +576,7 @@ async fn when_a_2xx_body_has_the_wrong_shape_then_decode_names_the_path_but_not_
 #[tokio::test]
 async fn when_an_id_property_is_given_then_the_body_carries_it_and_results_match_by_it() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .and(body_json(json!({
             "properties": ["firstname", "email"],
             "idProperty": "email",
@@ -627,8 +615,7 @@ async fn when_an_id_property_is_given_then_the_body_carries_it_and_results_match
 #[tokio::test]
 async fn when_an_id_property_is_given_without_properties_then_the_defaults_are_kept() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .and(body_json(json!({
             "properties": ["email", "firstname", "lastname", "external_key"],
             "idProperty": "external_key",
@@ -689,8 +676,7 @@ async fn when_a_contact_is_read_by_id_then_get_sends_the_properties_and_404_is_n
 #[tokio::test]
 async fn when_contacts_become_records_then_the_properties_keep_their_values_and_id() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(BATCH_READ))
+    batch_read()
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("batch_read_200.json")))
         .mount(&server)
         .await;

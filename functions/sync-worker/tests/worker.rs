@@ -37,6 +37,14 @@ async fn stack() -> Stack {
     Stack { sandbox, deps }
 }
 
+impl Stack {
+    /// Makes the sandbox answer every `POST path` of `api` with `kind`.
+    async fn fail(&self, api: Api, path: &str, kind: FaultKind) {
+        let rule = FaultRule::new(api, "POST", path, kind);
+        self.sandbox.admin().add_fault(&rule).await.unwrap();
+    }
+}
+
 fn job(external_id: &str, minute: u32) -> String {
     let mut contact = Contact::new(external_id);
     contact.email = Some(format!("{external_id}@example.com"));
@@ -126,13 +134,9 @@ async fn when_messages_are_not_jobs_then_they_are_recorded_and_acknowledged() {
 #[tokio::test]
 async fn when_userflow_refuses_a_contact_then_it_is_recorded_and_acknowledged() {
     let stack = stack().await;
-    let refuse = FaultRule::new(
-        Api::Userflow,
-        "POST",
-        "/users",
-        FaultKind::status(400, false),
-    );
-    stack.sandbox.admin().add_fault(&refuse).await.unwrap();
+    stack
+        .fail(Api::Userflow, "/users", FaultKind::status(400, false))
+        .await;
     let response = handler(&stack.deps, sqs_event(&[("m-3", job("u-3", 0))]))
         .await
         .unwrap();
@@ -155,13 +159,9 @@ async fn when_userflow_refuses_a_contact_then_it_is_recorded_and_acknowledged() 
 #[tokio::test]
 async fn when_braze_keeps_failing_then_only_that_message_is_a_batch_item_failure() {
     let stack = stack().await;
-    let down = FaultRule::new(
-        Api::Braze,
-        "POST",
-        "/users/track",
-        FaultKind::status(503, true),
-    );
-    stack.sandbox.admin().add_fault(&down).await.unwrap();
+    stack
+        .fail(Api::Braze, "/users/track", FaultKind::status(503, true))
+        .await;
     let response = handler(&stack.deps, sqs_event(&[("m-4", job("u-4", 0))]))
         .await
         .unwrap();
@@ -180,13 +180,9 @@ async fn when_braze_keeps_failing_then_only_that_message_is_a_batch_item_failure
 #[tokio::test]
 async fn when_the_failure_record_cannot_be_written_then_the_message_is_kept() {
     let stack = stack().await;
-    let refuse = FaultRule::new(
-        Api::Userflow,
-        "POST",
-        "/users",
-        FaultKind::status(400, false),
-    );
-    stack.sandbox.admin().add_fault(&refuse).await.unwrap();
+    stack
+        .fail(Api::Userflow, "/users", FaultKind::status(400, false))
+        .await;
     stack
         .deps
         .deliverer
