@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -269,19 +269,40 @@ pub fn sqs_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config)
 }
 
+/// An SQS client built when first used.
+type LazyClient = LazyLock<aws_sdk_sqs::Client, Box<dyn FnOnce() -> aws_sdk_sqs::Client + Send>>;
+
 /// [`JobQueue`] over one SQS queue.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
-    client: aws_sdk_sqs::Client,
+    client: Arc<LazyClient>,
     queue_url: String,
 }
 
 impl SqsQueue {
     /// A queue at `queue_url`; build the client with [`sqs_client`].
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> SqsQueue {
+        SqsQueue::with_client(Box::new(move || client), queue_url.into())
+    }
+
+    /// A queue at `queue_url` whose client ([`sqs_client`] of `sdk`) is built on the first
+    /// send: for a function that only sends when something goes wrong (crm-signup parks),
+    /// which then does not pay for an SQS client at every cold start.
+    pub fn connect_on_first_send(
+        sdk: &aws_config::SdkConfig,
+        queue_url: impl Into<String>,
+    ) -> SqsQueue {
+        let sdk = sdk.clone();
+        SqsQueue::with_client(Box::new(move || sqs_client(&sdk)), queue_url.into())
+    }
+
+    fn with_client(
+        client: Box<dyn FnOnce() -> aws_sdk_sqs::Client + Send>,
+        queue_url: String,
+    ) -> SqsQueue {
         SqsQueue {
-            client,
-            queue_url: queue_url.into(),
+            client: Arc::new(LazyLock::new(client)),
+            queue_url,
         }
     }
 
@@ -435,9 +456,29 @@ impl JobQueue for MemoryQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     const KIB: usize = 1024;
+
+    #[test]
+    fn when_a_queue_builds_its_client_on_first_send_then_clones_share_one_build() {
+        let builds = Arc::new(AtomicUsize::new(0));
+        let counted = builds.clone();
+        let queue = SqsQueue::with_client(
+            Box::new(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                sqs_client(&aws_config::SdkConfig::builder().build())
+            }),
+            "https://sqs.example/123/q".into(),
+        );
+        let copy = queue.clone();
+        assert_eq!(builds.load(Ordering::SeqCst), 0, "nothing built before use");
+
+        LazyLock::force(&copy.client);
+        LazyLock::force(&queue.client);
+
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn when_bodies_are_small_then_batches_hold_ten_entries() {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{Credentials, Region};
 
 /// The workspace root (the folder holding `Cargo.lock` and `.venv`).
 pub fn workspace_root() -> PathBuf {
@@ -100,9 +100,10 @@ impl Moto {
         self.child.id()
     }
 
-    /// Shared SDK config pointing at this moto with static test credentials.
+    /// Shared SDK config pointing at this moto with static test credentials, over the
+    /// functions' own HTTP client ([`relay_core::config::aws_sdk_loader`]).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
+        relay_core::config::aws_sdk_loader()
             .endpoint_url(&self.endpoint)
             .region(Region::new(TEST_REGION))
             .credentials_provider(Credentials::new(

@@ -208,6 +208,23 @@ async fn when_25_bodies_are_sent_then_each_is_received_exactly_once() {
 }
 
 #[tokio::test]
+async fn when_the_queue_builds_its_client_on_first_send_then_every_body_arrives() {
+    let moto = Moto::start();
+    let url = moto.create_queue("relay-jobs-lazy").await;
+    let queue = SqsQueue::connect_on_first_send(&moto.sdk_config().await, &url);
+    let bodies: Vec<String> = (0..12).map(|i| format!(r#"{{"job":{i}}}"#)).collect();
+
+    let report = queue.clone().send(&bodies).await;
+    let again = queue.send(&bodies[..1]).await;
+
+    assert!(report.all_sent(), "{:?}", report.failed);
+    assert!(again.all_sent(), "{:?}", again.failed);
+    let mut expected = bodies.clone();
+    expected.push(bodies[0].clone());
+    assert_eq!(sorted(moto.receive_all(&url).await), sorted(expected));
+}
+
+#[tokio::test]
 async fn when_a_body_is_over_256_kib_then_only_it_fails_permanently() {
     let moto = Moto::start();
     let (queue, url, _) = queue_on(&moto).await;

@@ -3,19 +3,19 @@
 use crm_signup::{Config, handler};
 use lambda_http::{Error, run, service_fn};
 use relay_core::config::{Env, aws_sdk_config};
-use relay_core::queue::{SqsQueue, sqs_client};
+use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{S3Store, s3_client};
 use relay_core::upstream::{HttpTimeouts, http_client};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let sdk = aws_sdk_config().await;
     let secrets = SecretResolver::with_secrets_manager_from(&sdk);
     let config = Config::from_env(&Env::process(), &secrets).await?;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
-    let queue = SqsQueue::new(sqs_client(&sdk), config.sync_queue_url.clone());
+    let queue = SqsQueue::connect_on_first_send(&sdk, config.sync_queue_url.clone());
     let deps = config.into_deps(http_client(HttpTimeouts::default()), store, queue)?;
     run(service_fn(|request| handler(&deps, request))).await
 }

@@ -7,7 +7,7 @@ use relay_core::store::{S3Store, s3_client};
 use relay_core::upstream::{HttpTimeouts, http_client};
 use sync_worker::{Config, handler};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = aws_sdk_config().await;

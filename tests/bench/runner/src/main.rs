@@ -249,10 +249,30 @@ async fn cold_starts(
             label: target.label.clone(),
             samples,
             binary_bytes: size(&target.path),
+            executable: executable_kind(&target.path),
         });
     let baseline = results.next().expect("hello-world was measured");
     let function = results.next().expect("crm-signup was measured");
     Ok(ColdStarts { baseline, function })
+}
+
+/// `PIE` or `non-PIE` from the ELF header's `e_type` (ET_DYN = 3, ET_EXEC = 2), since the
+/// relocations a PIE binary needs at start are part of what the cold start measures.
+fn executable_kind(path: &PathBuf) -> &'static str {
+    let mut header = [0u8; 18];
+    let read = std::fs::File::open(path).and_then(|mut file| {
+        use std::io::Read;
+        file.read_exact(&mut header)
+    });
+    match (
+        read,
+        &header[..4],
+        u16::from_le_bytes([header[16], header[17]]),
+    ) {
+        (Ok(()), b"\x7fELF", 3) => "PIE",
+        (Ok(()), b"\x7fELF", 2) => "non-PIE",
+        _ => "unknown",
+    }
 }
 
 /// The cold-start event: one signed Standard Webhooks contact, a fresh id per run.

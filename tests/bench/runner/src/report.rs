@@ -36,6 +36,8 @@ pub struct ColdStartResult {
     pub samples: Vec<Sample>,
     /// Size of the release binary in bytes.
     pub binary_bytes: u64,
+    /// How it is linked: `PIE`, `non-PIE` (from its ELF header), or `unknown`.
+    pub executable: &'static str,
 }
 
 /// Everything the cold-start benchmark measured.
@@ -148,6 +150,11 @@ fn cold_start_section(w: &mut String, baseline: &ColdStartResult, function: &Col
         size(baseline.binary_bytes),
         size(function.binary_bytes),
         function.binary_bytes as f64 / baseline.binary_bytes as f64
+    );
+    let _ = writeln!(
+        w,
+        "| executable | {} | {} | | | |",
+        baseline.executable, function.executable
     );
     let verdict = if init_ratio <= COLD_START_GOAL {
         "PASS"
