@@ -16,7 +16,7 @@ mod runtime_api;
 mod stack;
 mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::Value;
@@ -258,7 +258,7 @@ async fn cold_starts(
 
 /// `PIE` or `non-PIE` from the ELF header's `e_type` (ET_DYN = 3, ET_EXEC = 2), since the
 /// relocations a PIE binary needs at start are part of what the cold start measures.
-fn executable_kind(path: &PathBuf) -> &'static str {
+fn executable_kind(path: &Path) -> &'static str {
     let mut header = [0u8; 18];
     let read = std::fs::File::open(path).and_then(|mut file| {
         use std::io::Read;
