@@ -1,6 +1,8 @@
 //! The Braze REST client against a wiremock server: chunking, partial errors, retries,
 //! error mapping, headers and endpoint normalisation.
 
+mod support;
+
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +14,7 @@ use relay_core::braze::{
     DeleteTarget, EmailToDelete, Event, ItemOutcome, ItemRef, NewAlias, OutputFormat,
     Prioritization, Purchase, Rule, TrackArray, Update, UserAlias, UserAttributes, UserIdentifier,
 };
-use relay_core::upstream::{FailureClass, Rate, RetryPolicy, http_client};
+use relay_core::upstream::{FailureClass, Rate, http_client};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -21,20 +23,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 const KEY: &str = "test-rest-key";
 
 fn fixture(name: &str) -> Vec<u8> {
-    let file = format!(
-        "{}/tests/resources/braze/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
-}
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        deadline: Duration::from_secs(5),
-    }
+    support::fixture_bytes("braze", name)
 }
 
 fn fast_rates() -> BrazeRates {
@@ -49,7 +38,7 @@ fn fast_rates() -> BrazeRates {
 
 fn config(endpoint: BrazeEndpoint) -> BrazeConfig {
     BrazeConfig {
-        retry: fast_retry(),
+        retry: support::fast_retry(),
         rates: fast_rates(),
         ..BrazeConfig::new(endpoint, SecretString::from(KEY))
     }

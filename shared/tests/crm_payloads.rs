@@ -1,6 +1,8 @@
 //! CRM payloads end to end: a body as each CRM sends it is parsed into records, and a field
 //! mapping turns each record into the exact contact.
 
+mod support;
+
 use chrono::{TimeZone, Utc};
 use relay_core::braze::validation::Rule;
 use relay_core::contact::{Company, Contact};
@@ -12,8 +14,7 @@ const JSON: Option<&str> = Some("application/json; charset=utf-8");
 const XML: Option<&str> = Some("text/xml; charset=utf-8");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/resources/crm/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    support::fixture_bytes("crm", name)
 }
 
 fn mapping(value: Value) -> FieldMapping {

@@ -1,6 +1,8 @@
 //! The HubSpot contacts client against a wiremock server: request shape, chunking and
 //! concurrency, 207 Multi-Status, tolerant decoding, error classes and the shared retry rules.
 
+mod support;
+
 use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -21,30 +23,17 @@ const TOKEN: &str = "pat-na1-00000000-test-token";
 const BATCH_READ: &str = "/crm/v3/objects/contacts/batch/read";
 
 fn fixture_text(name: &str) -> String {
-    let path = format!(
-        "{}/tests/resources/hubspot/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    support::fixture_text("hubspot", name)
 }
 
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
-}
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        deadline: Duration::from_secs(5),
-    }
+    support::fixture_json("hubspot", name)
 }
 
 fn config(base_url: impl Into<String>) -> HubspotConfig {
     HubspotConfig {
         rate: Rate::per_second(NonZeroU32::new(1000).unwrap()),
-        retry: fast_retry(),
+        retry: support::fast_retry(),
         ..HubspotConfig::new(base_url, TOKEN.to_owned().into())
     }
 }
@@ -60,6 +49,21 @@ fn ids(range: std::ops::Range<u32>) -> Vec<String> {
 /// A mock of `POST /crm/v3/objects/contacts/batch/read`, to be given its answer.
 fn batch_read() -> wiremock::MockBuilder {
     Mock::given(method("POST")).and(path(BATCH_READ))
+}
+
+/// The error of reading contacts 101 and 102 from a HubSpot that always gives `answer`,
+/// checked to have been asked exactly `requests` times.
+async fn read_error(answer: ResponseTemplate, requests: u64) -> HubspotError {
+    let server = MockServer::start().await;
+    batch_read()
+        .respond_with(answer)
+        .expect(requests)
+        .mount(&server)
+        .await;
+    client_for(server.uri())
+        .read_contacts(&ids(101..103), &[])
+        .await
+        .unwrap_err()
 }
 
 fn props(names: &[&str]) -> Vec<String> {
@@ -364,21 +368,13 @@ async fn when_hubspot_answers_429_with_retry_after_then_the_read_is_retried_and_
 
 #[tokio::test]
 async fn when_429_persists_then_the_error_is_throttled_with_the_rate_limit_decoded() {
-    let server = MockServer::start().await;
-    batch_read()
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "0")
-                .set_body_json(fixture("error_429.json")),
-        )
-        .expect(3)
-        .mount(&server)
-        .await;
-
-    let error = client_for(server.uri())
-        .read_contacts(&ids(101..103), &[])
-        .await
-        .unwrap_err();
+    let error = read_error(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "0")
+            .set_body_json(fixture("error_429.json")),
+        3,
+    )
+    .await;
 
     assert_eq!(error.class(), FailureClass::Throttled);
     let vendor = error.vendor_error().unwrap();
@@ -388,17 +384,11 @@ async fn when_429_persists_then_the_error_is_throttled_with_the_rate_limit_decod
 
 #[tokio::test]
 async fn when_hubspot_answers_401_then_the_error_is_unauthorized_and_misconfigured() {
-    let server = MockServer::start().await;
-    batch_read()
-        .respond_with(ResponseTemplate::new(401).set_body_json(fixture("error_401.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let error = client_for(server.uri())
-        .read_contacts(&ids(101..103), &[])
-        .await
-        .unwrap_err();
+    let error = read_error(
+        ResponseTemplate::new(401).set_body_json(fixture("error_401.json")),
+        1,
+    )
+    .await;
 
     match &error {
         HubspotError::Unauthorized {
@@ -418,19 +408,11 @@ async fn when_hubspot_answers_401_then_the_error_is_unauthorized_and_misconfigur
 
 #[tokio::test]
 async fn when_hubspot_answers_403_missing_scopes_then_the_error_names_the_category_and_scope() {
-    let server = MockServer::start().await;
-    batch_read()
-        .respond_with(
-            ResponseTemplate::new(403).set_body_json(fixture("error_403_missing_scopes.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let error = client_for(server.uri())
-        .read_contacts(&ids(101..103), &[])
-        .await
-        .unwrap_err();
+    let error = read_error(
+        ResponseTemplate::new(403).set_body_json(fixture("error_403_missing_scopes.json")),
+        1,
+    )
+    .await;
 
     assert!(
         matches!(error, HubspotError::Unauthorized { .. }),
@@ -447,19 +429,11 @@ async fn when_hubspot_answers_403_missing_scopes_then_the_error_names_the_catego
 
 #[tokio::test]
 async fn when_a_502_html_page_persists_then_the_error_is_transient_and_the_body_is_never_decoded() {
-    let server = MockServer::start().await;
-    batch_read()
-        .respond_with(
-            ResponseTemplate::new(502).set_body_raw(fixture_text("bad_gateway.html"), "text/html"),
-        )
-        .expect(3)
-        .mount(&server)
-        .await;
-
-    let error = client_for(server.uri())
-        .read_contacts(&ids(101..103), &[])
-        .await
-        .unwrap_err();
+    let error = read_error(
+        ResponseTemplate::new(502).set_body_raw(fixture_text("bad_gateway.html"), "text/html"),
+        3,
+    )
+    .await;
 
     assert_eq!(error.class(), FailureClass::Transient);
     assert_eq!(error.status().map(|s| s.as_u16()), Some(502));
@@ -497,19 +471,11 @@ async fn when_a_502_html_page_precedes_success_then_the_read_succeeds() {
 
 #[tokio::test]
 async fn when_hubspot_answers_400_then_the_error_is_permanent_and_not_retried() {
-    let server = MockServer::start().await;
-    batch_read()
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(fixture("error_400_validation.json")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let error = client_for(server.uri())
-        .read_contacts(&ids(101..103), &[])
-        .await
-        .unwrap_err();
+    let error = read_error(
+        ResponseTemplate::new(400).set_body_json(fixture("error_400_validation.json")),
+        1,
+    )
+    .await;
 
     assert_eq!(error.class(), FailureClass::Permanent);
     assert_eq!(

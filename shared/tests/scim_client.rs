@@ -1,6 +1,8 @@
 //! The Braze SCIM client against a wiremock server: headers, the userName filter, status
 //! classification with Braze's text/html error bodies, id spelling aliases, PUT shape.
 
+mod support;
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -18,12 +20,11 @@ const ORIGIN: &str = "relay.example.com";
 const USER_ID: &str = "dfa245b7-24195aec-887bb3ad-602b3340";
 
 fn fixture_text(name: &str) -> String {
-    let path = format!("{}/tests/resources/scim/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    support::fixture_text("scim", name)
 }
 
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
+    support::fixture_json("scim", name)
 }
 
 fn client_for(base_url: impl Into<String>) -> ScimClient {

@@ -1,13 +1,13 @@
 //! The Userflow client against a wiremock server: paths, headers, bodies, pagination, error
 //! mapping and the retry rules of the shared upstream policy.
 
+mod support;
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures::StreamExt;
-use relay_core::upstream::{
-    FailureClass, HttpTimeouts, Rate, RetryPolicy, UpstreamError, http_client,
-};
+use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, UpstreamError, http_client};
 use relay_core::userflow::{
     AttributeOperation, EventSubject, GroupUpsert, ListUsers, Membership, PageSize, Region,
     UserflowClient, UserflowConfig, UserflowError, UserflowResource,
@@ -21,27 +21,13 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 const API_KEY: &str = "ak_test_0123456789";
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/resources/userflow/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        deadline: Duration::from_secs(5),
-    }
+    support::fixture_json("userflow", name)
 }
 
 fn config(base_url: impl Into<String>) -> UserflowConfig {
     UserflowConfig {
         rate: Rate::per_second(NonZeroU32::new(1000).unwrap()),
-        retry: fast_retry(),
+        retry: support::fast_retry(),
         ..UserflowConfig::with_base_url(base_url, API_KEY.to_owned().into())
     }
 }

@@ -1,5 +1,7 @@
 //! Userflow request shapes and tolerant response decoding, without HTTP.
 
+mod support;
+
 use relay_core::upstream::FailureClass;
 use relay_core::userflow::{
     AttributeOperation, AttributeValue, DataType, Event, EventSubject, GroupUpsert, List,
@@ -8,11 +10,7 @@ use relay_core::userflow::{
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/resources/userflow/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    support::fixture_text("userflow", name)
 }
 
 fn to_json(value: &impl serde::Serialize) -> Value {

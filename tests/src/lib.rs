@@ -13,6 +13,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_s3::config::{Credentials, Region};
 
+/// A retry policy for clients talking to the sandbox: six attempts 10 to 200 ms apart within
+/// 20 s, so tests spend their time on behaviour, not on backoff.
+pub fn fast_retry() -> relay_core::upstream::RetryPolicy {
+    relay_core::upstream::RetryPolicy {
+        max_attempts: 6,
+        base_delay: std::time::Duration::from_millis(10),
+        max_delay: std::time::Duration::from_millis(200),
+        deadline: std::time::Duration::from_secs(20),
+    }
+}
+
 /// The workspace root (the folder holding `Cargo.lock` and `.venv`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

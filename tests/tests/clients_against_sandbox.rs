@@ -21,16 +21,6 @@ use sandbox::{Api, Bucket, FaultKind, FaultRule, RateLimit, Sandbox, SandboxConf
 use secrecy::SecretString;
 use serde_json::json;
 
-/// Retries fast so tests spend their time on behaviour, not on backoff.
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 6,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(200),
-        deadline: Duration::from_secs(20),
-    }
-}
-
 fn generous(per_second: u32) -> Rate {
     Rate::per_second(NonZeroU32::new(per_second).unwrap())
 }
@@ -57,7 +47,7 @@ impl Stack {
             SecretString::from(info.userflow_key.clone()),
         );
         userflow_config.rate = generous(500);
-        userflow_config.retry = fast_retry();
+        userflow_config.retry = relay_tests::fast_retry();
         let userflow = UserflowClient::new(userflow_config, http.clone()).expect("userflow client");
         let mut scim_config = ScimConfig::new(
             &info.braze,
@@ -65,7 +55,7 @@ impl Stack {
             &info.scim_origin,
         );
         scim_config.rate = generous(100);
-        scim_config.retry = fast_retry();
+        scim_config.retry = relay_tests::fast_retry();
         let scim = ScimClient::new(scim_config, http).expect("scim client");
         Stack {
             sandbox,
@@ -89,7 +79,7 @@ fn braze_client(endpoint: &str, key: &str, http: reqwest::Client) -> BrazeClient
         export_ids: generous(1_000),
         export_segment: generous(100),
     };
-    config.retry = fast_retry();
+    config.retry = relay_tests::fast_retry();
     BrazeClient::new(config, http).expect("braze client")
 }
 
@@ -785,7 +775,7 @@ async fn when_braze_budget_is_tight_then_the_client_paces_itself_and_loses_nothi
     config.rates.track = generous(1_000);
     config.retry = RetryPolicy {
         max_attempts: 20,
-        ..fast_retry()
+        ..relay_tests::fast_retry()
     };
     let braze = BrazeClient::new(config, http_client(HttpTimeouts::default())).unwrap();
 

@@ -3,23 +3,13 @@
 //! sandbox.
 
 use std::num::NonZeroU32;
-use std::time::Duration;
 
 use relay_core::crm::hubspot::{HubspotClient, HubspotConfig, HubspotError};
-use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, RetryPolicy, http_client};
+use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, http_client};
 use sandbox::{Api, FaultKind, FaultRule, HubspotContactSeed, Sandbox, SandboxConfig};
 use secrecy::SecretString;
 
 const BATCH_READ: &str = "/crm/v3/objects/contacts/batch/read";
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 6,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(200),
-        deadline: Duration::from_secs(20),
-    }
-}
 
 async fn start() -> (Sandbox, HubspotClient) {
     let sandbox = sandbox::start(SandboxConfig::default())
@@ -31,7 +21,7 @@ async fn start() -> (Sandbox, HubspotClient) {
         SecretString::from(info.hubspot_token.clone()),
     );
     config.rate = Rate::per_second(NonZeroU32::new(100).unwrap());
-    config.retry = fast_retry();
+    config.retry = relay_tests::fast_retry();
     let client =
         HubspotClient::new(config, http_client(HttpTimeouts::default())).expect("hubspot client");
     (sandbox, client)
@@ -143,7 +133,7 @@ async fn when_the_token_is_wrong_then_the_read_fails_as_misconfigured_without_re
     let (sandbox, _) = start().await;
     let info = sandbox.info().clone();
     let mut config = HubspotConfig::new(&info.hubspot_url, SecretString::from("pat-wrong"));
-    config.retry = fast_retry();
+    config.retry = relay_tests::fast_retry();
     let client =
         HubspotClient::new(config, http_client(HttpTimeouts::default())).expect("hubspot client");
 

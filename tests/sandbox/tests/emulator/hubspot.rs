@@ -51,6 +51,18 @@ fn inputs(ids: &[&str]) -> Value {
     ids.iter().map(|id| json!({"id": id})).collect()
 }
 
+/// The names of a result's `properties`, sorted.
+fn property_names(properties: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = properties
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 fn result_ids(answer: &Answer) -> Vec<String> {
     answer.json()["results"]
         .as_array()
@@ -119,13 +131,7 @@ async fn when_every_id_is_found_then_200_with_only_the_requested_properties_as_s
     assert!(body["startedAt"].is_string() && body["completedAt"].is_string());
     assert_eq!(result_ids(&answer), vec!["103", "101"]);
     let first = &body["results"][0];
-    let mut names: Vec<&str> = first["properties"]
-        .as_object()
-        .expect("properties")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    names.sort_unstable();
+    let names = property_names(&first["properties"]);
     assert_eq!(
         names,
         vec![
@@ -187,13 +193,7 @@ async fn when_no_properties_are_named_then_hubspots_defaults_come_back() {
     let answer = env.batch_read(json!({"inputs": inputs(&["102"])})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let properties = &answer.json()["results"][0]["properties"];
-    let mut names: Vec<&str> = properties
-        .as_object()
-        .expect("properties")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    names.sort_unstable();
+    let names = property_names(properties);
     assert_eq!(
         names,
         vec![
