@@ -15,8 +15,8 @@ use aws_sdk_s3::config::{Credentials, Region};
 
 /// A retry policy for clients talking to the sandbox: six attempts 10 to 200 ms apart within
 /// 20 s, so tests spend their time on behaviour, not on backoff.
-pub fn fast_retry() -> relay_core::upstream::RetryPolicy {
-    relay_core::upstream::RetryPolicy {
+pub fn fast_retry() -> relay_clients::upstream::RetryPolicy {
+    relay_clients::upstream::RetryPolicy {
         max_attempts: 6,
         base_delay: std::time::Duration::from_millis(10),
         max_delay: std::time::Duration::from_millis(200),

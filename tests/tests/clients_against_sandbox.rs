@@ -6,15 +6,15 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use relay_core::braze::scim::{
+use relay_clients::braze::scim::{
     NewScimUser, ScimClient, ScimConfig, ScimError, ScimName, ScimUserUpdate,
 };
-use relay_core::braze::{
+use relay_clients::braze::{
     BrazeClient, BrazeConfig, BrazeEndpoint, BrazeError, BrazeRates, DeleteTarget, ItemOutcome,
     ItemRef, NewAlias, TrackArray, Update, UserAlias, UserAttributes, UserIdentifier,
 };
-use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, RetryPolicy, http_client};
-use relay_core::userflow::{
+use relay_clients::upstream::{FailureClass, HttpTimeouts, Rate, RetryPolicy, http_client};
+use relay_clients::userflow::{
     EventSubject, GroupUpsert, ListUsers, UserflowClient, UserflowConfig, UserflowError,
 };
 use sandbox::{Api, Bucket, FaultKind, FaultRule, RateLimit, Sandbox, SandboxConfig};

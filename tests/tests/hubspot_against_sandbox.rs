@@ -4,8 +4,8 @@
 
 use std::num::NonZeroU32;
 
-use relay_core::crm::hubspot::{HubspotClient, HubspotConfig, HubspotError};
-use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, http_client};
+use relay_clients::hubspot::{HubspotClient, HubspotConfig, HubspotError};
+use relay_clients::upstream::{FailureClass, HttpTimeouts, Rate, http_client};
 use sandbox::{Api, FaultKind, FaultRule, HubspotContactSeed, Sandbox, SandboxConfig};
 use secrecy::SecretString;
 

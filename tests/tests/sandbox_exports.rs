@@ -457,7 +457,7 @@ async fn when_the_callback_endpoint_fails_then_the_export_still_completes_and_re
 /// under the prefix Braze answered, the callback arrives, and a running export can be cancelled.
 #[tokio::test]
 async fn when_the_braze_client_starts_an_export_then_its_files_and_callback_follow() {
-    use relay_core::braze::{BrazeClient, BrazeConfig, BrazeEndpoint, OutputFormat};
+    use relay_clients::braze::{BrazeClient, BrazeConfig, BrazeEndpoint, OutputFormat};
     use secrecy::SecretString;
 
     let stack = Stack::start().await;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use relay_clients::upstream::FailureClass;
 use relay_core::queue::{JobQueue, MAX_MESSAGE_BYTES, SqsQueue, sqs_client};
 use relay_core::store::{ObjectStore, PutIfAbsent, S3Store, s3_client};
-use relay_core::upstream::FailureClass;
 use relay_tests::Moto;
 
 const KIB: usize = 1024;

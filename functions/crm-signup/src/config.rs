@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
+use relay_clients::hubspot::{HubspotClient, HubspotConfig};
 use relay_core::config::{ConfigError, Env, VendorConfig};
 use relay_core::crm::Sources;
-use relay_core::crm::hubspot::{HubspotClient, HubspotConfig};
 use relay_core::crm::sources::{RELAY_SOURCES, SourcesConfig};
 use relay_core::delivery::{Deliverer, DeliveryOptions};
 use relay_core::queue::JobQueue;

@@ -20,8 +20,9 @@ use chrono::Utc;
 use futures::StreamExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use relay_clients::hubspot::HubspotClient;
+use relay_clients::upstream::FailureClass;
 use relay_core::contact::Contact;
-use relay_core::crm::hubspot::HubspotClient;
 use relay_core::crm::payload::{ParseOptions, parse};
 use relay_core::crm::signature::{Auth, check_salesforce_organization};
 use relay_core::crm::{
@@ -31,7 +32,6 @@ use relay_core::delivery::{Deliverer, Delivery, Outcome, StepFailure};
 use relay_core::jobs::{ContactJob, Job};
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
-use relay_core::upstream::FailureClass;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::time::{Instant, timeout_at};
@@ -540,7 +540,7 @@ fn vendor_error(failure: &StepFailure) -> FieldError {
     }
 }
 
-fn rule_name(rule: &relay_core::braze::Rule) -> String {
+fn rule_name(rule: &relay_clients::braze::Rule) -> String {
     serde_json::to_value(rule)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

@@ -1,10 +1,10 @@
 //! sync-worker's Lambda entry point: reads the configuration, builds the clients once, serves.
 
 use lambda_runtime::{Error, run, service_fn};
+use relay_clients::upstream::{HttpTimeouts, http_client};
 use relay_core::config::{Env, aws_sdk_config};
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{S3Store, s3_client};
-use relay_core::upstream::{HttpTimeouts, http_client};
 use sync_worker::{Config, handler};
 
 #[tokio::main(flavor = "current_thread")]

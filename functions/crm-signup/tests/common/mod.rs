@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use crm_signup::{Config, Deps, handler};
 use lambda_http::{Body, Request};
+use relay_clients::upstream::{HttpTimeouts, http_client};
 use relay_core::config::Env;
 use relay_core::queue::MemoryQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::MemoryStore;
-use relay_core::upstream::{HttpTimeouts, http_client};
 use relay_tests::webhooks::*;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;

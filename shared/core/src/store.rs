@@ -20,7 +20,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use crate::upstream::FailureClass;
+use relay_clients::upstream::FailureClass;
 
 /// Result of [`ObjectStore::put_if_absent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,8 +28,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::braze::validation::{Rule, ValidationError};
 use crate::contact::{Company, Contact};
+use relay_clients::braze::validation::{Rule, ValidationError};
 
 /// A JSON pointer (RFC 6901): `""` (the whole record) or `/a/b/0`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

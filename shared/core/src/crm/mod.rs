@@ -6,9 +6,7 @@
 //! - [`signature`]: Standard Webhooks, HubSpot v3 / v2, Salesforce URL token, HTTP Basic.
 //! - [`payload`]: turns a verified body into [`Record`]s (or HubSpot object ids to fetch).
 //! - [`mapping`]: JSON pointers from a record to the contact's fields.
-//! - [`hubspot`]: the HubSpot CRM client that reads contacts an event only names.
 
-pub mod hubspot;
 pub mod mapping;
 pub mod payload;
 pub mod signature;

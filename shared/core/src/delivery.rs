@@ -27,12 +27,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::time::{Instant, timeout_at};
 
-use crate::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
 use crate::config::{ConfigError, Env};
 use crate::contact::Contact;
 use crate::store::{ObjectStore, PutIfAbsent};
-use crate::upstream::{FailureClass, GiveUpReason, UpstreamError};
-use crate::userflow::{EventSubject, UserflowClient, UserflowError};
+use relay_clients::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
+use relay_clients::upstream::{FailureClass, GiveUpReason, UpstreamError};
+use relay_clients::userflow::{EventSubject, UserflowClient, UserflowError};
 
 /// Key prefix of the `signed_up` event markers in the state bucket.
 pub const SIGNED_UP_MARKER_PREFIX: &str = "markers/signed-up/";

@@ -16,10 +16,10 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use secrecy::SecretString;
 
-use crate::braze::{BrazeClient, BrazeConfig, BrazeEndpoint};
 use crate::secrets::{SecretRef, SecretResolver};
-use crate::upstream::{Rate, RetryPolicy};
-use crate::userflow::{Region, UserflowClient, UserflowConfig};
+use relay_clients::braze::{BrazeClient, BrazeConfig, BrazeEndpoint};
+use relay_clients::upstream::{Rate, RetryPolicy};
+use relay_clients::userflow::{Region, UserflowClient, UserflowConfig};
 
 /// A configuration problem, naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,7 +166,7 @@ impl Env {
 /// The AWS SDK configuration every function uses: the standard environment (region,
 /// credentials, `AWS_ENDPOINT_URL` for moto), over an HTTPS client that trusts Mozilla's
 /// roots compiled into the binary instead of reading the system certificate store at cold
-/// start (the same roots as [`crate::upstream::http_client`]).
+/// start (the same roots as [`relay_clients::upstream::http_client`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_sdk_loader().load().await
 }
@@ -258,7 +258,7 @@ impl VendorConfig {
         };
         let mut braze = BrazeConfig::new(endpoint, env.secret("BRAZE_API_KEY", secrets).await?);
         braze.track_batch = env.parsed("BRAZE_TRACK_BATCH", BrazeConfig::DEFAULT_TRACK_BATCH)?;
-        if !(1..=crate::braze::MAX_TRACK_BATCH).contains(&braze.track_batch) {
+        if !(1..=relay_clients::braze::MAX_TRACK_BATCH).contains(&braze.track_batch) {
             return Err(ConfigError::new(
                 "BRAZE_TRACK_BATCH",
                 "must be between 1 and 75 (Braze rejects larger requests whole)",
@@ -283,7 +283,10 @@ impl VendorConfig {
                 UserflowConfig::for_region(region, userflow_key)
             }
         };
-        userflow.rate = env.rate("USERFLOW_RATE", crate::userflow::DEFAULT_RATE_PER_SECOND)?;
+        userflow.rate = env.rate(
+            "USERFLOW_RATE",
+            relay_clients::userflow::DEFAULT_RATE_PER_SECOND,
+        )?;
         userflow.retry = retry;
         Ok(VendorConfig { braze, userflow })
     }

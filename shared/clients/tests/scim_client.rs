@@ -6,11 +6,11 @@ mod support;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use relay_core::braze::scim::{
+use relay_clients::braze::scim::{
     AppGroupPermissions, NewScimUser, Permissions, RoleRef, ScimClient, ScimConfig, ScimError,
     ScimName, ScimUser, ScimUserUpdate,
 };
-use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, RetryPolicy, http_client};
+use relay_clients::upstream::{FailureClass, HttpTimeouts, Rate, RetryPolicy, http_client};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

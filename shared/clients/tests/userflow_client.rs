@@ -7,8 +7,8 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures::StreamExt;
-use relay_core::upstream::{FailureClass, HttpTimeouts, Rate, UpstreamError, http_client};
-use relay_core::userflow::{
+use relay_clients::upstream::{FailureClass, HttpTimeouts, Rate, UpstreamError, http_client};
+use relay_clients::userflow::{
     AttributeOperation, EventSubject, GroupUpsert, ListUsers, Membership, PageSize, Region,
     UserflowClient, UserflowConfig, UserflowError, UserflowResource,
 };

@@ -16,7 +16,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::stream::{self, StreamExt};
 
 use crate::store::{classify_sdk_error, timeouts};
-use crate::upstream::FailureClass;
+use relay_clients::upstream::FailureClass;
 
 /// Largest SQS message body, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;

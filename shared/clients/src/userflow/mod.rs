@@ -11,9 +11,9 @@
 //! - lists are cursor pages, exposed as one flat [`Stream`](futures::Stream) of items.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), relay_core::userflow::UserflowError> {
-//! use relay_core::userflow::{AttributeOperation, Region, UserflowClient, UserflowConfig};
-//! use relay_core::upstream::{http_client, HttpTimeouts};
+//! # async fn demo() -> Result<(), relay_clients::userflow::UserflowError> {
+//! use relay_clients::userflow::{AttributeOperation, Region, UserflowClient, UserflowConfig};
+//! use relay_clients::upstream::{http_client, HttpTimeouts};
 //! use serde_json::json;
 //!
 //! let config = UserflowConfig::for_region(Region::Eu, "ak_example".to_owned().into());

@@ -2,8 +2,8 @@
 
 mod support;
 
-use relay_core::upstream::FailureClass;
-use relay_core::userflow::{
+use relay_clients::upstream::FailureClass;
+use relay_clients::userflow::{
     AttributeOperation, AttributeValue, DataType, Event, EventSubject, GroupUpsert, List,
     Membership, MembershipList, MembershipUpdate, PageSize, User, UserUpsert, UserflowError,
 };

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use relay_core::braze::{
+use relay_clients::braze::{
     AliasToIdentify, BrazeClient, BrazeConfig, BrazeEndpoint, BrazeError, BrazeRates, Cluster,
     DeleteTarget, EmailToDelete, Event, ItemOutcome, ItemRef, NewAlias, OutputFormat,
     Prioritization, Purchase, Rule, TrackArray, Update, UserAlias, UserAttributes, UserIdentifier,
 };
-use relay_core::upstream::{FailureClass, Rate, http_client};
+use relay_clients::upstream::{FailureClass, Rate, http_client};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -1094,11 +1094,11 @@ async fn when_aliases_and_identifications_exceed_50_then_they_are_chunked() {
         .unwrap();
     let merged = client
         .merge()
-        .updates((0..60).map(|i| relay_core::braze::MergeUpdate {
-            identifier_to_merge: relay_core::braze::MergeIdentifier::UserAlias {
+        .updates((0..60).map(|i| relay_clients::braze::MergeUpdate {
+            identifier_to_merge: relay_clients::braze::MergeIdentifier::UserAlias {
                 user_alias: UserAlias::new(format!("crm-{i}"), "hubspot"),
             },
-            identifier_to_keep: relay_core::braze::MergeIdentifier::ExternalId {
+            identifier_to_keep: relay_clients::braze::MergeIdentifier::ExternalId {
                 external_id: format!("u-{i}"),
             },
         }))

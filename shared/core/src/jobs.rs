@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::contact::Contact;
-use crate::upstream::{DecodeError, decode_json};
+use relay_clients::upstream::{DecodeError, decode_json};
 
 /// The message format version this relay writes and reads.
 pub const JOB_VERSION: u64 = 1;

@@ -4,7 +4,7 @@
 mod support;
 
 use chrono::{TimeZone, Utc};
-use relay_core::braze::validation::Rule;
+use relay_clients::braze::validation::Rule;
 use relay_core::contact::{Company, Contact};
 use relay_core::crm::payload::{ParseOptions, parse};
 use relay_core::crm::{FieldMapping, Payload, PayloadError, Record, Scheme};

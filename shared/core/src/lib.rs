@@ -1,11 +1,9 @@
 #![warn(missing_docs)]
-//! `relay-core`: everything Lifecycle Relay's functions and CLI share, with no Lambda code.
+//! `relay-core`: the relay's domain and its AWS adapters, on top of `relay-clients` (the vendor
+//! clients); what Lifecycle Relay's functions and CLI share, with no Lambda code.
 //!
-//! - [`upstream`]: the retry, throttling and rate-limit policy every vendor client uses.
-//! - [`braze`]: the Braze REST client, the cluster table, attribute validation, the SCIM client.
-//! - [`userflow`]: the Userflow client.
 //! - [`contact`]: the canonical contact, its validation and its vendor payloads.
-//! - [`crm`]: CRM webhook sources: signatures, payloads, field mapping, the HubSpot client.
+//! - [`crm`]: CRM webhook sources: signatures, payloads, field mapping.
 //! - [`delivery`]: sends contacts to Braze and Userflow under a deadline (crm-signup and the
 //!   sync-worker's `contact` jobs share it).
 //! - [`jobs`]: the versioned SQS message types.
@@ -13,7 +11,6 @@
 //! - [`config`]: environment settings with errors naming the variable; vendor clients.
 //! - [`secrets`]: secret references (`env:NAME`, Secrets Manager ARNs) resolved at cold start.
 
-pub mod braze;
 pub mod config;
 pub mod contact;
 pub mod crm;
@@ -22,5 +19,3 @@ pub mod jobs;
 pub mod queue;
 pub mod secrets;
 pub mod store;
-pub mod upstream;
-pub mod userflow;

@@ -2,7 +2,7 @@
 //! a Braze `/users/track` attributes object and a Userflow user upsert.
 //!
 //! A contact is checked once, before anything is sent: the Braze rules
-//! ([`crate::braze::validation`]) for the standard fields and custom attributes, plus the
+//! ([`relay_clients::braze::validation`]) for the standard fields and custom attributes, plus the
 //! relay's own (company id present, custom keys that the mapping itself emits are reserved).
 //! A contact that passes is sent as it is to both vendors; one that fails is reported to the
 //! CRM with every error, and never sent.
@@ -13,12 +13,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::braze::validation::{
+use relay_clients::braze::validation::{
     Rule, ValidationError, check_country, check_date, check_email, check_external_id,
     check_language, check_phone, check_string_length, check_time_zone, validate_custom_attribute,
 };
-use crate::braze::{Update, UserAttributes, UserIdentifier};
-use crate::userflow::{AttributeValue, GroupUpsert, UpsertUserRequest, UserflowClient};
+use relay_clients::braze::{Update, UserAttributes, UserIdentifier};
+use relay_clients::userflow::{AttributeValue, GroupUpsert, UpsertUserRequest, UserflowClient};
 
 /// Braze custom attribute (and Userflow attribute) names the mapping emits itself: a CRM
 /// custom attribute must not reuse them.
@@ -467,7 +467,7 @@ mod tests {
     #[test]
     fn when_mapped_to_userflow_then_company_is_a_group_and_name_is_joined() {
         let client = UserflowClient::new(
-            crate::userflow::UserflowConfig::with_base_url(
+            relay_clients::userflow::UserflowConfig::with_base_url(
                 "http://127.0.0.1:9",
                 secrecy::SecretString::from("ak_test"),
             ),

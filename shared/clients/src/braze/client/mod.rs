@@ -2,7 +2,7 @@
 //! builders ending in `.send()`.
 //!
 //! ```no_run
-//! # async fn demo(client: relay_core::braze::BrazeClient, items: Vec<relay_core::braze::UserAttributes>) {
+//! # async fn demo(client: relay_clients::braze::BrazeClient, items: Vec<relay_clients::braze::UserAttributes>) {
 //! let report = client.track().attributes(items).send().await;
 //! # }
 //! ```

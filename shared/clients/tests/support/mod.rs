@@ -1,4 +1,4 @@
-//! What relay-core's integration tests share: fixtures under `tests/resources/<api>/`, and a
+//! What relay-clients' integration tests share: fixtures under `tests/resources/<api>/`, and a
 //! retry policy fast enough that tests spend their time on behaviour, not on backoff.
 
 // Each test crate includes this module and uses a different part of it.
@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use relay_core::upstream::RetryPolicy;
+use relay_clients::upstream::RetryPolicy;
 
 /// The bytes of `tests/resources/<api>/<name>`.
 pub fn fixture_bytes(api: &str, name: &str) -> Vec<u8> {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use relay_core::crm::hubspot::{
+use relay_clients::hubspot::{
     BATCH_READ_CONCURRENCY, ContactsRead, HubspotClient, HubspotConfig, HubspotError,
 };
-use relay_core::upstream::{
+use relay_clients::upstream::{
     FailureClass, HttpTimeouts, Rate, RetryPolicy, UpstreamError, http_client,
 };
 use serde_json::{Value, json};
