@@ -1,0 +1,233 @@
+//! The client-side rate limiter: a configured [`Rate`] per API, slowed down further when the
+//! vendor's `X-RateLimit-Remaining` runs low, and paused for every caller after a 429.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use governor::{DefaultDirectRateLimiter, Quota};
+use http::HeaderMap;
+use tokio::time::Instant;
+
+use super::headers::Budget;
+
+/// A configured request rate for one API (or one endpoint family of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Sustained requests per second from this process.
+    pub per_second: NonZeroU32,
+    /// Requests that may go at once after a quiet period.
+    pub burst: NonZeroU32,
+}
+
+impl Rate {
+    /// `per_second` sustained with an equal burst.
+    pub fn per_second(per_second: NonZeroU32) -> Rate {
+        Rate {
+            per_second,
+            burst: per_second,
+        }
+    }
+
+    /// A budget expressed per minute (e.g. Braze's 250/min for `/users/export/ids`): spread
+    /// evenly, with a burst of one second's worth (at least 1).
+    pub fn per_minute(per_minute: NonZeroU32) -> Rate {
+        let per_second = NonZeroU32::new(per_minute.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN);
+        Rate {
+            per_second,
+            burst: per_second,
+        }
+    }
+}
+
+/// Client-side rate limiter for one API: a governor quota at the configured rate, plus a gate
+/// that every caller passes through. The gate spaces requests out when the vendor's remaining
+/// budget is low and holds everyone back after a 429, so concurrent tasks share one view.
+#[derive(Debug)]
+pub struct RateLimiter {
+    quota: Option<DefaultDirectRateLimiter>,
+    gate: Mutex<Gate>,
+    low_water: f64,
+}
+
+#[derive(Debug)]
+struct Gate {
+    not_before: Instant,
+    spacing: Duration,
+    spacing_until: Instant,
+    /// The vendor's `X-RateLimit-Limit` from the last response that carried it.
+    vendor_limit: Option<u64>,
+}
+
+impl RateLimiter {
+    /// Fraction of the vendor's limit below which requests are spaced out.
+    pub const DEFAULT_LOW_WATER: f64 = 0.1;
+
+    /// Shortest window over which requests resume after a 429: a hint of 0 s must not turn
+    /// into a burst.
+    pub const MIN_RESUME_WINDOW: Duration = Duration::from_secs(1);
+
+    /// A limiter at `rate`.
+    pub fn new(rate: Rate) -> RateLimiter {
+        let quota = Quota::per_second(rate.per_second).allow_burst(rate.burst);
+        RateLimiter::build(Some(DefaultDirectRateLimiter::direct(quota)))
+    }
+
+    /// No client-side quota; still honours the vendor's headers and 429s.
+    pub fn unlimited() -> RateLimiter {
+        RateLimiter::build(None)
+    }
+
+    fn build(quota: Option<DefaultDirectRateLimiter>) -> RateLimiter {
+        let now = Instant::now();
+        RateLimiter {
+            quota,
+            gate: Mutex::new(Gate {
+                not_before: now,
+                spacing: Duration::ZERO,
+                spacing_until: now,
+                vendor_limit: None,
+            }),
+            low_water: Self::DEFAULT_LOW_WATER,
+        }
+    }
+
+    /// Waits until this caller may send one request.
+    pub async fn acquire(&self) {
+        if let Some(quota) = &self.quota {
+            quota.until_ready().await;
+        }
+        let wait = {
+            let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let slot = gate.not_before.max(now);
+            if slot < gate.spacing_until {
+                gate.not_before = slot + gate.spacing;
+            }
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Adapts to the vendor's rate-limit headers on any response. Pacing set here lasts until
+    /// the vendor's reset; a later response with budget to spare does not cut it short (it may
+    /// be older than the one that reported the shortage).
+    pub fn observe(&self, headers: &HeaderMap, now: SystemTime) {
+        let Some(budget) = Budget::from_headers(headers, now) else {
+            return;
+        };
+        let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        gate.vendor_limit = Some(budget.limit);
+        if let Some(spacing) = budget.pacing(self.low_water) {
+            gate.spacing = spacing;
+            gate.spacing_until = gate.spacing_until.max(Instant::now() + budget.resets_in);
+        }
+    }
+
+    /// Holds every caller back for `delay` (after a 429 with a retry hint), then lets them go
+    /// one by one at the vendor's limit spread over a window, instead of all at once into the
+    /// next refusal.
+    pub fn pause(&self, delay: Duration) {
+        let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        gate.not_before = gate.not_before.max(Instant::now() + delay);
+        if let Some(limit) = gate.vendor_limit.filter(|limit| *limit > 0) {
+            let window = delay.max(Self::MIN_RESUME_WINDOW);
+            gate.spacing = window / u32::try_from(limit).unwrap_or(u32::MAX);
+            gate.spacing_until = gate.not_before + window;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::test_support::headers;
+
+    #[test]
+    fn when_budget_is_per_minute_then_it_is_spread_per_second() {
+        let rate = Rate::per_minute(NonZeroU32::new(250).unwrap());
+        assert_eq!(rate.per_second.get(), 5);
+        let rate = Rate::per_minute(NonZeroU32::new(10).unwrap());
+        assert_eq!(rate.per_second.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_the_limiter_is_paused_then_every_caller_waits() {
+        let limiter = RateLimiter::unlimited();
+        limiter.pause(Duration::from_secs(2));
+        let started = tokio::time::Instant::now();
+        limiter.acquire().await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(1900),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    // Real clock: governor keeps its own time, which tokio's paused clock does not drive.
+    #[tokio::test]
+    async fn when_a_rate_is_configured_then_requests_beyond_the_burst_wait_their_turn() {
+        let limiter = RateLimiter::new(Rate {
+            per_second: NonZeroU32::new(20).unwrap(),
+            burst: NonZeroU32::MIN,
+        });
+        let started = std::time::Instant::now();
+        for _ in 0..11 {
+            limiter.acquire().await;
+        }
+        // One at once, then ten more at 20 per second: at least 500 ms.
+        assert!(
+            started.elapsed() >= Duration::from_millis(480),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_callers_resume_after_a_429_then_they_go_at_the_vendors_rate_not_at_once() {
+        let limiter = RateLimiter::unlimited();
+        limiter.observe(
+            &headers(&[
+                ("x-ratelimit-limit", "10"),
+                ("x-ratelimit-remaining", "5"),
+                ("x-ratelimit-reset", "1"),
+            ]),
+            SystemTime::now(),
+        );
+        limiter.pause(Duration::from_secs(1));
+        let started = tokio::time::Instant::now();
+        for _ in 0..10 {
+            limiter.acquire().await;
+        }
+        // 1 s paused, then 10 requests 100 ms apart (10 per 1 s window).
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(1_900), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(2_100), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_vendor_budget_runs_low_then_requests_are_spaced() {
+        let limiter = RateLimiter::unlimited();
+        let now = SystemTime::now();
+        limiter.observe(
+            &headers(&[
+                ("x-ratelimit-limit", "100"),
+                ("x-ratelimit-remaining", "4"),
+                ("x-ratelimit-reset", "5"),
+            ]),
+            now,
+        );
+        let started = tokio::time::Instant::now();
+        for _ in 0..4 {
+            limiter.acquire().await;
+        }
+        // 5 s spread over 5 remaining slots: 1 s apart, the first immediately.
+        assert!(
+            started.elapsed() >= Duration::from_millis(2900),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
