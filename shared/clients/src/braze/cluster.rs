@@ -19,8 +19,7 @@ pub struct Cluster {
     pub dashboard_host: &'static str,
 }
 
-/// Every documented Braze cluster (reference/braze.md). There is no US-09, and the EU hosts
-/// are `fra-0N.braze.eu`.
+/// Every cluster Braze documents. There is no US-09, and the EU hosts are `fra-0N.braze.eu`.
 pub const CLUSTERS: &[Cluster] = &[
     cluster("US-01", "rest.iad-01.braze.com", "dashboard-01.braze.com"),
     cluster("US-02", "rest.iad-02.braze.com", "dashboard-02.braze.com"),

@@ -87,6 +87,36 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The rule's name as serialised in API reports (`snake_case`, e.g. `key_too_long`), so a
+    /// caller can name a rule without a JSON round-trip.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Rule::Required => "required",
+            Rule::ExternalIdTooLong => "external_id_too_long",
+            Rule::KeyTooLong => "key_too_long",
+            Rule::KeyStartsWithDollar => "key_starts_with_dollar",
+            Rule::KeyReserved => "key_reserved",
+            Rule::StringTooLong => "string_too_long",
+            Rule::ArrayTooLong => "array_too_long",
+            Rule::NestedTooLarge => "nested_too_large",
+            Rule::Operator => "operator",
+            Rule::WrongType => "wrong_type",
+            Rule::Email => "email",
+            Rule::Phone => "phone",
+            Rule::Country => "country",
+            Rule::Language => "language",
+            Rule::TimeZone => "time_zone",
+            Rule::Date => "date",
+            Rule::Gender => "gender",
+            Rule::SubscriptionState => "subscription_state",
+            Rule::Url => "url",
+            Rule::Currency => "currency",
+            Rule::Price => "price",
+            Rule::Quantity => "quantity",
+            Rule::RequestTooLarge => "request_too_large",
+        }
+    }
+
     /// A human description of the rule, without any value.
     pub fn describe(self) -> &'static str {
         match self {
@@ -630,6 +660,38 @@ mod tests {
 
     fn rules(errors: &[ValidationError]) -> Vec<Rule> {
         errors.iter().map(|e| e.rule).collect()
+    }
+
+    #[test]
+    fn when_a_rule_is_named_then_as_str_is_its_serde_name() {
+        let every_rule = [
+            Rule::Required,
+            Rule::ExternalIdTooLong,
+            Rule::KeyTooLong,
+            Rule::KeyStartsWithDollar,
+            Rule::KeyReserved,
+            Rule::StringTooLong,
+            Rule::ArrayTooLong,
+            Rule::NestedTooLarge,
+            Rule::Operator,
+            Rule::WrongType,
+            Rule::Email,
+            Rule::Phone,
+            Rule::Country,
+            Rule::Language,
+            Rule::TimeZone,
+            Rule::Date,
+            Rule::Gender,
+            Rule::SubscriptionState,
+            Rule::Url,
+            Rule::Currency,
+            Rule::Price,
+            Rule::Quantity,
+            Rule::RequestTooLarge,
+        ];
+        for rule in every_rule {
+            assert_eq!(json!(rule.as_str()), json!(rule), "{rule:?}");
+        }
     }
 
     #[test]
