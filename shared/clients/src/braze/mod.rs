@@ -8,6 +8,7 @@
 //! - [`models`]: typed request and response bodies.
 //! - [`validation`]: the checks Braze applies, run before anything is sent.
 //! - [`error`]: [`BrazeError`], classified into a [`crate::upstream::FailureClass`].
+//! - [`scim`]: the SCIM client for dashboard users ([`scim::ScimClient`]).
 
 pub mod client;
 pub mod cluster;
