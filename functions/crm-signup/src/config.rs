@@ -1,17 +1,26 @@
 //! crm-signup's configuration: one typed [`Config::from_env`] whose errors name the variable.
 
-use std::collections::HashMap;
-
-use relay_clients::hubspot::{HubspotClient, HubspotConfig};
 use relay_core::config::{ConfigError, Env, VendorConfig};
-use relay_core::crm::Sources;
+use relay_core::crm::fetch::hubspot_clients;
 use relay_core::crm::sources::{RELAY_SOURCES, SourcesConfig};
+use relay_core::crm::{Sources, SourcesError};
 use relay_core::delivery::{Deliverer, DeliveryOptions};
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
 
 use crate::{DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, Deps, Settings};
+
+/// Why crm-signup cannot start: a setting, or the webhook sources, named in the message.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A variable is missing or malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `RELAY_SOURCES` (or a source's secret) is not usable.
+    #[error(transparent)]
+    Sources(#[from] SourcesError),
+}
 
 /// Everything crm-signup reads from its environment.
 ///
@@ -43,23 +52,12 @@ pub struct Config {
 
 impl Config {
     /// Reads and checks everything; secrets are resolved through `secrets`.
-    pub async fn from_env(env: &Env, secrets: &SecretResolver) -> Result<Config, ConfigError> {
+    pub async fn from_env(env: &Env, secrets: &SecretResolver) -> Result<Config, StartupError> {
         let vendors = VendorConfig::from_env(env, secrets).await?;
         // The sources' errors name the variable (or the embedded defaults) themselves.
-        let sources_error = |e: relay_core::crm::sources::ConfigError| {
-            let message = e.to_string();
-            match message.split_once(": ") {
-                Some((variable, problem)) if variable == RELAY_SOURCES => {
-                    ConfigError::new(variable, problem)
-                }
-                _ => ConfigError::new(RELAY_SOURCES, message),
-            }
-        };
-        let sources = SourcesConfig::from_env_json(env.get(RELAY_SOURCES).as_deref())
-            .map_err(sources_error)?
+        let sources = SourcesConfig::from_env_json(env.get(RELAY_SOURCES).as_deref())?
             .resolve(secrets)
-            .await
-            .map_err(sources_error)?;
+            .await?;
         let settings = Settings {
             max_body_bytes: env.parsed("WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
             deadline: env.millis("WEBHOOK_DEADLINE_MS", DEFAULT_DEADLINE)?,
@@ -81,19 +79,9 @@ impl Config {
         http: reqwest::Client,
         store: S,
         queue: Q,
-    ) -> Result<Deps<S, Q>, ConfigError> {
+    ) -> Result<Deps<S, Q>, StartupError> {
         let (braze, userflow) = self.vendors.clients(http.clone())?;
-        let mut hubspot = HashMap::new();
-        for source in self.sources.enabled() {
-            if let Some(api) = &source.hubspot_api {
-                let name = source.name.clone();
-                let config = HubspotConfig::new(api.base_url.clone(), api.token.clone());
-                let client = HubspotClient::new(config, http.clone()).map_err(|e| {
-                    ConfigError::new(format!("RELAY_SOURCES ({name}.hubspot_api)"), e.to_string())
-                })?;
-                hubspot.insert(name, client);
-            }
-        }
+        let hubspot = hubspot_clients(&self.sources, &http)?;
         Ok(Deps {
             sources: self.sources,
             hubspot,

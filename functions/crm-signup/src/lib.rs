@@ -10,44 +10,40 @@
 //! it is 503 so the CRM sends the webhook again.
 
 pub mod config;
+mod log_line;
 pub mod problem;
+pub mod report;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant as StdInstant, SystemTime};
 
-use bytes::Bytes;
 use chrono::Utc;
-use futures::StreamExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use relay_clients::hubspot::HubspotClient;
-use relay_clients::upstream::FailureClass;
-use relay_core::contact::Contact;
+use relay_core::crm::fetch::records_with_named_contacts;
 use relay_core::crm::payload::{ParseOptions, parse};
-use relay_core::crm::signature::{Auth, check_salesforce_organization};
+use relay_core::crm::salesforce::{self, remember_notifications, skip_redelivered};
 use relay_core::crm::{
-    InboundRequest, Payload, PayloadError, Scheme, Source, SourceLookup, Sources,
+    FieldError, InboundRequest, RejectedContact, SchemeSettings, Source, SourceLookup, Sources,
+    intake,
 };
-use relay_core::delivery::{Deliverer, Delivery, Outcome, StepFailure};
-use relay_core::jobs::{ContactJob, Job};
+use relay_core::delivery::{Deliverer, Outcome};
+use relay_core::parking::{ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 
-pub use config::Config;
+pub use config::{Config, StartupError};
 pub use problem::Problem;
+pub use report::Report;
+
+use log_line::LogLine;
 
 /// Largest accepted body by default: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default per-request deadline: HubSpot gives up after 5 s.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
-/// Key prefix of Salesforce notification markers (dedupe across redeliveries).
-pub const SALESFORCE_MARKER_PREFIX: &str = "markers/salesforce/";
-
-/// The SOAP acknowledgement Salesforce waits for; one covers every notification.
-pub const SALESFORCE_ACK: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>"#;
 
 /// Request limits and timing.
 #[derive(Debug, Clone)]
@@ -79,48 +75,6 @@ pub struct Deps<S, Q> {
     pub queue: Q,
     /// Limits and timing.
     pub settings: Settings,
-}
-
-/// The success answer: what happened to every contact of the request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Report {
-    /// Contacts delivered to Braze and Userflow.
-    pub accepted: usize,
-    /// Contacts parked on the sync queue (delivery continues there).
-    pub parked: usize,
-    /// Contacts refused, with why. Never sent (or refused by a vendor).
-    pub rejected: Vec<RejectedContact>,
-    /// Repeats of an external id within the request (the last one was used).
-    pub duplicates: usize,
-    /// Items deliberately ignored (other event types, redelivered notifications).
-    pub ignored: usize,
-    /// Contacts an event named that the CRM no longer has.
-    pub not_found: usize,
-}
-
-/// One refused contact.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RejectedContact {
-    /// Position among the request's contacts (0-based).
-    pub index: usize,
-    /// Where in the payload it was (`/contacts/2`, `Notification[1]`).
-    pub location: String,
-    /// The external id, when one could be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    /// Every problem found.
-    pub errors: Vec<FieldError>,
-}
-
-/// One problem with one contact.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldError {
-    /// The contact field (`email`, `company.id`) or the vendor (`braze`, `userflow`).
-    pub field: String,
-    /// A stable rule name (`email`, `required`, `vendor_rejected`).
-    pub rule: String,
-    /// What is wrong, for people.
-    pub message: String,
 }
 
 /// Handles one webhook. Always answers: errors are problem+json responses, not `Err`.
@@ -186,29 +140,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
             ),
         ));
     }
-    let source = match deps.sources.get(source_name) {
-        SourceLookup::Found(source) => source,
-        SourceLookup::Disabled(reason) => {
-            return Err(Problem::new(
-                404,
-                "source-not-enabled",
-                "Source not enabled",
-                reason,
-            ));
-        }
-        SourceLookup::Unknown => {
-            return Err(Problem::new(
-                404,
-                "unknown-source",
-                "Unknown source",
-                format!(
-                    "no webhook source is named `{}`; configured: {}",
-                    log_safe_name(source_name),
-                    deps.sources.names().collect::<Vec<_>>().join(", ")
-                ),
-            ));
-        }
-    };
+    let source = find_source(&deps.sources, source_name)?;
     let inbound = InboundRequest {
         method: request.method().as_str(),
         raw_query: request.uri().query().unwrap_or(""),
@@ -216,74 +148,41 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         body,
         now: SystemTime::now(),
     };
-    if let Err(error) = source.auth.verify(&inbound) {
-        let mut problem =
-            Problem::new(401, error.problem_type(), "Unauthorized", error.to_string());
-        if source.scheme == Scheme::Pipedrive {
-            problem = problem.with_header("www-authenticate", r#"Basic realm="relay""#);
-        }
-        return Err(problem);
-    }
+    let unauthorized = |error| Problem::unauthorized(&error, source.settings.challenge());
+    source.settings.verify(&inbound).map_err(unauthorized)?;
     let content_type = request
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let options = ParseOptions {
-        pipedrive_actions: source.actions.clone(),
+    let options = match &source.settings {
+        SchemeSettings::Pipedrive { actions, .. } => ParseOptions {
+            pipedrive_actions: actions.clone(),
+        },
+        _ => ParseOptions::default(),
     };
-    let payload = parse(source.scheme, content_type, body, &options).map_err(payload_problem)?;
-    if let Auth::Salesforce {
-        organization_id: expected,
-        ..
-    } = &source.auth
-    {
-        check_salesforce_organization(expected, payload.organization_id.as_deref()).map_err(
-            |error| Problem::new(401, error.problem_type(), "Unauthorized", error.to_string()),
-        )?;
-    }
+    let payload = parse(source.scheme(), content_type, body, &options)?;
+    source
+        .settings
+        .check_organization(payload.organization_id.as_deref())
+        .map_err(unauthorized)?;
     let mut report = Report {
         ignored: payload.ignored,
         ..Report::default()
     };
-    let records = records_of(deps, source, payload, deadline, &mut report).await?;
-    let (records, markers) = skip_redelivered(deps, source, records, &mut report).await;
+    let client = deps.hubspot.get(&source.name);
+    let fetched = records_with_named_contacts(source, client, payload, deadline).await?;
+    report.not_found = fetched.not_found;
+    let store = deps.deliverer.store();
+    let new = skip_redelivered(store, &source.name, fetched.records).await;
+    report.ignored += new.redelivered;
 
-    // Map and validate every record; keep the last valid contact per external id.
-    let mut valid: Vec<(usize, Contact)> = Vec::new();
-    let mut position_of: HashMap<String, usize> = HashMap::new();
-    for (index, record) in records.iter().enumerate() {
-        match source.mapping.apply(&record.value) {
-            Ok(contact) => match position_of.get(&contact.external_id) {
-                Some(&at) => {
-                    report.duplicates += 1;
-                    valid[at] = (index, contact);
-                }
-                None => {
-                    position_of.insert(contact.external_id.clone(), valid.len());
-                    valid.push((index, contact));
-                }
-            },
-            Err(errors) => report.rejected.push(RejectedContact {
-                index,
-                location: record.location.clone(),
-                external_id: external_id_of(source, &record.value),
-                errors: errors
-                    .into_iter()
-                    .map(|e| FieldError {
-                        field: e.path,
-                        rule: rule_name(&e.rule),
-                        message: e.message,
-                    })
-                    .collect(),
-            }),
-        }
-    }
+    let mut intake = intake(source, &new.records);
+    report.duplicates = intake.duplicates;
+    report.rejected = std::mem::take(&mut intake.rejected);
     // Salesforce cannot act on a 422 but would resend the message for 24 hours: a message
     // whose every contact is refused is still safely handled, so it gets its Ack.
-    if valid.is_empty()
-        && !report.rejected.is_empty()
-        && source.scheme != Scheme::SalesforceOutbound
-    {
+    let acknowledges_all = matches!(source.settings, SchemeSettings::SalesforceOutbound { .. });
+    if intake.contacts.is_empty() && !report.rejected.is_empty() && !acknowledges_all {
         let count = report.rejected.len();
         return Err(Problem::new(
             422,
@@ -294,213 +193,61 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         .with("rejected", &report.rejected));
     }
 
-    let deliveries: Vec<Delivery> = valid
-        .iter()
-        .map(|(index, contact)| Delivery {
-            contact: contact.clone(),
-            signed_up_event: source.signed_up_event && records[*index].signup,
-        })
-        .collect();
-    let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;
+    let outcomes = deps.deliverer.deliver(&intake.deliveries(), deadline).await;
     let mut to_park = Vec::new();
-    for ((index, contact), outcome) in valid.into_iter().zip(outcomes) {
+    for (taken, outcome) in intake.contacts.into_iter().zip(outcomes) {
         outcome.log(request_id);
         match outcome {
             Outcome::Delivered => report.accepted += 1,
-            Outcome::Retry(_) => to_park.push(contact),
-            Outcome::Rejected(failures) => {
-                report.rejected.push(RejectedContact {
-                    index,
-                    location: records[index].location.clone(),
-                    external_id: Some(contact.external_id),
-                    errors: failures.iter().map(vendor_error).collect(),
-                });
-            }
+            Outcome::Retry(_) => to_park.push(taken),
+            Outcome::Rejected(failures) => report.rejected.push(RejectedContact {
+                index: taken.index,
+                location: taken.location,
+                external_id: Some(taken.contact.external_id),
+                errors: failures.iter().map(FieldError::from).collect(),
+            }),
         }
     }
     report.rejected.sort_by_key(|r| r.index);
-    park(deps, source, request_id, to_park, &mut report).await?;
-    remember_notifications(deps, markers).await;
+    let from = ParkedFrom {
+        source: &source.name,
+        request_id,
+        received_at: Utc::now(),
+    };
+    report.parked = park(&deps.queue, from, to_park).await?;
+    remember_notifications(store, &new.markers).await;
     Ok((success_response(source, &report), report))
 }
 
-/// Contacts carried in the body, plus those HubSpot events name (read from HubSpot).
-async fn records_of<S: ObjectStore, Q: JobQueue>(
-    deps: &Deps<S, Q>,
-    source: &Source,
-    payload: Payload,
-    deadline: Instant,
-    report: &mut Report,
-) -> Result<Vec<relay_core::crm::Record>, Problem> {
-    let mut records = payload.records;
-    if payload.fetch.is_empty() {
-        return Ok(records);
-    }
-    let Some(client) = deps.hubspot.get(&source.name) else {
-        return Err(Problem::new(
-            500,
-            "source-misconfigured",
-            "Source misconfigured",
+/// The enabled source named `name`, or the 404 an anonymous caller gets.
+fn find_source<'s>(sources: &'s Sources, name: &str) -> Result<&'s Source, Problem> {
+    match sources.get(name) {
+        SourceLookup::Found(source) => Ok(source),
+        SourceLookup::Disabled(reason) => Err(Problem::new(
+            404,
+            "source-not-enabled",
+            "Source not enabled",
+            reason,
+        )),
+        SourceLookup::Unknown => Err(Problem::new(
+            404,
+            "unknown-source",
+            "Unknown source",
             format!(
-                "source `{}` received events that name contacts, but no HubSpot API token is configured to read them",
-                source.name
+                "no webhook source is named `{}`; configured: {}",
+                log_safe_name(name),
+                sources.names().collect::<Vec<_>>().join(", ")
             ),
-        ));
-    };
-    let properties = source.mapping.property_names();
-    let read = timeout_at(deadline, client.read_contacts(&payload.fetch, &properties)).await;
-    let unavailable = |detail: String| {
-        Problem::new(503, "crm-unavailable", "CRM unavailable", detail)
-            .with_header("retry-after", "30")
-    };
-    let read = match read {
-        Err(_) => {
-            return Err(unavailable(
-                "HubSpot did not answer the contact read before the deadline; send the webhook again".into(),
-            ));
-        }
-        Ok(Err(error)) => {
-            tracing::warn!(api = "hubspot", class = ?error.class(), "contact read failed");
-            return Err(match error.class() {
-                FailureClass::Misconfigured => Problem::new(
-                    500,
-                    "source-misconfigured",
-                    "Source misconfigured",
-                    format!(
-                        "HubSpot refused the token of source `{}`: {error}",
-                        source.name
-                    ),
-                ),
-                _ => unavailable(format!("reading contacts from HubSpot failed: {error}")),
-            });
-        }
-        Ok(Ok(read)) => read,
-    };
-    report.not_found += read.missing.len();
-    records.extend(read.found.iter().map(|contact| relay_core::crm::Record {
-        value: contact.to_record(),
-        location: format!("hubspot:{}", contact.id),
-        dedupe_key: None,
-        signup: !payload.fetch_updates.contains(&contact.id),
-    }));
-    Ok(records)
-}
-
-/// Drops Salesforce notifications handled before (their marker exists); returns the rest
-/// and the markers to write once this request is safely handled.
-async fn skip_redelivered<S: ObjectStore, Q: JobQueue>(
-    deps: &Deps<S, Q>,
-    source: &Source,
-    records: Vec<relay_core::crm::Record>,
-    report: &mut Report,
-) -> (Vec<relay_core::crm::Record>, Vec<String>) {
-    if records.iter().all(|r| r.dedupe_key.is_none()) {
-        return (records, Vec::new());
+        )),
     }
-    let store = deps.deliverer.store();
-    let keys: Vec<Option<String>> = records
-        .iter()
-        .map(|r| {
-            r.dedupe_key
-                .as_deref()
-                .map(|id| notification_marker_key(&source.name, id))
-        })
-        .collect();
-    // A store error reads as "not seen": the contact is processed again, which is safe
-    // (delivery is idempotent) where skipping it could lose it.
-    let keys_ref = &keys;
-    let seen: Vec<bool> = futures::stream::iter(0..keys.len())
-        .map(|index| async move {
-            match &keys_ref[index] {
-                Some(key) => matches!(store.get(key).await, Ok(Some(_))),
-                None => false,
-            }
-        })
-        .buffered(16)
-        .collect()
-        .await;
-    let mut kept = Vec::new();
-    let mut markers = Vec::new();
-    for ((record, key), seen) in records.into_iter().zip(keys).zip(seen) {
-        if seen {
-            report.ignored += 1;
-        } else {
-            markers.extend(key);
-            kept.push(record);
-        }
-    }
-    (kept, markers)
-}
-
-async fn remember_notifications<S: ObjectStore, Q: JobQueue>(deps: &Deps<S, Q>, keys: Vec<String>) {
-    let store = deps.deliverer.store();
-    let stamp = Bytes::from(format!(r#"{{"handled_at":"{}"}}"#, Utc::now().to_rfc3339()));
-    let results: Vec<_> = futures::stream::iter(0..keys.len())
-        .map(|index| store.put(&keys[index], stamp.clone(), "application/json"))
-        .buffered(16)
-        .collect()
-        .await;
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    if failed > 0 {
-        // Only dedupe is lost: a redelivery is processed again, idempotently.
-        tracing::warn!(failed, "Salesforce notification markers not written");
-    }
-}
-
-/// Parks unfinished contacts as `contact` jobs; a failure to park is a 503.
-async fn park<S: ObjectStore, Q: JobQueue>(
-    deps: &Deps<S, Q>,
-    source: &Source,
-    request_id: &str,
-    contacts: Vec<Contact>,
-    report: &mut Report,
-) -> Result<(), Problem> {
-    if contacts.is_empty() {
-        return Ok(());
-    }
-    let received_at = Utc::now();
-    let bodies: Vec<String> = contacts
-        .into_iter()
-        .map(|contact| {
-            Job::Contact(ContactJob {
-                source: source.name.clone(),
-                request_id: request_id.to_owned(),
-                received_at,
-                signed_up_event: source.signed_up_event,
-                contact,
-            })
-            .encode()
-        })
-        .collect();
-    let sent = deps.queue.send(&bodies).await;
-    if !sent.all_sent() {
-        let (_, first) = &sent.failed[0];
-        tracing::error!(
-            failed = sent.failed.len(),
-            class = ?first.class,
-            "parking on the sync queue failed; answering 503 so the CRM retries"
-        );
-        return Err(Problem::new(
-            503,
-            "parking-failed",
-            "Could not park contacts",
-            format!(
-                "{} contact(s) could not be delivered in time nor parked on the sync queue; send the webhook again",
-                sent.failed.len()
-            ),
-        )
-        .with_header("retry-after", "30"));
-    }
-    report.parked = bodies.len();
-    Ok(())
 }
 
 fn success_response(source: &Source, report: &Report) -> Response<Body> {
-    if source.scheme == Scheme::SalesforceOutbound {
+    if let SchemeSettings::SalesforceOutbound { .. } = source.settings {
         return Response::builder()
             .status(200)
-            .header("content-type", "text/xml; charset=utf-8")
-            .body(Body::from(SALESFORCE_ACK))
+            .header("content-type", salesforce::ACK_CONTENT_TYPE)
+            .body(Body::from(salesforce::ACK))
             .expect("a static response is valid");
     }
     let status = if report.parked > 0 { 202 } else { 200 };
@@ -511,57 +258,6 @@ fn success_response(source: &Source, report: &Report) -> Response<Body> {
             serde_json::to_string(report).expect("reports serialise"),
         ))
         .expect("a JSON response is valid")
-}
-
-fn payload_problem(error: PayloadError) -> Problem {
-    match &error {
-        PayloadError::UnsupportedMediaType { expected, .. } => Problem::new(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            error.to_string(),
-        )
-        .with("accepted", expected),
-        PayloadError::Malformed { location, .. } => {
-            Problem::new(400, "malformed-body", "Malformed body", error.to_string())
-                .with("location", location)
-        }
-    }
-}
-
-fn vendor_error(failure: &StepFailure) -> FieldError {
-    FieldError {
-        field: serde_json::to_value(failure.step)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        rule: "vendor_rejected".into(),
-        message: failure.detail.clone(),
-    }
-}
-
-fn rule_name(rule: &relay_clients::braze::Rule) -> String {
-    serde_json::to_value(rule)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// The external id a rejected record carries, when it is a string or a number.
-fn external_id_of(source: &Source, record: &serde_json::Value) -> Option<String> {
-    match record.pointer(source.mapping.external_id.as_str())? {
-        serde_json::Value::String(id) if !id.trim().is_empty() => Some(id.trim().to_owned()),
-        serde_json::Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    }
-}
-
-/// The marker key of a Salesforce notification: source plus the hashed notification id.
-pub fn notification_marker_key(source: &str, notification_id: &str) -> String {
-    format!(
-        "{SALESFORCE_MARKER_PREFIX}{source}/{}",
-        hex::encode(Sha256::digest(notification_id.as_bytes()))
-    )
 }
 
 /// `{source}` from the route, or from the path when the route parameter is absent.
@@ -596,52 +292,5 @@ fn log_safe_name(name: &str) -> String {
         name.to_owned()
     } else {
         "<invalid name>".to_owned()
-    }
-}
-
-struct LogLine {
-    outcome: &'static str,
-    problem: Option<String>,
-    accepted: usize,
-    parked: usize,
-    rejected: usize,
-    duplicates: usize,
-    ignored: usize,
-}
-
-impl LogLine {
-    fn from_report(report: &Report) -> LogLine {
-        LogLine {
-            outcome: if report.parked > 0 {
-                "parked"
-            } else if report.rejected.is_empty() {
-                "delivered"
-            } else {
-                "partly_rejected"
-            },
-            problem: None,
-            accepted: report.accepted,
-            parked: report.parked,
-            rejected: report.rejected.len(),
-            duplicates: report.duplicates,
-            ignored: report.ignored + report.not_found,
-        }
-    }
-
-    fn from_problem(problem: &Problem) -> LogLine {
-        let rejected = problem
-            .extensions
-            .get("rejected")
-            .and_then(|r| r.as_array())
-            .map_or(0, Vec::len);
-        LogLine {
-            outcome: "error",
-            problem: Some(problem.slug().to_owned()),
-            accepted: 0,
-            parked: 0,
-            rejected,
-            duplicates: 0,
-            ignored: 0,
-        }
     }
 }

@@ -3,6 +3,9 @@
 //! position, header) in `detail` and extension members.
 
 use lambda_http::{Body, Response};
+use relay_core::crm::fetch::FetchError;
+use relay_core::crm::{AuthError, PayloadError};
+use relay_core::parking::ParkError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -74,5 +77,72 @@ impl Problem {
         response
             .body(Body::from(body))
             .expect("a problem response is always valid")
+    }
+}
+
+/// A problem answer with `Retry-After`: the CRM should send the webhook again later.
+fn retry_later(problem: Problem) -> Problem {
+    problem.with_header("retry-after", "30")
+}
+
+impl Problem {
+    /// 401 for a request its source's scheme does not trust, with the scheme's challenge.
+    pub fn unauthorized(error: &AuthError, challenge: Option<&'static str>) -> Problem {
+        let problem = Problem::new(401, error.problem_type(), "Unauthorized", error.to_string());
+        match challenge {
+            Some(challenge) => problem.with_header("www-authenticate", challenge),
+            None => problem,
+        }
+    }
+}
+
+impl From<PayloadError> for Problem {
+    fn from(error: PayloadError) -> Problem {
+        match &error {
+            PayloadError::UnsupportedMediaType { expected, .. } => Problem::new(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                error.to_string(),
+            )
+            .with("accepted", expected),
+            PayloadError::Malformed { location, .. } => {
+                Problem::new(400, "malformed-body", "Malformed body", error.to_string())
+                    .with("location", location)
+            }
+        }
+    }
+}
+
+impl From<FetchError> for Problem {
+    fn from(error: FetchError) -> Problem {
+        match error {
+            FetchError::NoApiClient { .. } | FetchError::Refused { .. } => Problem::new(
+                500,
+                "source-misconfigured",
+                "Source misconfigured",
+                error.to_string(),
+            ),
+            FetchError::Unavailable(_) | FetchError::Deadline => retry_later(Problem::new(
+                503,
+                "crm-unavailable",
+                "CRM unavailable",
+                error.to_string(),
+            )),
+        }
+    }
+}
+
+impl From<ParkError> for Problem {
+    fn from(error: ParkError) -> Problem {
+        retry_later(Problem::new(
+            503,
+            "parking-failed",
+            "Could not park contacts",
+            format!(
+                "{} contact(s) could not be delivered in time nor parked on the sync queue; send the webhook again",
+                error.failed
+            ),
+        ))
     }
 }

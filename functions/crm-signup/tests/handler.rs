@@ -213,7 +213,7 @@ async fn when_userflow_is_slower_than_the_deadline_then_contacts_are_parked_and_
     assert_eq!(ids, ["p1", "p2"]);
     let Job::Contact(job) = &parked[0];
     assert_eq!(job.source, "standard-webhooks");
-    assert!(job.signed_up_event);
+    assert!(job.is_signup);
 }
 
 #[tokio::test]
@@ -481,7 +481,7 @@ async fn when_userflow_refuses_the_event_with_503_then_the_marker_is_freed_and_t
         .await;
     assert_eq!(answer.status, 202, "{}", answer.text);
     assert_eq!(answer.json["parked"], 1);
-    let marker = relay_core::delivery::signed_up_marker_key("e-1");
+    let marker = relay_core::delivery::signup_event_marker_key("e-1");
     assert!(
         stack.deps.deliverer.store().get_now(&marker).is_none(),
         "a 503 proves the event was not recorded: the marker is freed for the replay"
@@ -502,7 +502,7 @@ async fn when_the_event_outcome_is_ambiguous_then_it_is_never_sent_again() {
     let body = contact_json("e-2").to_string();
     let answer = stack.call(standard_webhook(&body).request()).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let marker = relay_core::delivery::signed_up_marker_key("e-2");
+    let marker = relay_core::delivery::signup_event_marker_key("e-2");
     assert!(
         stack.deps.deliverer.store().get_now(&marker).is_some(),
         "marker kept"

@@ -138,7 +138,7 @@ pub async fn handle_messages<S: ObjectStore>(
         .iter()
         .map(|&at| Delivery {
             contact: jobs[at].1.contact.clone(),
-            signed_up_event: jobs[at].1.signed_up_event,
+            track_signup: jobs[at].1.is_signup,
         })
         .collect();
     let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;

@@ -53,7 +53,7 @@ fn job(external_id: &str, minute: u32) -> String {
         source: "hubspot".into(),
         request_id: "req-1".into(),
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap(),
-        signed_up_event: true,
+        is_signup: true,
         contact,
     })
     .encode()

@@ -7,7 +7,8 @@
 //!   under the client's limiter); partial errors are attributed to their contact.
 //! - Userflow: one `POST /users` per contact, `userflow_concurrency` at a time; the company
 //!   travels as the user's group.
-//! - The optional `signed_up` event goes out at most once per user: a marker object is
+//! - The optional signup event (`signed_up` by default), for contacts the CRM reported as
+//!   created, goes out at most once per user: a marker object is
 //!   created with `If-None-Match: *` first, and only the request that created it sends the
 //!   event. The marker is removed again only when the event provably was not recorded (429,
 //!   502/503, a 4xx, or no connection), so an ambiguous failure never leads to a second event.
@@ -34,16 +35,17 @@ use relay_clients::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackA
 use relay_clients::upstream::{FailureClass, GiveUpReason, UpstreamError};
 use relay_clients::userflow::{EventSubject, UserflowClient, UserflowError};
 
-/// Key prefix of the `signed_up` event markers in the state bucket.
-pub const SIGNED_UP_MARKER_PREFIX: &str = "markers/signed-up/";
+/// Key prefix of the signup event markers in the state bucket.
+pub const SIGNUP_EVENT_MARKER_PREFIX: &str = "markers/signed-up/";
 
 /// Tunables of a [`Deliverer`].
 #[derive(Debug, Clone)]
 pub struct DeliveryOptions {
     /// Userflow upserts in flight at once.
     pub userflow_concurrency: usize,
-    /// Name of the Userflow event sent once per user (case-sensitive in Userflow).
-    pub signed_up_event: String,
+    /// Name of the Userflow event tracked once per user that signs up (case-sensitive in
+    /// Userflow).
+    pub signup_event_name: String,
     /// The least time left before the deadline for an event to be started; below it the
     /// contact is left for a retry rather than risking an event cut off mid-flight.
     pub event_min_time_left: Duration,
@@ -56,7 +58,7 @@ impl Default for DeliveryOptions {
     fn default() -> Self {
         DeliveryOptions {
             userflow_concurrency: 8,
-            signed_up_event: "signed_up".into(),
+            signup_event_name: "signed_up".into(),
             event_min_time_left: Duration::from_millis(300),
             event_grace: Duration::from_millis(500),
         }
@@ -64,7 +66,7 @@ impl Default for DeliveryOptions {
 }
 
 impl DeliveryOptions {
-    /// Reads `USERFLOW_CONCURRENCY` (default 8) and `SIGNED_UP_EVENT` (default `signed_up`).
+    /// Reads `USERFLOW_CONCURRENCY` (default 8) and `SIGNUP_EVENT_NAME` (default `signed_up`).
     pub fn from_env(env: &Env) -> Result<DeliveryOptions, ConfigError> {
         let defaults = DeliveryOptions::default();
         let userflow_concurrency =
@@ -77,9 +79,9 @@ impl DeliveryOptions {
         }
         Ok(DeliveryOptions {
             userflow_concurrency,
-            signed_up_event: env
-                .get("SIGNED_UP_EVENT")
-                .unwrap_or(defaults.signed_up_event),
+            signup_event_name: env
+                .get("SIGNUP_EVENT_NAME")
+                .unwrap_or(defaults.signup_event_name),
             ..defaults
         })
     }
@@ -90,8 +92,9 @@ impl DeliveryOptions {
 pub struct Delivery {
     /// The validated contact.
     pub contact: Contact,
-    /// Whether the `signed_up` event is due (a source option).
-    pub signed_up_event: bool,
+    /// Track the signup event for this contact (once per user): its CRM reported it as
+    /// created and its source sends signup events.
+    pub track_signup: bool,
 }
 
 /// Which step a failure happened in.
@@ -102,8 +105,19 @@ pub enum Step {
     Braze,
     /// Userflow `POST /users`.
     Userflow,
-    /// The Userflow `signed_up` event (or its marker).
-    SignedUpEvent,
+    /// The Userflow signup event (or its marker).
+    SignupEvent,
+}
+
+impl Step {
+    /// The step's name in reports and logs (the same as its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Braze => "braze",
+            Step::Userflow => "userflow",
+            Step::SignupEvent => "signup_event",
+        }
+    }
 }
 
 /// Why one step of one contact did not succeed. `detail` names statuses and codes, never
@@ -294,18 +308,22 @@ impl<S: ObjectStore> Deliverer<S> {
             Ok(Err(error)) => return Some(userflow_failure(Step::Userflow, &error)),
             Ok(Ok(_)) => {}
         }
-        if !item.signed_up_event {
+        if !item.track_signup {
             return None;
         }
-        self.signed_up_event(&item.contact, deadline).await
+        self.track_signup_event(&item.contact, deadline).await
     }
 
-    /// Sends the `signed_up` event unless a marker says it was sent (or may have been).
-    async fn signed_up_event(&self, contact: &Contact, deadline: Instant) -> Option<StepFailure> {
+    /// Tracks the signup event unless a marker says it was sent (or may have been).
+    async fn track_signup_event(
+        &self,
+        contact: &Contact,
+        deadline: Instant,
+    ) -> Option<StepFailure> {
         if deadline.saturating_duration_since(Instant::now()) < self.options.event_min_time_left {
-            return Some(deadline_failure(Step::SignedUpEvent));
+            return Some(deadline_failure(Step::SignupEvent));
         }
-        let key = signed_up_marker_key(&contact.external_id);
+        let key = signup_event_marker_key(&contact.external_id);
         let marker = Bytes::from(format!(
             r#"{{"reserved_at":"{}"}}"#,
             Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -319,7 +337,7 @@ impl<S: ObjectStore> Deliverer<S> {
             Ok(PutIfAbsent::Created) => {}
             Err(error) => {
                 return Some(StepFailure {
-                    step: Step::SignedUpEvent,
+                    step: Step::SignupEvent,
                     class: if error.class == FailureClass::Permanent {
                         // A store that refuses writes is configuration, not the contact.
                         FailureClass::Misconfigured
@@ -331,7 +349,7 @@ impl<S: ObjectStore> Deliverer<S> {
             }
         }
         let mut event = self.userflow.track_event(
-            &self.options.signed_up_event,
+            &self.options.signup_event_name,
             EventSubject::User(contact.external_id.clone()),
         );
         if let Some(at) = contact.signed_up_at {
@@ -352,7 +370,7 @@ impl<S: ObjectStore> Deliverer<S> {
             Ok(Err(error)) => error,
             Err(_) => {
                 tracing::warn!(
-                    step = "signed_up_event",
+                    step = "signup_event",
                     "event outcome unknown (cut off after the deadline); not repeated"
                 );
                 return None;
@@ -360,7 +378,7 @@ impl<S: ObjectStore> Deliverer<S> {
         };
         if !event_surely_not_recorded(&error) {
             tracing::warn!(
-                step = "signed_up_event",
+                step = "signup_event",
                 status = error.status().map(|s| s.as_u16()),
                 "event outcome unknown; not repeated (at most once)"
             );
@@ -369,20 +387,20 @@ impl<S: ObjectStore> Deliverer<S> {
         // Userflow did not record it: free the marker so a later attempt sends it.
         if let Err(store_error) = self.store.delete(&key).await {
             tracing::error!(
-                step = "signed_up_event",
+                step = "signup_event",
                 operation = store_error.operation,
                 "event not recorded and its marker could not be removed; the event will not be sent"
             );
         }
-        Some(userflow_failure(Step::SignedUpEvent, &error))
+        Some(userflow_failure(Step::SignupEvent, &error))
     }
 }
 
-/// The marker key for a user's `signed_up` event: the external id hashed, so keys carry no
+/// The marker key for a user's signup event: the external id hashed, so keys carry no
 /// personal data.
-pub fn signed_up_marker_key(external_id: &str) -> String {
+pub fn signup_event_marker_key(external_id: &str) -> String {
     format!(
-        "{SIGNED_UP_MARKER_PREFIX}{}",
+        "{SIGNUP_EVENT_MARKER_PREFIX}{}",
         hex::encode(Sha256::digest(external_id.as_bytes()))
     )
 }

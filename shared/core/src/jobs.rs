@@ -32,8 +32,9 @@ pub struct ContactJob {
     pub request_id: String,
     /// When the webhook was received.
     pub received_at: DateTime<Utc>,
-    /// Whether the Userflow `signed_up` event is due for this contact (a source option).
-    pub signed_up_event: bool,
+    /// The CRM reported this contact as created and its source sends signup events: the
+    /// replay tracks the signup event (once per user). `false` for updates.
+    pub is_signup: bool,
     /// The validated contact.
     pub contact: Contact,
 }
@@ -129,7 +130,7 @@ mod tests {
             source: "hubspot".into(),
             request_id: "req-1".into(),
             received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
-            signed_up_event: true,
+            is_signup: true,
             contact,
         })
     }

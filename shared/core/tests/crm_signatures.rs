@@ -1,5 +1,5 @@
 //! Webhook authentication through the public API: the official test vectors of each scheme,
-//! then `Auth::verify` on whole requests (tampering, wrong secrets, clocks, missing headers).
+//! then `SchemeSettings::verify` on whole requests (tampering, wrong secrets, clocks, missing headers).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,10 +8,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use relay_core::crm::InboundRequest;
 use relay_core::crm::signature::{
-    Auth, AuthError, HubspotVersion, check_salesforce_organization, decode_hubspot_uri,
+    AuthError, HubspotVersion, check_salesforce_organization, decode_hubspot_uri,
     decode_standard_webhooks_secret, hubspot_request_uri, hubspot_v1_signature,
     hubspot_v2_signature, hubspot_v3_signature, standard_webhooks_signature,
 };
+use relay_core::crm::sources::SchemeSettings;
 use secrecy::{SecretSlice, SecretString};
 
 // Standard Webhooks official vector.
@@ -63,8 +64,8 @@ fn request<'a>(
     }
 }
 
-fn standard_auth(secret: &str) -> Auth {
-    Auth::StandardWebhooks {
+fn standard_auth(secret: &str) -> SchemeSettings {
+    SchemeSettings::StandardWebhooks {
         key: SecretSlice::from(decode_standard_webhooks_secret(secret).unwrap()),
         tolerance: TOLERANCE,
     }
@@ -78,19 +79,21 @@ fn standard_headers(signature: &str, timestamp: u64) -> HeaderMap {
     ])
 }
 
-fn hubspot_auth(versions: &[HubspotVersion]) -> Auth {
-    Auth::Hubspot {
+fn hubspot_auth(versions: &[HubspotVersion]) -> SchemeSettings {
+    SchemeSettings::Hubspot {
         client_secret: SecretString::from(HS_SECRET),
         public_url: HS_URI.to_owned(),
         versions: versions.to_vec(),
         tolerance: TOLERANCE,
+        api: None,
     }
 }
 
-fn basic_auth() -> Auth {
-    Auth::Basic {
+fn basic_auth() -> SchemeSettings {
+    SchemeSettings::Pipedrive {
         username: "pipedrive".into(),
         password: SecretString::from("s3cret pass:word"),
+        actions: vec!["create".into()],
     }
 }
 
@@ -99,8 +102,8 @@ fn basic_header(user: &str, pass: &str) -> HeaderMap {
     headers(&[("Authorization", &format!("Basic {encoded}"))])
 }
 
-fn salesforce_auth(token: Option<&str>) -> Auth {
-    Auth::Salesforce {
+fn salesforce_auth(token: Option<&str>) -> SchemeSettings {
+    SchemeSettings::SalesforceOutbound {
         organization_id: "00D000000000062EAA".into(),
         url_token: token.map(SecretString::from),
     }

@@ -6,18 +6,26 @@
 //! - [`signature`]: Standard Webhooks, HubSpot v3 / v2, Salesforce URL token, HTTP Basic.
 //! - [`payload`]: turns a verified body into [`Record`]s (or HubSpot object ids to fetch).
 //! - [`mapping`]: JSON pointers from a record to the contact's fields.
+//! - [`fetch`]: reads the contacts HubSpot events only name.
+//! - [`intake`]: the intake step (record -> contact -> validated -> deduplicated, with why
+//!   each refused record was refused), shared by every path that takes contacts in.
+//! - [`salesforce`]: the SOAP Ack and the markers that skip redelivered notifications.
 
+pub mod fetch;
+pub mod intake;
 pub mod mapping;
 pub mod payload;
+pub mod salesforce;
 pub mod signature;
 pub mod sources;
 
 use std::time::SystemTime;
 
+pub use intake::{FieldError, Intake, IntakeContact, RejectedContact, intake};
 pub use mapping::{FieldMapping, Pointer};
 pub use payload::{Payload, PayloadError, Record};
 pub use signature::AuthError;
-pub use sources::{Scheme, Source, SourceLookup, Sources};
+pub use sources::{Scheme, SchemeSettings, Source, SourceLookup, Sources, SourcesError};
 
 /// A webhook as received, before anything is trusted: what verification needs.
 #[derive(Debug, Clone, Copy)]

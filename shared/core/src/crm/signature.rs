@@ -14,7 +14,7 @@
 //!   the message carries (checked once the body is parsed).
 //! - HTTP Basic ([`verify_basic`]): Pipedrive's optional credentials.
 //!
-//! [`Auth::verify`] picks the scheme a source is configured with. Every [`AuthError`] is a
+//! [`SchemeSettings::verify`] picks the scheme a source is configured with. Every [`AuthError`] is a
 //! 401; [`AuthError::problem_type`] gives the stable slug for problem responses.
 
 use std::borrow::Cow;
@@ -24,11 +24,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, StatusCode};
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::InboundRequest;
+use super::sources::SchemeSettings;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -54,6 +55,8 @@ pub const HUBSPOT_SIGNATURE_VERSION: &str = "X-HubSpot-Signature-Version";
 pub const AUTHORIZATION: &str = "Authorization";
 /// The query parameter that carries a Salesforce source's URL token.
 pub const URL_TOKEN_PARAMETER: &str = "token";
+/// The `WWW-Authenticate` challenge HTTP Basic senders (Pipedrive) get with a 401.
+pub const BASIC_CHALLENGE: &str = r#"Basic realm="relay""#;
 
 /// Standard Webhooks secrets may carry this prefix before the base64 key.
 const WHSEC_PREFIX: &str = "whsec_";
@@ -89,43 +92,6 @@ impl HubspotVersion {
             HubspotVersion::V1 => Some("v1"),
         }
     }
-}
-
-/// How a source's requests are authenticated, with its resolved secret.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// Standard Webhooks: HMAC-SHA256 over `id.timestamp.body`.
-    StandardWebhooks {
-        /// The decoded key (the `whsec_` prefix stripped, base64-decoded).
-        key: SecretSlice<u8>,
-        /// Largest accepted clock difference, past or future.
-        tolerance: Duration,
-    },
-    /// HubSpot v3 (and v2 when allowed).
-    Hubspot {
-        /// The app's client secret.
-        client_secret: SecretString,
-        /// The public URL HubSpot calls, from configuration (never from Host headers).
-        public_url: String,
-        /// Accepted versions, in order of preference.
-        versions: Vec<HubspotVersion>,
-        /// Largest accepted age of `X-HubSpot-Request-Timestamp` (v3).
-        tolerance: Duration,
-    },
-    /// Salesforce Outbound Messages: a token in the URL, then the organization id in the body.
-    Salesforce {
-        /// The org id the messages must carry (15 or 18 characters).
-        organization_id: String,
-        /// A secret expected in the `token` query parameter, when configured.
-        url_token: Option<SecretString>,
-    },
-    /// HTTP Basic credentials (Pipedrive).
-    Basic {
-        /// Expected user name.
-        username: String,
-        /// Expected password.
-        password: SecretString,
-    },
 }
 
 /// Why a request is not trusted. Always a 401 ([`AuthError::status`]); the message names the
@@ -219,20 +185,21 @@ impl AuthError {
     }
 }
 
-impl Auth {
-    /// Verifies `request` against this scheme: everything that can be checked before the body
-    /// is parsed. Salesforce's organization id is checked afterwards with
-    /// [`Auth::check_organization`].
+impl SchemeSettings {
+    /// Verifies `request` against this source's scheme: everything that can be checked before
+    /// the body is parsed. Salesforce's organization id is checked afterwards with
+    /// [`SchemeSettings::check_organization`].
     pub fn verify(&self, request: &InboundRequest<'_>) -> Result<(), AuthError> {
         match self {
-            Auth::StandardWebhooks { key, tolerance } => {
+            SchemeSettings::StandardWebhooks { key, tolerance } => {
                 verify_standard_webhooks(request, key.expose_secret(), *tolerance)
             }
-            Auth::Hubspot {
+            SchemeSettings::Hubspot {
                 client_secret,
                 public_url,
                 versions,
                 tolerance,
+                ..
             } => verify_hubspot(
                 request,
                 client_secret.expose_secret(),
@@ -240,13 +207,13 @@ impl Auth {
                 versions,
                 *tolerance,
             ),
-            Auth::Salesforce { url_token, .. } => verify_url_token(
+            SchemeSettings::SalesforceOutbound { url_token, .. } => verify_url_token(
                 request.raw_query,
                 url_token.as_ref().map(|token| token.expose_secret()),
             ),
-            Auth::Basic { username, password } => {
-                verify_basic(request.headers, username, password.expose_secret())
-            }
+            SchemeSettings::Pipedrive {
+                username, password, ..
+            } => verify_basic(request.headers, username, password.expose_secret()),
         }
     }
 
@@ -254,10 +221,19 @@ impl Auth {
     /// scheme (they have no such notion).
     pub fn check_organization(&self, found: Option<&str>) -> Result<(), AuthError> {
         match self {
-            Auth::Salesforce {
+            SchemeSettings::SalesforceOutbound {
                 organization_id, ..
             } => check_salesforce_organization(organization_id, found),
             _ => Ok(()),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge a refused request is answered with, for schemes whose
+    /// senders expect one (HTTP Basic).
+    pub fn challenge(&self) -> Option<&'static str> {
+        match self {
+            SchemeSettings::Pipedrive { .. } => Some(BASIC_CHALLENGE),
+            _ => None,
         }
     }
 }

@@ -1,0 +1,51 @@
+//! The one log line per request: counts and the outcome, never a contact's data.
+
+use crate::{Problem, Report};
+
+/// What the request log line says.
+pub(crate) struct LogLine {
+    pub(crate) outcome: &'static str,
+    pub(crate) problem: Option<String>,
+    pub(crate) accepted: usize,
+    pub(crate) parked: usize,
+    pub(crate) rejected: usize,
+    pub(crate) duplicates: usize,
+    pub(crate) ignored: usize,
+}
+
+impl LogLine {
+    pub(crate) fn from_report(report: &Report) -> LogLine {
+        LogLine {
+            outcome: if report.parked > 0 {
+                "parked"
+            } else if report.rejected.is_empty() {
+                "delivered"
+            } else {
+                "partly_rejected"
+            },
+            problem: None,
+            accepted: report.accepted,
+            parked: report.parked,
+            rejected: report.rejected.len(),
+            duplicates: report.duplicates,
+            ignored: report.ignored + report.not_found,
+        }
+    }
+
+    pub(crate) fn from_problem(problem: &Problem) -> LogLine {
+        let rejected = problem
+            .extensions
+            .get("rejected")
+            .and_then(|r| r.as_array())
+            .map_or(0, Vec::len);
+        LogLine {
+            outcome: "error",
+            problem: Some(problem.slug().to_owned()),
+            accepted: 0,
+            parked: 0,
+            rejected,
+            duplicates: 0,
+            ignored: 0,
+        }
+    }
+}
