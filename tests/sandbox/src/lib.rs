@@ -2,34 +2,29 @@
 //! and benchmarks.
 //!
 //! [`start`] binds four loopback listeners on ephemeral ports (Braze REST with SCIM under
-//! `/scim/v2`, Userflow, HubSpot, admin) and keeps all state in memory. The behaviour follows
-//! `reference/braze.md`, `reference/userflow.md` and HubSpot's CRM v3 contacts API: per-request
-//! limits, upsert semantics, rate-limit headers, segment exports written to S3 under Braze's
-//! key layout, HubSpot batch reads with 207 Multi-Status, and fault injection driven through
-//! the admin API (see [`admin`] for the admin routes and JSON).
+//! `/scim/v2`, Userflow, HubSpot, admin) and keeps all state in memory. It emulates Braze's REST
+//! and SCIM APIs, Userflow's REST API and HubSpot's CRM v3 contacts read API as they behave:
+//! per-request limits, upsert semantics, rate-limit headers, segment exports written to S3
+//! under Braze's key layout, HubSpot batch reads with 207 Multi-Status, and fault injection
+//! driven through the admin API (see [`admin`] for the admin routes and JSON).
+//!
+//! Modules are grouped by vendor: `braze/` (REST routes, `/users/track`, the other `/users/...`
+//! endpoints, segment exports, SCIM, the profile store and seeding), `userflow/`, `hubspot/`,
+//! [`admin`] (routes, [`AdminClient`], JSON types), and `common/` for what every emulated API
+//! shares (state, the request pipeline, fault injection, rate limits, request log, HTTP
+//! helpers). Every public type is re-exported here; use `sandbox::...` paths.
+//!
+//! The sandbox depends on no production crate. Production crates may depend on it only behind
+//! an explicit cargo feature.
 
 #![warn(missing_docs)]
 
 pub mod admin;
-pub mod admin_client;
-pub mod admin_types;
 mod braze;
 pub mod callback;
-mod export;
-mod faults;
-mod http_util;
+mod common;
 mod hubspot;
-mod limits;
-mod observe;
-mod pipeline;
-mod profiles;
-mod render;
-mod scim;
-mod seed;
-mod state;
-mod track;
 mod userflow;
-mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,10 +35,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use admin_client::{AdminClient, AdminError};
-pub use admin_types::*;
+use crate::common::state::App;
+
+pub use admin::client::{AdminClient, AdminError};
+pub use admin::types::*;
+pub use braze::profiles::{BrazeProfile, StoredEvent, StoredPurchase, UserAlias};
 pub use callback::{CallbackCatcher, CaughtRequest};
-pub use profiles::{BrazeProfile, StoredEvent, StoredPurchase, UserAlias};
 
 /// How the sandbox is configured at start. Every field has a readable default.
 #[derive(Clone, Debug)]
@@ -120,7 +117,7 @@ pub struct Sandbox {
     info: StartInfo,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
-    app: Arc<state::App>,
+    app: Arc<App>,
 }
 
 impl Sandbox {
@@ -171,7 +168,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
         hubspot_url: url(&hubspot_listener)?,
         hubspot_token: config.hubspot_token.clone(),
     };
-    let app = Arc::new(state::App::new(&config));
+    let app = Arc::new(App::new(&config));
     let (stop, stopped) = watch::channel(false);
 
     let routers = [

@@ -12,10 +12,11 @@ use http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::admin_types::{Api, FaultKind, FaultRule, FaultStatus};
-use crate::http_util::{self, set_header};
-use crate::limits::Snapshot;
-use crate::{braze, hubspot, scim, userflow};
+use super::http_util::{self, set_header};
+use super::limits::Snapshot;
+use crate::admin::types::{Api, FaultKind, FaultRule, FaultStatus};
+use crate::braze::{self, scim};
+use crate::{hubspot, userflow};
 
 struct Active {
     id: String,

@@ -5,11 +5,11 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::braze::{Answer, bad, typed};
-use crate::profiles::{BrazeProfile, Profiles, UserAlias};
-use crate::render::{self, Fields, Style};
-use crate::state::App;
-use crate::track::parse_alias;
+use super::profiles::{BrazeProfile, Profiles, UserAlias};
+use super::render::{self, Fields, Style};
+use super::routes::{Answer, bad, typed};
+use super::track::parse_alias;
+use crate::common::state::App;
 
 /// Identifiers per request on these endpoints.
 const MAX_IDS: usize = 50;

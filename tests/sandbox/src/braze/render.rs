@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::profiles::{BrazeProfile, STANDARD_FIELDS};
+use super::profiles::{BrazeProfile, STANDARD_FIELDS};
 
 /// Which export renders the user; they differ in the `created_at` format.
 #[derive(Clone, Copy, PartialEq, Eq)]

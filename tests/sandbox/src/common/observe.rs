@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
-use crate::admin_types::{Api, RequestCount, RequestRecord};
+use crate::admin::types::{Api, RequestCount, RequestRecord};
 
 /// Request headers copied into the log.
 const LOGGED_HEADERS: [&str; 5] = [

@@ -9,10 +9,10 @@ use axum::extract::Request;
 use axum::response::Response;
 use chrono::Utc;
 
-use crate::admin_types::{Api, Bucket, FaultKind};
-use crate::faults;
-use crate::observe::{self, Observation};
-use crate::state::App;
+use super::faults;
+use super::observe::{self, Observation};
+use super::state::App;
+use crate::admin::types::{Api, Bucket, FaultKind};
 
 /// Runs `handler` for `req` unless a fault rule answers instead, and records the outcome under
 /// `route`. `bucket` gives a throttle fault its rate-limit headers.

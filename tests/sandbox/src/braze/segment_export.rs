@@ -26,10 +26,10 @@ use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::AbortHandle;
 
-use crate::admin_types::{ExportRecord, ExportSettings, ExportState, ExportStorage};
-use crate::braze::{Answer, bad, message, typed};
-use crate::render::{self, Fields, Style};
-use crate::state::App;
+use super::render::{self, Fields, Style};
+use super::routes::{Answer, bad, message, typed};
+use crate::admin::types::{ExportRecord, ExportSettings, ExportState, ExportStorage};
+use crate::common::state::App;
 
 /// The error answered when no bucket is configured.
 pub(crate) const NO_BUCKET: &str = "The sandbox has no S3 export bucket configured: start it with --export-bucket (env SANDBOX_EXPORT_BUCKET), plus --s3-endpoint (env SANDBOX_S3_ENDPOINT) for moto, or set it through the admin API (PUT /export-storage)";

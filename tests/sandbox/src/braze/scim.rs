@@ -13,10 +13,10 @@ use chrono::Utc;
 use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::admin_types::{Api, Bucket, ScimUserRecord};
-use crate::http_util;
-use crate::pipeline;
-use crate::state::App;
+use crate::admin::types::{Api, Bucket, ScimUserRecord};
+use crate::common::http_util;
+use crate::common::pipeline;
+use crate::common::state::App;
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";

@@ -15,11 +15,12 @@ use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::admin_types::{Api, Bucket};
-use crate::http_util;
-use crate::limits::Snapshot;
-use crate::state::App;
-use crate::{export, pipeline, scim, track, users};
+use super::{scim, segment_export, track, users};
+use crate::admin::types::{Api, Bucket};
+use crate::common::http_util;
+use crate::common::limits::Snapshot;
+use crate::common::pipeline;
+use crate::common::state::App;
 
 /// The Braze REST endpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,8 +162,8 @@ async fn handle(app: Arc<App>, resolved: Resolved, bucket: Bucket, req: Request)
         Route::Merge => users::merge(&app, body),
         Route::AliasNew => users::alias_new(&app, body),
         Route::Identify => users::identify(&app, body),
-        Route::ExportSegment => export::request(&app, body),
-        Route::CancelExport => export::cancel(&app, body),
+        Route::ExportSegment => segment_export::request(&app, body),
+        Route::CancelExport => segment_export::cancel(&app, body),
     };
     // One export per segment at a time: a conflict tells the client when to look again.
     let conflict = route == Route::ExportSegment && answer.0 == StatusCode::TOO_MANY_REQUESTS;

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::BrazeProfile;
-use crate::admin_types::*;
+use crate::admin::types::*;
 
 /// Why an admin call failed.
 #[derive(Debug, thiserror::Error)]

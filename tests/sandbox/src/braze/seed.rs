@@ -12,8 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use crate::admin_types::{SeedSegment, SeedSummary};
-use crate::profiles::{Profiles, UserAlias};
+use super::profiles::{Profiles, UserAlias};
+use crate::admin::types::{SeedSegment, SeedSummary};
 
 const FIRST: [&str; 16] = [
     "Ada", "Bruno", "Chloé", "Dmitri", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kavya",

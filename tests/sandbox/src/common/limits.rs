@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::response::Response;
 
-use crate::admin_types::{Bucket, RateLimit};
-use crate::http_util::set_header;
+use super::http_util::set_header;
+use crate::admin::types::{Bucket, RateLimit};
 
 /// A bucket's state as seen by one request.
 #[derive(Clone, Copy, Debug)]

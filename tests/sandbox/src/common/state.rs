@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use axum::response::Response;
 
+use super::faults::{self, Faults};
+use super::limits::{Limits, Snapshot, Take};
+use super::observe::Observer;
 use crate::SandboxConfig;
-use crate::admin_types::{Api, Bucket, ExportStorage, RateLimit, Settings};
-use crate::export::Exports;
-use crate::faults::{self, Faults};
+use crate::admin::types::{Api, Bucket, ExportStorage, RateLimit, Settings};
+use crate::braze::profiles::Profiles;
+use crate::braze::scim::ScimStore;
+use crate::braze::segment_export::Exports;
 use crate::hubspot::HubspotStore;
-use crate::limits::{Limits, Snapshot, Take};
-use crate::observe::Observer;
-use crate::profiles::Profiles;
-use crate::scim::ScimStore;
 use crate::userflow::UserflowStore;
 
 /// Everything the handlers share.
