@@ -1,7 +1,4 @@
 //! The one error type of the HubSpot client, and HubSpot's error body.
-//!
-//! `Display` and `Debug` never carry the token, a response body, or HubSpot's message (it can
-//! echo input): only statuses, categories and JSON paths.
 
 use http::StatusCode;
 use serde::Deserialize;

@@ -1,6 +1,5 @@
 //! HubSpot contact shapes: the contacts a read returns, and the batch-read request and
-//! response bodies on the wire. Decoding is tolerant: unknown fields are ignored and `null`
-//! lists and objects read as empty.
+//! response bodies on the wire.
 
 use std::fmt;
 
