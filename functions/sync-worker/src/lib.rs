@@ -15,7 +15,7 @@
 
 pub mod config;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -122,7 +122,14 @@ pub async fn handle_messages<S: ObjectStore>(
         }
     }
 
-    // One delivery per external id: the latest job wins and its outcome answers for all.
+    // One delivery per external id: the latest job's fields win and its outcome answers for
+    // all; the signup event is due if any of the id's jobs is a signup (a creation parked
+    // before an update must still send it).
+    let signing_up: HashSet<&str> = jobs
+        .iter()
+        .filter(|(_, job)| job.is_signup)
+        .map(|(_, job)| job.contact.external_id.as_str())
+        .collect();
     let mut latest: HashMap<&str, usize> = HashMap::new();
     for (position, (_, job)) in jobs.iter().enumerate() {
         let entry = latest
@@ -138,7 +145,7 @@ pub async fn handle_messages<S: ObjectStore>(
         .iter()
         .map(|&at| Delivery {
             contact: jobs[at].1.contact.clone(),
-            track_signup: jobs[at].1.is_signup,
+            track_signup: signing_up.contains(jobs[at].1.contact.external_id.as_str()),
         })
         .collect();
     let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;

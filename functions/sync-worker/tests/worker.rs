@@ -46,6 +46,10 @@ impl Stack {
 }
 
 fn job(external_id: &str, minute: u32) -> String {
+    job_of(external_id, minute, true)
+}
+
+fn job_of(external_id: &str, minute: u32, is_signup: bool) -> String {
     let mut contact = Contact::new(external_id);
     contact.email = Some(format!("{external_id}@example.com"));
     contact.first_name = Some(format!("v{minute}"));
@@ -53,7 +57,7 @@ fn job(external_id: &str, minute: u32) -> String {
         source: "hubspot".into(),
         request_id: "req-1".into(),
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap(),
-        is_signup: true,
+        is_signup,
         contact,
     })
     .encode()
@@ -108,6 +112,33 @@ async fn when_a_parked_contact_is_replayed_then_it_is_delivered_and_acknowledged
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn when_a_parked_update_follows_a_parked_creation_in_one_batch_then_the_signup_is_sent_once()
+{
+    let stack = stack().await;
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[
+            ("m-created", job_of("u-7", 0, true)),
+            ("m-updated", job_of("u-7", 5, false)),
+            ("m-only-updated", job_of("u-8", 5, false)),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&response).is_empty());
+    let admin = stack.sandbox.admin();
+    let user = admin.userflow_user("u-7").await.unwrap().unwrap();
+    assert_eq!(user.attributes["name"], "v5", "the latest fields win");
+    for (id, expected, why) in [
+        ("u-7", 1, "the creation's event is kept"),
+        ("u-8", 0, "an update alone sends none"),
+    ] {
+        let events = admin.userflow_events(Some(id), Some("signed_up")).await;
+        assert_eq!(events.unwrap().len(), expected, "{id}: {why}");
+    }
 }
 
 #[tokio::test]

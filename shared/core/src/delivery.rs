@@ -468,3 +468,19 @@ fn error_kind(error: &UserflowError) -> &'static str {
         _ => "no answer",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_step_is_named_then_as_str_is_its_serde_name() {
+        for step in [Step::Braze, Step::Userflow, Step::SignupEvent] {
+            assert_eq!(
+                serde_json::to_value(step).unwrap(),
+                serde_json::Value::from(step.as_str())
+            );
+        }
+        assert_eq!(Step::SignupEvent.as_str(), "signup_event");
+    }
+}
