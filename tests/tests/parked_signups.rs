@@ -6,19 +6,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use crm_signup::Config as SignupConfig;
 use lambda_http::Body;
-use relay_clients::upstream::{HttpTimeouts, http_client};
-use relay_core::config::Env;
 use relay_core::jobs::Job;
-use relay_core::queue::{SqsQueue, sqs_client};
-use relay_core::secrets::SecretResolver;
-use relay_core::store::{S3Store, s3_client};
+use relay_core::queue::SqsQueue;
+use relay_core::store::S3Store;
 use relay_tests::Moto;
 use relay_tests::webhooks::*;
 use sandbox::{Api, FaultKind, FaultRule, HubspotContactSeed, SandboxConfig};
 use serde_json::{Value, json};
+use support::{Functions, functions_on_moto, sqs_event};
+
+mod support;
 
 const HUBSPOT_CREATED: &str = "700001";
 const HUBSPOT_UPDATED: &str = "700002";
@@ -82,28 +80,9 @@ async fn when_parked_updates_and_creations_are_replayed_then_only_creations_send
     let mut sources: Value = serde_json::from_str(&vars["RELAY_SOURCES"]).unwrap();
     sources["pipedrive"] = json!({"actions": ["create", "change"]});
     vars.insert("RELAY_SOURCES".into(), sources.to_string());
-    vars.insert("STATE_BUCKET".into(), bucket.clone());
-    vars.insert("SYNC_QUEUE_URL".into(), queue_url.clone());
     // Userflow is down: nothing finishes before this short deadline, so everything parks.
     vars.insert("WEBHOOK_DEADLINE_MS".into(), "600".into());
-    let env = Env::from_map(vars.clone());
-    let secrets = SecretResolver::from_env_map(vars.clone());
-    let sdk = moto.sdk_config().await;
-    let http = http_client(HttpTimeouts::default());
-    let signup = SignupConfig::from_env(&env, &secrets)
-        .await
-        .unwrap()
-        .into_deps(
-            http.clone(),
-            S3Store::new(s3_client(&sdk), &bucket),
-            SqsQueue::new(sqs_client(&sdk), &queue_url),
-        )
-        .unwrap();
-    let worker = sync_worker::Config::from_env(&env, &secrets)
-        .await
-        .unwrap()
-        .into_deps(http, S3Store::new(s3_client(&sdk), &bucket))
-        .unwrap();
+    let Functions { signup, worker } = functions_on_moto(&moto, vars, &bucket, &queue_url).await;
     admin
         .add_fault(&FaultRule::new(
             Api::Userflow,
@@ -165,20 +144,12 @@ async fn when_parked_updates_and_creations_are_replayed_then_only_creations_send
 
     // Userflow is back; the sync-worker replays the parked jobs (twice, as a redelivery would).
     admin.clear_faults().await.unwrap();
-    let records: Vec<Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(at, body)| {
-            json!({
-                "messageId": format!("m-{at}"), "receiptHandle": format!("r-{at}"),
-                "body": body, "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync",
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
+    let ids: Vec<String> = (0..bodies.len()).map(|at| format!("m-{at}")).collect();
+    let event = sqs_event(
+        ids.iter()
+            .zip(&bodies)
+            .map(|(id, body)| (id.as_str(), id.as_str(), body.as_str())),
+    );
     for _ in 0..2 {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         let response = sync_worker::handle_messages(&worker, &event.records, deadline).await;

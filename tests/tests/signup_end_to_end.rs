@@ -9,19 +9,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use crm_signup::Config as SignupConfig;
 use futures::StreamExt;
 use lambda_http::Body;
-use relay_clients::upstream::{HttpTimeouts, http_client};
-use relay_core::config::Env;
-use relay_core::queue::{SqsQueue, sqs_client};
-use relay_core::secrets::SecretResolver;
+use relay_core::queue::SqsQueue;
 use relay_core::store::{ObjectStore, S3Store, s3_client};
 use relay_tests::Moto;
 use relay_tests::webhooks::*;
 use sandbox::{Api, FaultKind, FaultRule, HubspotContactSeed, SandboxConfig};
 use serde_json::{Value, json};
+use support::{Functions, functions_on_moto, sqs_event};
+
+mod support;
 
 const CONTACTS: usize = 1_000;
 
@@ -218,20 +216,13 @@ async fn drain(moto: &Moto, queue_url: &str, worker: &sync_worker::Deps<S3Store>
             continue;
         }
         idle_rounds = 0;
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-                    "body": m.body(), "attributes": {"ApproximateReceiveCount": "1"},
-                    "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync",
-                    "awsRegion": "us-east-1"
-                })
-            })
-            .collect();
-        let event: SqsEvent =
-            serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
+        let event = sqs_event(messages.iter().map(|m| {
+            (
+                m.message_id().unwrap_or_default(),
+                m.receipt_handle().unwrap_or_default(),
+                m.body().unwrap_or_default(),
+            )
+        }));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         let response = sync_worker::handle_messages(worker, &event.records, deadline).await;
         let failed: BTreeSet<&str> = response
@@ -264,27 +255,9 @@ async fn when_1000_contacts_arrive_through_faults_then_each_lands_exactly_once()
     let plan = plan();
     admin.seed_hubspot_contacts(&plan.hubspot).await.unwrap();
 
-    let mut vars = relay_variables(sandbox.info());
-    vars.insert("STATE_BUCKET".into(), bucket.clone());
-    vars.insert("SYNC_QUEUE_URL".into(), queue_url.clone());
-    let env = Env::from_map(vars.clone());
-    let secrets = SecretResolver::from_env_map(vars.clone());
+    let Functions { signup, worker } =
+        functions_on_moto(&moto, relay_variables(sandbox.info()), &bucket, &queue_url).await;
     let sdk = moto.sdk_config().await;
-    let http = http_client(HttpTimeouts::default());
-    let signup = SignupConfig::from_env(&env, &secrets)
-        .await
-        .unwrap()
-        .into_deps(
-            http.clone(),
-            S3Store::new(s3_client(&sdk), &bucket),
-            SqsQueue::new(sqs_client(&sdk), &queue_url),
-        )
-        .unwrap();
-    let worker = sync_worker::Config::from_env(&env, &secrets)
-        .await
-        .unwrap()
-        .into_deps(http, S3Store::new(s3_client(&sdk), &bucket))
-        .unwrap();
 
     let html_503 = FaultKind::status(503, true);
     for (api, path, seed) in [
