@@ -22,11 +22,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use relay_clients::hubspot::HubspotClient;
 use relay_core::crm::fetch::records_with_named_contacts;
-use relay_core::crm::payload::{ParseOptions, parse};
-use relay_core::crm::salesforce::{self, remember_notifications, skip_redelivered};
+use relay_core::crm::payload::parse;
+use relay_core::crm::salesforce::{remember_notifications, skip_redelivered};
 use relay_core::crm::{
-    FieldError, InboundRequest, RejectedContact, SchemeSettings, Source, SourceLookup, Sources,
-    intake,
+    FieldError, InboundRequest, RejectedContact, Source, SourceLookup, Sources, intake,
 };
 use relay_core::delivery::{Deliverer, Outcome};
 use relay_core::parking::{ParkedFrom, park};
@@ -154,12 +153,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let options = match &source.settings {
-        SchemeSettings::Pipedrive { actions, .. } => ParseOptions {
-            pipedrive_actions: actions.clone(),
-        },
-        _ => ParseOptions::default(),
-    };
+    let options = source.settings.parse_options();
     let payload = parse(source.scheme(), content_type, body, &options)?;
     source
         .settings
@@ -179,10 +173,11 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     let mut intake = intake(source, &new.records);
     report.duplicates = intake.duplicates;
     report.rejected = std::mem::take(&mut intake.rejected);
-    // Salesforce cannot act on a 422 but would resend the message for 24 hours: a message
-    // whose every contact is refused is still safely handled, so it gets its Ack.
-    let acknowledges_all = matches!(source.settings, SchemeSettings::SalesforceOutbound { .. });
-    if intake.contacts.is_empty() && !report.rejected.is_empty() && !acknowledges_all {
+    // A sender that waits for an acknowledgement (Salesforce) cannot act on a 422 but would
+    // resend the message for 24 hours: a message whose every contact is refused is still
+    // safely handled, so it gets its acknowledgement.
+    let acknowledged = source.settings.acknowledgement().is_some();
+    if intake.contacts.is_empty() && !report.rejected.is_empty() && !acknowledged {
         let count = report.rejected.len();
         return Err(Problem::new(
             422,
@@ -243,11 +238,11 @@ fn find_source<'s>(sources: &'s Sources, name: &str) -> Result<&'s Source, Probl
 }
 
 fn success_response(source: &Source, report: &Report) -> Response<Body> {
-    if let SchemeSettings::SalesforceOutbound { .. } = source.settings {
+    if let Some(ack) = source.settings.acknowledgement() {
         return Response::builder()
             .status(200)
-            .header("content-type", salesforce::ACK_CONTENT_TYPE)
-            .body(Body::from(salesforce::ACK))
+            .header("content-type", ack.content_type)
+            .body(Body::from(ack.body))
             .expect("a static response is valid");
     }
     let status = if report.parked > 0 { 202 } else { 200 };

@@ -49,6 +49,8 @@ use std::time::Duration;
 use secrecy::{SecretSlice, SecretString};
 
 use super::mapping::FieldMapping;
+use super::payload::ParseOptions;
+use super::salesforce;
 use super::signature::HubspotVersion;
 use crate::secrets::SecretResolver;
 
@@ -188,7 +190,39 @@ pub enum SchemeSettings {
     },
 }
 
+/// A fixed answer a scheme's sender waits for instead of the JSON report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// The answer's content type.
+    pub content_type: &'static str,
+    /// The answer's body.
+    pub body: &'static str,
+}
+
 impl SchemeSettings {
+    /// The answer this scheme's sender waits for instead of a report (Salesforce's SOAP Ack).
+    /// Such a sender cannot act on an error answer either, only resend, so a message whose
+    /// every contact is refused is still acknowledged.
+    pub fn acknowledgement(&self) -> Option<Acknowledgement> {
+        match self {
+            SchemeSettings::SalesforceOutbound { .. } => Some(Acknowledgement {
+                content_type: salesforce::ACK_CONTENT_TYPE,
+                body: salesforce::ACK,
+            }),
+            _ => None,
+        }
+    }
+
+    /// How this scheme's payloads are parsed (Pipedrive: which actions are contacts).
+    pub fn parse_options(&self) -> ParseOptions {
+        match self {
+            SchemeSettings::Pipedrive { actions, .. } => ParseOptions {
+                pipedrive_actions: actions.clone(),
+            },
+            _ => ParseOptions::default(),
+        }
+    }
+
     /// The scheme these settings are for.
     pub fn scheme(&self) -> Scheme {
         match self {
