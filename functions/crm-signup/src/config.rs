@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use relay_clients::hubspot::{HubspotClient, HubspotConfig};
-use relay_core::config::{ConfigError, Env, VendorConfig};
+use relay_core::config::VendorConfig;
 use relay_core::crm::Sources;
 use relay_core::crm::sources::{RELAY_SOURCES, SourcesConfig};
 use relay_core::delivery::{Deliverer, DeliveryOptions};
+use relay_core::env::{ConfigError, Env};
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
