@@ -1,6 +1,6 @@
 //! Writes Mozilla's root certificates (`webpki-root-certs`) as one PEM bundle, the only form
 //! the AWS SDK's trust store takes: encoding ~150 certificates at build time instead of at
-//! every cold start (see `relay_core::config::aws_sdk_config`).
+//! every cold start (see `relay_core::aws::aws_sdk_config`).
 
 use std::fmt::Write as _;
 

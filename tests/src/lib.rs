@@ -112,9 +112,9 @@ impl Moto {
     }
 
     /// Shared SDK config pointing at this moto with static test credentials, over the
-    /// functions' own HTTP client ([`relay_core::config::aws_sdk_loader`]).
+    /// functions' own HTTP client ([`relay_core::aws::aws_sdk_loader`]).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        relay_core::config::aws_sdk_loader()
+        relay_core::aws::aws_sdk_loader()
             .endpoint_url(&self.endpoint)
             .region(Region::new(TEST_REGION))
             .credentials_provider(Credentials::new(

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lambda_http::Body;
+use relay_core::aws::s3_client;
 use relay_core::queue::SqsQueue;
-use relay_core::store::{ObjectStore, S3Store, s3_client};
+use relay_core::store::{ObjectStore, S3Store};
 use relay_tests::Moto;
 use relay_tests::webhooks::*;
 use sandbox::{Api, FaultKind, FaultRule, HubspotContactSeed, SandboxConfig};

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use relay_clients::upstream::FailureClass;
-use relay_core::queue::{JobQueue, MAX_MESSAGE_BYTES, SqsQueue, sqs_client};
-use relay_core::store::{ObjectStore, PutIfAbsent, S3Store, s3_client};
+use relay_core::aws::{s3_client, sqs_client};
+use relay_core::queue::{JobQueue, MAX_MESSAGE_BYTES, SqsQueue};
+use relay_core::store::{ObjectStore, PutIfAbsent, S3Store};
 use relay_tests::Moto;
 
 const KIB: usize = 1024;

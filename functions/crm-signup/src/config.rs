@@ -1,10 +1,11 @@
 //! crm-signup's configuration: one typed [`Config::from_env`] whose errors name the variable.
 
-use relay_core::config::{ConfigError, Env, VendorConfig};
+use relay_core::config::VendorConfig;
 use relay_core::crm::fetch::hubspot_clients;
 use relay_core::crm::sources::{RELAY_SOURCES, SourcesConfig};
 use relay_core::crm::{Sources, SourcesError};
 use relay_core::delivery::{Deliverer, DeliveryOptions};
+use relay_core::env::{ConfigError, Env};
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;

@@ -1,7 +1,8 @@
 //! sync-worker's configuration: one typed [`Config::from_env`] whose errors name the variable.
 
-use relay_core::config::{ConfigError, Env, VendorConfig};
+use relay_core::config::VendorConfig;
 use relay_core::delivery::{Deliverer, DeliveryOptions};
+use relay_core::env::{ConfigError, Env};
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
 

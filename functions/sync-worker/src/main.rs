@@ -2,9 +2,10 @@
 
 use lambda_runtime::{Error, run, service_fn};
 use relay_clients::upstream::{HttpTimeouts, http_client};
-use relay_core::config::{Env, aws_sdk_config};
+use relay_core::aws::{aws_sdk_config, s3_client};
+use relay_core::env::Env;
 use relay_core::secrets::SecretResolver;
-use relay_core::store::{S3Store, s3_client};
+use relay_core::store::S3Store;
 use sync_worker::{Config, handler};
 
 #[tokio::main(flavor = "current_thread")]

@@ -28,8 +28,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::time::{Instant, timeout_at};
 
-use crate::config::{ConfigError, Env};
 use crate::contact::Contact;
+use crate::env::{ConfigError, Env};
 use crate::store::{ObjectStore, PutIfAbsent};
 use relay_clients::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
 use relay_clients::upstream::{FailureClass, GiveUpReason, UpstreamError};

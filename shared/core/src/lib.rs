@@ -8,14 +8,25 @@
 //!   sync-worker's `contact` jobs share it).
 //! - [`jobs`]: the versioned SQS message types.
 //! - [`parking`]: contacts not delivered in time become `contact` jobs on the sync queue.
-//! - [`store`], [`queue`]: small traits over S3 and SQS with aws-sdk implementations.
-//! - [`config`]: environment settings with errors naming the variable; vendor clients.
-//! - [`secrets`]: secret references (`env:NAME`, Secrets Manager ARNs) resolved at cold start.
+//! - [`env`](mod@env): the one way settings are read from the environment, and [`env::ConfigError`],
+//!   which names the variable; depends on nothing else in the crate.
+//! - [`secrets`]: secret references (`env:NAME`, Secrets Manager ARNs) resolved at cold start,
+//!   and settings given as a value or a reference.
+//! - [`config`]: the typed vendor configuration (Braze, Userflow) and its clients.
+//! - [`aws`]: the AWS SDK plumbing: the SDK config over a lazily connecting HTTPS client with
+//!   compiled-in roots, service clients with the relay's timeouts, SDK error classification.
+//! - [`store`], [`queue`]: small traits over S3 and SQS with aws-sdk implementations, and
+//!   in-memory test doubles behind the `test-util` feature.
+//!
+//! Dependencies among these run one way: `env` and `aws` use no other module; `secrets` uses
+//! both; `config` uses `env` and `secrets`; `store` and `queue` use `aws`.
 
+pub mod aws;
 pub mod config;
 pub mod contact;
 pub mod crm;
 pub mod delivery;
+pub mod env;
 pub mod jobs;
 pub mod parking;
 pub mod queue;

@@ -5,6 +5,8 @@
 //! Manager ARN, optionally followed by `#key` to pick one field of a JSON secret.
 //! [`SecretResolver::resolve`] turns a reference into a [`SecretString`], fetching each ARN
 //! at most once per process (a cold start reads every secret it needs, then never again).
+//! [`SecretResolver::resolve_setting`] reads a setting given either as its value (`NAME`) or
+//! as a reference (`NAME_SECRET`).
 //!
 //! Errors name the reference (the variable or the ARN), never the value; a string that is not
 //! a reference is not echoed at all, in case a raw secret was pasted where a reference belongs.
@@ -16,7 +18,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use crate::config::Env;
+use crate::aws::secrets_manager_client;
+use crate::env::{ConfigError, Env};
 
 const ENV_PREFIX: &str = "env:";
 const ARN_PREFIX: &str = "arn:";
@@ -252,9 +255,7 @@ impl SecretsManager {
     fn client(&self) -> &aws_sdk_secretsmanager::Client {
         match self {
             SecretsManager::Ready(client) => client,
-            SecretsManager::Lazy(sdk, client) => {
-                client.get_or_init(|| aws_sdk_secretsmanager::Client::new(sdk))
-            }
+            SecretsManager::Lazy(sdk, client) => client.get_or_init(|| secrets_manager_client(sdk)),
         }
     }
 }
@@ -344,6 +345,37 @@ impl SecretResolver {
                 }
                 Ok(SecretString::from(value.expose_secret().trim()))
             }
+        }
+    }
+
+    /// A setting that is a secret, given as `NAME` (the value itself) or `NAME_SECRET` (a
+    /// reference such as an ARN, resolved here); exactly one of them must be set in `env`.
+    /// A reference that does not parse or resolve is kept as the error's source.
+    pub async fn resolve_setting(
+        &self,
+        env: &Env,
+        name: &str,
+    ) -> Result<SecretString, ConfigError> {
+        let reference_name = format!("{name}_SECRET");
+        match (env.get(name), env.get(&reference_name)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                name,
+                format!("set either {name} or {reference_name}, not both"),
+            )),
+            (Some(value), None) => Ok(SecretString::from(value)),
+            (None, Some(reference)) => {
+                let reference = SecretRef::parse(&reference)
+                    .map_err(|e| ConfigError::unusable(&reference_name, e))?;
+                self.resolve(&reference)
+                    .await
+                    .map_err(|e| ConfigError::unusable(&reference_name, e))
+            }
+            (None, None) => Err(ConfigError::new(
+                name,
+                format!(
+                    "is required: set {name} (local runs) or {reference_name} (a secret reference)"
+                ),
+            )),
         }
     }
 
@@ -522,6 +554,68 @@ mod tests {
             .unwrap_err();
         assert_eq!(error, SecretError::NoSecretsManager { arn: ARN.into() });
         assert!(error.to_string().contains("env:"));
+    }
+
+    #[tokio::test]
+    async fn when_a_key_is_given_by_value_or_by_reference_then_exactly_one_is_accepted() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let map: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            (
+                Env::from_map(map.clone()),
+                SecretResolver::from_env_map(map),
+            )
+        };
+        let (env, secrets) = vars(&[("KEY_SECRET", "env:REAL_KEY"), ("REAL_KEY", "k-1")]);
+        let key = secrets.resolve_setting(&env, "KEY").await.unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&key), "k-1");
+        let (env, secrets) = vars(&[("KEY", "a"), ("KEY_SECRET", "env:B")]);
+        let both = secrets
+            .resolve_setting(&env, "KEY")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("either KEY or KEY_SECRET"), "{both}");
+        let (env, secrets) = vars(&[]);
+        let neither = secrets.resolve_setting(&env, "KEY").await.unwrap_err();
+        assert_eq!(neither.variable(), "KEY");
+    }
+
+    #[tokio::test]
+    async fn when_a_setting_reference_fails_then_the_secret_error_is_the_source() {
+        let vars: HashMap<String, String> = HashMap::from([
+            ("A_SECRET".into(), "not-a-reference".into()),
+            ("B_SECRET".into(), "env:UNSET".into()),
+        ]);
+        let (env, secrets) = (
+            Env::from_map(vars.clone()),
+            SecretResolver::from_env_map(vars),
+        );
+        let unparsed = secrets.resolve_setting(&env, "A").await.unwrap_err();
+        assert_eq!(unparsed.variable(), "A_SECRET");
+        let source = std::error::Error::source(&unparsed).expect("a cause");
+        assert_eq!(
+            source.downcast_ref::<SecretRefError>(),
+            Some(&SecretRefError::UnknownForm)
+        );
+        assert_eq!(
+            unparsed.to_string(),
+            format!("A_SECRET: {}", SecretRefError::UnknownForm)
+        );
+        let unresolved = secrets.resolve_setting(&env, "B").await.unwrap_err();
+        let source = std::error::Error::source(&unresolved).expect("a cause");
+        assert_eq!(
+            source.downcast_ref::<SecretError>(),
+            Some(&SecretError::EnvUnset {
+                name: "UNSET".into()
+            })
+        );
+        assert_eq!(
+            unresolved.to_string(),
+            "B_SECRET: environment variable UNSET is not set (or is empty)"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crm_signup::{Config, Deps, handler};
 use lambda_http::{Body, Request};
 use relay_clients::upstream::{HttpTimeouts, http_client};
-use relay_core::config::Env;
+use relay_core::env::Env;
 use relay_core::queue::MemoryQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::MemoryStore;

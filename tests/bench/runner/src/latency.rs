@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use crm_signup::{Config, Deps, handler};
 use relay_clients::upstream::{HttpTimeouts, http_client};
-use relay_core::config::Env;
-use relay_core::queue::{SqsQueue, sqs_client};
+use relay_core::aws::{s3_client, sqs_client};
+use relay_core::env::Env;
+use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
-use relay_core::store::{S3Store, s3_client};
+use relay_core::store::S3Store;
 use sandbox::{Api, Bucket, HubspotContactSeed};
 use serde_json::Value;
 

@@ -42,7 +42,7 @@ impl Stack {
         let bucket = moto.create_bucket("relay-bench-state").await;
         let sdk = moto.sdk_config().await;
         let queue_name = relay_tests::unique_name("relay-bench-sync");
-        let queue_url = relay_core::queue::sqs_client(&sdk)
+        let queue_url = relay_core::aws::sqs_client(&sdk)
             .create_queue()
             .queue_name(&queue_name)
             .send()

@@ -1,57 +1,15 @@
-//! A small job queue over SQS. Handlers are generic over [`JobQueue`] so unit tests can use
-//! [`MemoryQueue`]; everything else uses [`SqsQueue`] (moto on loopback in tests).
-//!
-//! CONTRACT (filled in by the store/queue work): `SqsQueue::send` packs bodies into
-//! `SendMessageBatch` calls (at most 10 entries and 256 KiB per call), sends the calls
-//! concurrently, retries the entries SQS reports as failed with `SenderFault = false` a few
-//! times, and returns which inputs could not be sent. A body over 256 KiB is refused
-//! (permanent) without being sent.
+//! Packing bodies into `SendMessageBatch` calls and the send loop around them: concurrent
+//! calls, retries of what failed without being the sender's fault, and a report of what was
+//! never sent. Independent of SQS (the call is a parameter), so it is tested without one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::stream::{self, StreamExt};
 
-use crate::store::{classify_sdk_error, timeouts};
+use super::{MAX_MESSAGE_BYTES, QueueError, SendReport, check_body};
 use relay_clients::upstream::FailureClass;
-
-/// Largest SQS message body, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
-
-/// Outcome of [`JobQueue::send`]: which of the caller's bodies were not enqueued.
-#[derive(Debug, Default)]
-pub struct SendReport {
-    /// Bodies enqueued.
-    pub sent: usize,
-    /// Indexes (into the caller's slice) of bodies not enqueued, with why.
-    pub failed: Vec<(usize, QueueError)>,
-}
-
-impl SendReport {
-    /// Whether every body was enqueued.
-    pub fn all_sent(&self) -> bool {
-        self.failed.is_empty()
-    }
-}
-
-/// Why a message was not enqueued.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("queue send failed ({class:?}): {detail}")]
-pub struct QueueError {
-    /// Transient (retry later) or permanent (e.g. too large).
-    pub class: FailureClass,
-    /// The service's error code and message (never the body).
-    pub detail: String,
-}
-
-/// The operation the functions need from SQS.
-pub trait JobQueue: Send + Sync {
-    /// Enqueues every body; see [`SendReport`].
-    fn send(&self, bodies: &[String]) -> impl Future<Output = SendReport> + Send;
-}
 
 /// Most entries SQS accepts in one `SendMessageBatch` call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -59,59 +17,16 @@ pub const MAX_BATCH_ENTRIES: usize = 10;
 /// Largest sum of bodies SQS accepts in one `SendMessageBatch` call, in bytes.
 pub const MAX_BATCH_BYTES: usize = MAX_MESSAGE_BYTES;
 
-/// How many `SendMessageBatch` calls [`SqsQueue::send`] runs at once.
+/// How many `SendMessageBatch` calls [`send_packed`] runs at once.
 const CONCURRENT_CALLS: usize = 8;
 
 /// Waits before the further tries of entries (or calls) that failed without being the sender's
 /// fault: one wait per extra try.
-const RETRY_BACKOFF: [Duration; 3] = [
+pub(super) const RETRY_BACKOFF: [Duration; 3] = [
     Duration::from_millis(50),
     Duration::from_millis(100),
     Duration::from_millis(200),
 ];
-
-impl QueueError {
-    /// A queue error of `class`.
-    pub fn new(class: FailureClass, detail: impl Into<String>) -> QueueError {
-        QueueError {
-            class,
-            detail: detail.into(),
-        }
-    }
-}
-
-/// Refuses what SQS would refuse for a body in any case: empty, larger than
-/// [`MAX_MESSAGE_BYTES`], or holding characters outside SQS's allowed set (`#x9 | #xA | #xD |
-/// #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`). Checked before sending so one bad body
-/// cannot fail the other entries of its batch call.
-pub fn check_body(body: &str) -> Result<(), QueueError> {
-    if body.is_empty() {
-        return Err(QueueError::new(
-            FailureClass::Permanent,
-            "message body is empty",
-        ));
-    }
-    if body.len() > MAX_MESSAGE_BYTES {
-        return Err(QueueError::new(
-            FailureClass::Permanent,
-            format!(
-                "message body is {} bytes, over the SQS limit of {MAX_MESSAGE_BYTES}",
-                body.len()
-            ),
-        ));
-    }
-    let allowed = |c: char| {
-        matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-            || c >= '\u{10000}'
-    };
-    if let Some(at) = body.find(|c: char| !allowed(c)) {
-        return Err(QueueError::new(
-            FailureClass::Permanent,
-            format!("message body holds a character SQS refuses at byte {at}"),
-        ));
-    }
-    Ok(())
-}
 
 /// Packs bodies of the given sizes (bytes) into `SendMessageBatch` calls of at most
 /// [`MAX_BATCH_ENTRIES`] entries and [`MAX_BATCH_BYTES`] bytes, keeping input order. Returns
@@ -140,23 +55,27 @@ pub fn pack_batches(sizes: &[usize]) -> Vec<Vec<usize>> {
 
 /// What one `SendMessageBatch` call said about its entries (by input index).
 #[derive(Debug, Default)]
-struct BatchAnswer {
-    successful: Vec<usize>,
-    failed: Vec<EntryFailure>,
+pub(super) struct BatchAnswer {
+    pub(super) successful: Vec<usize>,
+    pub(super) failed: Vec<EntryFailure>,
 }
 
 /// One entry SQS listed under `Failed`.
 #[derive(Debug)]
-struct EntryFailure {
-    index: usize,
-    sender_fault: bool,
-    detail: String,
+pub(super) struct EntryFailure {
+    pub(super) index: usize,
+    pub(super) sender_fault: bool,
+    pub(super) detail: String,
 }
 
 /// The send loop, independent of SQS: checks and packs `bodies`, runs `call` per batch
 /// ([`CONCURRENT_CALLS`] at once), retries what failed without being the sender's fault after
 /// each wait in `backoff`, and reports what was never sent.
-async fn send_packed<F, Fut>(bodies: &[String], backoff: &[Duration], call: F) -> SendReport
+pub(super) async fn send_packed<F, Fut>(
+    bodies: &[String],
+    backoff: &[Duration],
+    call: F,
+) -> SendReport
 where
     F: Fn(Vec<usize>) -> Fut,
     Fut: Future<Output = Result<BatchAnswer, QueueError>>,
@@ -255,230 +174,12 @@ where
     (sent, failed)
 }
 
-// ---------------------------------------------------------------------------------------------
-// SQS
-// ---------------------------------------------------------------------------------------------
-
-/// An SQS client from the shared config with the relay's timeouts (see
-/// [`crate::store::DEFAULT_ATTEMPT_TIMEOUT`], [`crate::store::DEFAULT_OPERATION_TIMEOUT`]);
-/// the SDK's own retries are kept.
-pub fn sqs_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::config::Builder::from(sdk)
-        .timeout_config(timeouts(sdk))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-/// An SQS client built when first used.
-type LazyClient = LazyLock<aws_sdk_sqs::Client, Box<dyn FnOnce() -> aws_sdk_sqs::Client + Send>>;
-
-/// [`JobQueue`] over one SQS queue.
-#[derive(Debug, Clone)]
-pub struct SqsQueue {
-    client: Arc<LazyClient>,
-    queue_url: String,
-}
-
-impl SqsQueue {
-    /// A queue at `queue_url`; build the client with [`sqs_client`].
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> SqsQueue {
-        SqsQueue::with_client(Box::new(move || client), queue_url.into())
-    }
-
-    /// A queue at `queue_url` whose client ([`sqs_client`] of `sdk`) is built on the first
-    /// send: for a function that only sends when something goes wrong (crm-signup parks),
-    /// which then does not pay for an SQS client at every cold start.
-    pub fn connect_on_first_send(
-        sdk: &aws_config::SdkConfig,
-        queue_url: impl Into<String>,
-    ) -> SqsQueue {
-        let sdk = sdk.clone();
-        SqsQueue::with_client(Box::new(move || sqs_client(&sdk)), queue_url.into())
-    }
-
-    fn with_client(
-        client: Box<dyn FnOnce() -> aws_sdk_sqs::Client + Send>,
-        queue_url: String,
-    ) -> SqsQueue {
-        SqsQueue {
-            client: Arc::new(LazyLock::new(client)),
-            queue_url,
-        }
-    }
-
-    /// The queue's URL.
-    pub fn queue_url(&self) -> &str {
-        &self.queue_url
-    }
-
-    /// One `SendMessageBatch` call for `batch` (indexes into `bodies`, also the entry ids).
-    async fn call(&self, bodies: &[String], batch: Vec<usize>) -> Result<BatchAnswer, QueueError> {
-        let entries = batch
-            .iter()
-            .map(|&index| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .message_body(bodies[index].clone())
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| QueueError::new(FailureClass::Permanent, e.to_string()))?;
-        let output = self
-            .client
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                let (class, detail) = classify_sdk_error(&e);
-                QueueError::new(class, format!("SendMessageBatch: {detail}"))
-            })?;
-        Ok(BatchAnswer {
-            successful: output
-                .successful()
-                .iter()
-                .filter_map(|entry| entry.id().parse().ok())
-                .collect(),
-            failed: output
-                .failed()
-                .iter()
-                .filter_map(|entry| {
-                    Some(EntryFailure {
-                        index: entry.id().parse().ok()?,
-                        sender_fault: entry.sender_fault(),
-                        detail: format!(
-                            "{}: {}",
-                            entry.code(),
-                            entry.message().unwrap_or("no message")
-                        ),
-                    })
-                })
-                .collect(),
-        })
-    }
-}
-
-impl JobQueue for SqsQueue {
-    async fn send(&self, bodies: &[String]) -> SendReport {
-        send_packed(bodies, &RETRY_BACKOFF, |batch| self.call(bodies, batch)).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// In memory
-// ---------------------------------------------------------------------------------------------
-
-/// [`JobQueue`] in memory, for handler unit tests: the enqueued bodies in order, and injected
-/// failures. Bodies are checked like [`SqsQueue`] checks them ([`check_body`]).
-#[derive(Debug, Default)]
-pub struct MemoryQueue {
-    messages: Mutex<Vec<String>>,
-    faults: Mutex<MemoryFaults>,
-}
-
-#[derive(Debug, Default)]
-struct MemoryFaults {
-    failing_sends: usize,
-    failing_indexes: BTreeMap<usize, FailureClass>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl MemoryQueue {
-    /// An empty queue.
-    pub fn new() -> MemoryQueue {
-        MemoryQueue::default()
-    }
-
-    /// Every body enqueued so far, in order.
-    pub fn messages(&self) -> Vec<String> {
-        lock(&self.messages).clone()
-    }
-
-    /// Removes and returns every body enqueued so far.
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *lock(&self.messages))
-    }
-
-    /// Makes the next `n` calls of `send` enqueue nothing: every body fails as transient.
-    pub fn fail_next_sends(&self, n: usize) {
-        lock(&self.faults).failing_sends += n;
-    }
-
-    /// Makes the next call of `send` fail the bodies at these indexes with `class` (the others
-    /// are enqueued): a partial failure.
-    pub fn fail_indexes(&self, indexes: impl IntoIterator<Item = usize>, class: FailureClass) {
-        lock(&self.faults)
-            .failing_indexes
-            .extend(indexes.into_iter().map(|index| (index, class)));
-    }
-}
-
-impl JobQueue for MemoryQueue {
-    async fn send(&self, bodies: &[String]) -> SendReport {
-        let (fail_all, failing_indexes) = {
-            let mut faults = lock(&self.faults);
-            let fail_all = faults.failing_sends > 0;
-            if fail_all {
-                faults.failing_sends -= 1;
-                (true, BTreeMap::new())
-            } else {
-                (false, std::mem::take(&mut faults.failing_indexes))
-            }
-        };
-        let mut report = SendReport::default();
-        let mut messages = lock(&self.messages);
-        for (index, body) in bodies.iter().enumerate() {
-            let injected = if fail_all {
-                Some(FailureClass::Transient)
-            } else {
-                failing_indexes.get(&index).copied()
-            };
-            let outcome = match injected {
-                Some(class) => Err(QueueError::new(class, "injected fault")),
-                None => check_body(body),
-            };
-            match outcome {
-                Ok(()) => {
-                    messages.push(body.clone());
-                    report.sent += 1;
-                }
-                Err(err) => report.failed.push((index, err)),
-            }
-        }
-        report
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
     const KIB: usize = 1024;
-
-    #[test]
-    fn when_a_queue_builds_its_client_on_first_send_then_clones_share_one_build() {
-        let builds = Arc::new(AtomicUsize::new(0));
-        let counted = builds.clone();
-        let queue = SqsQueue::with_client(
-            Box::new(move || {
-                counted.fetch_add(1, Ordering::SeqCst);
-                sqs_client(&aws_config::SdkConfig::builder().build())
-            }),
-            "https://sqs.example/123/q".into(),
-        );
-        let copy = queue.clone();
-        assert_eq!(builds.load(Ordering::SeqCst), 0, "nothing built before use");
-
-        LazyLock::force(&copy.client);
-        LazyLock::force(&queue.client);
-
-        assert_eq!(builds.load(Ordering::SeqCst), 1);
-    }
 
     #[test]
     fn when_bodies_are_small_then_batches_hold_ten_entries() {
@@ -512,20 +213,6 @@ mod tests {
         assert!(pack_batches(&[]).is_empty());
     }
 
-    #[test]
-    fn when_a_body_is_empty_too_large_or_has_a_refused_character_then_it_is_permanent() {
-        assert!(check_body("{\"job\":1}\n\t").is_ok());
-        assert!(check_body("emoji \u{1F600} and é").is_ok());
-        for bad in [
-            String::new(),
-            "x".repeat(MAX_MESSAGE_BYTES + 1),
-            "a\u{0}b".into(),
-        ] {
-            let err = check_body(&bad).expect_err("refused");
-            assert_eq!(err.class, FailureClass::Permanent);
-        }
-    }
-
     /// A scripted `SendMessageBatch`: records every call's indexes, answers with `answer`.
     #[derive(Clone, Default)]
     struct Fake {
@@ -534,7 +221,10 @@ mod tests {
 
     impl Fake {
         fn calls(&self) -> Vec<Vec<usize>> {
-            lock(&self.calls).clone()
+            self.calls
+                .lock()
+                .expect("no test panicked holding it")
+                .clone()
         }
 
         /// Calls `answer(call number, batch)`.
@@ -544,7 +234,7 @@ mod tests {
         ) -> impl Fn(Vec<usize>) -> std::future::Ready<Result<BatchAnswer, QueueError>> {
             let calls = self.calls.clone();
             move |batch| {
-                let mut calls = lock(&calls);
+                let mut calls = calls.lock().expect("no test panicked holding it");
                 let result = answer(calls.len(), &batch);
                 calls.push(batch);
                 std::future::ready(result)
@@ -739,52 +429,5 @@ mod tests {
         assert_eq!(report.failed[0].0, 1);
         assert_eq!(report.failed[0].1.class, FailureClass::Permanent);
         assert_eq!(fake.calls(), [vec![0, 2]]);
-    }
-
-    #[tokio::test]
-    async fn when_bodies_are_sent_to_memory_then_messages_and_take_return_them() {
-        let queue = MemoryQueue::new();
-        let report = queue.send(&bodies(3)).await;
-        assert!(report.all_sent());
-        assert_eq!(report.sent, 3);
-        assert_eq!(queue.messages(), bodies(3));
-        assert_eq!(queue.take(), bodies(3));
-        assert!(queue.messages().is_empty());
-    }
-
-    #[tokio::test]
-    async fn when_memory_sends_are_made_to_fail_then_only_the_next_ones_fail() {
-        let queue = MemoryQueue::new();
-        queue.fail_next_sends(1);
-        let report = queue.send(&bodies(2)).await;
-        assert_eq!(report.sent, 0);
-        assert_eq!(report.failed.len(), 2);
-        assert!(
-            report
-                .failed
-                .iter()
-                .all(|(_, e)| e.class == FailureClass::Transient)
-        );
-        assert!(queue.messages().is_empty());
-        assert!(queue.send(&bodies(2)).await.all_sent());
-        assert_eq!(queue.messages().len(), 2);
-    }
-
-    #[tokio::test]
-    async fn when_memory_indexes_are_made_to_fail_then_the_send_is_partial() {
-        let queue = MemoryQueue::new();
-        queue.fail_indexes([1], FailureClass::Throttled);
-        let mut input = bodies(3);
-        input.push("y".repeat(MAX_MESSAGE_BYTES + 1));
-        let report = queue.send(&input).await;
-        assert_eq!(report.sent, 2);
-        let failed: Vec<(usize, FailureClass)> =
-            report.failed.iter().map(|(i, e)| (*i, e.class)).collect();
-        assert_eq!(
-            failed,
-            [(1, FailureClass::Throttled), (3, FailureClass::Permanent)]
-        );
-        assert_eq!(queue.messages(), ["body-0", "body-2"]);
-        assert!(queue.send(&bodies(3)).await.all_sent(), "one send only");
     }
 }

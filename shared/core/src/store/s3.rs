@@ -1,0 +1,142 @@
+//! [`ObjectStore`] over S3.
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+use super::{ObjectStore, PutIfAbsent, StoreError};
+use crate::aws::{classify_sdk_error, http_status};
+use relay_clients::upstream::FailureClass;
+
+/// [`ObjectStore`] over one S3 bucket.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Store {
+    /// A store over `bucket`; build the client with [`crate::aws::s3_client`].
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> S3Store {
+        S3Store {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+fn s3_error<E>(operation: &'static str, key: &str, err: &SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (class, detail) = classify_sdk_error(err);
+    StoreError::new(operation, key, class, detail)
+}
+
+impl ObjectStore for S3Store {
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| s3_error("put", key, &e))?;
+        Ok(())
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<PutIfAbsent, StoreError> {
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutIfAbsent::Created),
+            Err(e) if e.code() == Some("PreconditionFailed") || http_status(&e) == Some(412) => {
+                Ok(PutIfAbsent::AlreadyExists)
+            }
+            // 409 ConditionalRequestConflict (a concurrent write to the key) is transient.
+            Err(e) => Err(s3_error("put_if_absent", key, &e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(s3_error("get", key, &e)),
+        };
+        let body = output.body.collect().await.map_err(|e| {
+            StoreError::new(
+                "get",
+                key,
+                FailureClass::Transient,
+                format!("reading the body failed: {}", DisplayErrorContext(&e)),
+            )
+        })?;
+        Ok(Some(body.into_bytes()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| s3_error("delete", key, &e))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| s3_error("list", prefix, &e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|object| object.key())
+                    .map(str::to_owned),
+            );
+        }
+        // S3 lists in UTF-8 binary order already; sorting keeps the promise for look-alikes.
+        keys.sort_unstable();
+        Ok(keys)
+    }
+}
