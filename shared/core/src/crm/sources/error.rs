@@ -4,7 +4,7 @@ use crate::secrets::SecretError;
 
 /// Why the sources cannot be configured: fails the cold start. Names the variable, the source
 /// and the field or reference; never a secret's value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SourcesError {
     /// The JSON does not decode: syntax, an unknown field, a bad value, with its path.
     #[error("{origin}: at {path}: {message}")]
@@ -46,5 +46,14 @@ pub enum SourcesError {
         reference: String,
         /// Why.
         error: SecretError,
+    },
+    /// A HubSpot source's API settings do not make a client (a bad base URL or token).
+    #[error("source {name}: hubspot_api: {error}")]
+    HubspotApi {
+        /// The source.
+        name: String,
+        /// Why the client cannot be built.
+        #[source]
+        error: relay_clients::hubspot::HubspotError,
     },
 }
