@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Per source: `scheme`, `secret` (`env:NAME` or a Secrets Manager ARN, see
-//! [`SecretRef`]), `mapping` ([`FieldMapping`]), `send_signup_event` (default `true`),
-//! `tolerance_secs` (timestamped schemes, default 300), `public_url` and `signature_versions`
+//! [`SecretRef`](crate::secrets::SecretRef)), `mapping` ([`FieldMapping`]),
+//! `send_signup_event` (default `true`), `tolerance_secs` (timestamped schemes, default 300), `public_url` and `signature_versions`
 //! and `hubspot_api {base_url, token}` (HubSpot), `organization_id` (Salesforce), `username`
 //! and `actions` (Pipedrive), `enabled`. Unknown fields are errors that give their path.
 //!
@@ -23,8 +23,9 @@
 //!   scheme's built-in settings (mapping, signature versions, username, actions, HubSpot API),
 //!   never from its secret.
 //!
-//! Two phases: [`SourcesConfig::from_env_json`] decodes and checks the JSON (pure), and
-//! [`SourcesConfig::resolve`] reads the secrets at cold start. A built-in source that
+//! Two phases: [`SourcesConfig::from_env_json`] decodes the flat JSON form, merges it and
+//! types every source per scheme (pure), and [`SourcesConfig::resolve`] reads the secrets at
+//! cold start into [`Source`]s whose [`SchemeSettings`] hold exactly their scheme's settings. A built-in source that
 //! `RELAY_SOURCES` does not mention and whose secret variable is unset is
 //! [`SourceLookup::Disabled`] (not every deployment uses every CRM); a source that
 //! `RELAY_SOURCES` mentions must resolve, or the cold start fails naming it.
