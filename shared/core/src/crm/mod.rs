@@ -7,8 +7,8 @@
 //! - [`payload`]: turns a verified body into [`Record`]s (or HubSpot object ids to fetch).
 //! - [`mapping`]: JSON pointers from a record to the contact's fields.
 //! - [`fetch`]: reads the contacts HubSpot events only name.
-//! - [`intake`]: the intake step (record -> contact -> validated -> deduplicated, with why
-//!   each refused record was refused), shared by every path that takes contacts in.
+//! - [`intake`](mod@intake): the intake step (record -> contact -> validated -> deduplicated,
+//!   with why each refused record was refused), shared by every path that takes contacts in.
 //! - [`salesforce`]: the SOAP Ack and the markers that skip redelivered notifications.
 
 pub mod fetch;

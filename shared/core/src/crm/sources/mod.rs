@@ -11,10 +11,11 @@
 //! ```
 //!
 //! Per source: `scheme`, `secret` (`env:NAME` or a Secrets Manager ARN, see
-//! [`SecretRef`]), `mapping` ([`FieldMapping`]), `send_signup_event` (default `true`),
-//! `tolerance_secs` (timestamped schemes, default 300), `public_url` and `signature_versions`
-//! and `hubspot_api {base_url, token}` (HubSpot), `organization_id` (Salesforce), `username`
-//! and `actions` (Pipedrive), `enabled`. Unknown fields are errors that give their path.
+//! [`SecretRef`](crate::secrets::SecretRef)), `mapping` ([`FieldMapping`]),
+//! `send_signup_event` (default `true`), `tolerance_secs` (timestamped schemes, default 300),
+//! `public_url` and `signature_versions` and `hubspot_api {base_url, token}` (HubSpot),
+//! `organization_id` (Salesforce), `username` and `actions` (Pipedrive), `enabled`. Unknown
+//! fields are errors that give their path.
 //!
 //! - A name that matches a built-in source overrides the fields it gives (a `mapping` replaces
 //!   the default mapping as a whole); its scheme cannot change.
