@@ -120,9 +120,11 @@ async fn when_parked_updates_and_creations_are_replayed_then_only_creations_send
     let bodies = moto.receive_all(&queue_url).await;
     let is_signup: BTreeMap<String, bool> = bodies
         .iter()
-        .map(|body| match Job::decode(body).unwrap() {
-            Job::Contact(job) => (job.contact.external_id, job.is_signup),
+        .flat_map(|body| {
+            let Job::Contacts(job) = Job::decode(body).unwrap();
+            job.contacts
         })
+        .map(|parked| (parked.contact.external_id, parked.is_signup))
         .collect();
     assert_eq!(
         is_signup,

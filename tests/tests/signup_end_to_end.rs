@@ -194,7 +194,11 @@ async fn deliver_all(deps: &crm_signup::Deps<S3Store, SqsQueue>, webhooks: &[Web
 
 /// Runs the sync-worker like an SQS event source mapping: batches of 10, partial batch
 /// failures stay on the queue and come back after the (1 s) visibility timeout.
-async fn drain(moto: &Moto, queue_url: &str, worker: &sync_worker::Deps<S3Store>) -> usize {
+async fn drain(
+    moto: &Moto,
+    queue_url: &str,
+    worker: &sync_worker::Deps<S3Store, SqsQueue>,
+) -> usize {
     let sqs = moto.sqs_client().await;
     let mut handled = 0;
     let mut idle_rounds = 0;

@@ -10,7 +10,10 @@ use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
 
-use crate::{DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, Deps, Settings};
+use crate::{
+    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONTACTS, DEFAULT_PARKING_TIME, Deps,
+    Settings,
+};
 
 /// Why crm-signup cannot start: a setting, or the webhook sources, named in the message.
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +33,10 @@ pub enum StartupError {
 /// | `STATE_BUCKET` | S3 bucket for markers | required |
 /// | `SYNC_QUEUE_URL` | SQS queue contacts are parked on | required |
 /// | `RELAY_SOURCES` | JSON overriding / adding webhook sources | embedded defaults |
-/// | `WEBHOOK_DEADLINE_MS` | per-request deadline | 4000 |
+/// | `WEBHOOK_DEADLINE_MS` | the answer's deadline | 4000 |
+/// | `WEBHOOK_PARKING_MS` | the end of the deadline kept for parking | 1000, at most a quarter of the deadline |
 /// | `WEBHOOK_MAX_BODY_BYTES` | largest body | 1048576 |
+/// | `WEBHOOK_MAX_CONTACTS` | most records per request | 1000 |
 ///
 /// plus the vendor settings of [`VendorConfig::from_env`] and the delivery settings of
 /// [`DeliveryOptions::from_env`].
@@ -59,10 +64,7 @@ impl Config {
         let sources = SourcesConfig::from_env_json(env.get(RELAY_SOURCES).as_deref())?
             .resolve(secrets)
             .await?;
-        let settings = Settings {
-            max_body_bytes: env.parsed("WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
-            deadline: env.millis("WEBHOOK_DEADLINE_MS", DEFAULT_DEADLINE)?,
-        };
+        let settings = settings_from_env(env)?;
         let delivery = DeliveryOptions::from_env(env)?;
         Ok(Config {
             vendors,
@@ -90,5 +92,83 @@ impl Config {
             queue,
             settings: self.settings,
         })
+    }
+}
+
+/// The request limits and timing; the parking time must leave time to deliver.
+fn settings_from_env(env: &Env) -> Result<Settings, ConfigError> {
+    let deadline = env.millis("WEBHOOK_DEADLINE_MS", DEFAULT_DEADLINE)?;
+    let settings = Settings {
+        max_body_bytes: env.parsed("WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+        max_contacts: env.parsed("WEBHOOK_MAX_CONTACTS", DEFAULT_MAX_CONTACTS)?,
+        deadline,
+        // A shorter deadline keeps a proportionate share for parking.
+        parking_time: env.millis("WEBHOOK_PARKING_MS", DEFAULT_PARKING_TIME.min(deadline / 4))?,
+    };
+    if settings.max_contacts == 0 {
+        return Err(ConfigError::new(
+            "WEBHOOK_MAX_CONTACTS",
+            "must be at least 1",
+        ));
+    }
+    if settings.parking_time.is_zero() || settings.parking_time >= settings.deadline {
+        return Err(ConfigError::new(
+            "WEBHOOK_PARKING_MS",
+            format!(
+                "must be above 0 and below WEBHOOK_DEADLINE_MS ({} ms), so some of the deadline is left to deliver",
+                settings.deadline.as_millis()
+            ),
+        ));
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn when_nothing_is_set_then_the_documented_defaults_apply() {
+        let settings = settings_from_env(&env(&[])).unwrap();
+        assert_eq!(settings.max_contacts, 1000);
+        assert_eq!(settings.parking_time.as_millis(), 1000);
+        assert_eq!(settings.deadline.as_millis(), 4000);
+    }
+
+    #[test]
+    fn when_only_a_short_deadline_is_set_then_parking_keeps_a_quarter_of_it() {
+        let settings = settings_from_env(&env(&[("WEBHOOK_DEADLINE_MS", "300")])).unwrap();
+        assert_eq!(settings.parking_time.as_millis(), 75);
+    }
+
+    #[test]
+    fn when_parking_time_leaves_no_time_to_deliver_then_the_variable_is_named() {
+        for (deadline, parking) in [("4000", "4000"), ("2000", "3000"), ("4000", "0")] {
+            let error = settings_from_env(&env(&[
+                ("WEBHOOK_DEADLINE_MS", deadline),
+                ("WEBHOOK_PARKING_MS", parking),
+            ]))
+            .unwrap_err();
+            assert_eq!(
+                error.variable(),
+                "WEBHOOK_PARKING_MS",
+                "{deadline}/{parking}"
+            );
+        }
+    }
+
+    #[test]
+    fn when_max_contacts_is_zero_then_the_variable_is_named() {
+        let error = settings_from_env(&env(&[("WEBHOOK_MAX_CONTACTS", "0")])).unwrap_err();
+        assert_eq!(error.variable(), "WEBHOOK_MAX_CONTACTS");
     }
 }

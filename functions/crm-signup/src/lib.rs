@@ -2,12 +2,14 @@
 //! webhooks into Braze profiles and Userflow users, with nothing lost.
 //!
 //! Checks run in this order, each answering RFC 9457 problem+json on failure: body size
-//! (413), source (404), signature (401), content type (415), body (400), per-contact mapping
-//! and validation (rejected contacts are reported and never sent; all rejected: 422). Valid
-//! contacts are deduplicated by external id and delivered under a per-request deadline;
-//! whatever is unfinished then, or failed transiently, is parked on the sync queue. The
-//! answer is 2xx only when every contact is delivered, parked or rejected; if parking fails
-//! it is 503 so the CRM sends the webhook again.
+//! (413), source (404), signature (401), content type (415), body (400), number of contacts
+//! (413), per-contact mapping and validation (rejected contacts are reported and never sent;
+//! all rejected: 422). Valid contacts are deduplicated by external id and delivered until
+//! the delivery deadline (the answer deadline less the parking time); whatever is
+//! unfinished then, or failed transiently, is parked on the sync queue, several contacts to
+//! a message, before the answer deadline. The answer is 2xx only when every contact is
+//! delivered, parked or rejected; if parking fails or runs out of time it is 503 so the CRM
+//! sends the webhook again. One log line per request says what happened, with counts.
 
 pub mod config;
 mod log_line;
@@ -27,8 +29,9 @@ use relay_core::crm::salesforce::{remember_notifications, skip_redelivered};
 use relay_core::crm::{
     FieldError, InboundRequest, RejectedContact, Source, SourceLookup, Sources, intake,
 };
-use relay_core::delivery::{Deliverer, Outcome};
-use relay_core::parking::{ParkedFrom, park};
+use relay_core::delivery::{Deliverer, FailureTally, Outcome};
+use relay_core::jobs::ParkedContact;
+use relay_core::parking::{Parked, ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
 use tokio::time::Instant;
@@ -41,25 +44,64 @@ use log_line::LogLine;
 
 /// Largest accepted body by default: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Default per-request deadline: HubSpot gives up after 5 s.
+/// Default answer deadline: HubSpot gives up after 5 s.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+/// Default time kept at the end of the deadline to park what is unfinished.
+pub const DEFAULT_PARKING_TIME: Duration = Duration::from_secs(1);
+/// Default most contacts one request may carry. The CRMs send at most 100 per request
+/// (HubSpot events, Salesforce notifications); 1,000 leaves room for batching senders and
+/// still parks in a few messages.
+pub const DEFAULT_MAX_CONTACTS: usize = 1000;
 
 /// Request limits and timing.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Bodies larger than this are refused (413).
     pub max_body_bytes: usize,
-    /// Time from receipt after which unfinished contacts are parked.
+    /// Requests carrying more records than this are refused (413) before anything is sent.
+    pub max_contacts: usize,
+    /// Time from receipt by which the answer is given.
     pub deadline: Duration,
+    /// The end of the deadline kept for parking: delivery stops this long before it.
+    pub parking_time: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_contacts: DEFAULT_MAX_CONTACTS,
             deadline: DEFAULT_DEADLINE,
+            parking_time: DEFAULT_PARKING_TIME,
         }
     }
+}
+
+/// The two instants a request works to.
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    /// Reading contacts and delivering them stops here; the rest is parked.
+    deliver_by: Instant,
+    /// Parking stops here, so the answer is not later.
+    answer_by: Instant,
+}
+
+impl Deadlines {
+    fn from_now(settings: &Settings) -> Deadlines {
+        let answer_by = Instant::now() + settings.deadline;
+        Deadlines {
+            deliver_by: answer_by - settings.parking_time.min(settings.deadline),
+            answer_by,
+        }
+    }
+}
+
+/// What a handled request gives: its answer, and what its log line counts.
+struct Handled {
+    response: Response<Body>,
+    report: Report,
+    parked_messages: usize,
+    failures: FailureTally,
 }
 
 /// Everything the handler uses, built once per cold start.
@@ -82,12 +124,15 @@ pub async fn handler<S: ObjectStore, Q: JobQueue>(
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let started = StdInstant::now();
-    let deadline = Instant::now() + deps.settings.deadline;
+    let deadlines = Deadlines::from_now(&deps.settings);
     let source_name = source_name(&request);
     let request_id = request_id(&request);
-    let result = process(deps, &request, &source_name, &request_id, deadline).await;
+    let result = process(deps, &request, &source_name, &request_id, deadlines).await;
     let (response, log) = match result {
-        Ok((response, report)) => (response, LogLine::from_report(&report)),
+        Ok(handled) => {
+            let log = LogLine::from_report(&handled.report, handled.parked_messages);
+            (handled.response, log.with_failures(&handled.failures))
+        }
         Err(problem) => {
             let log = LogLine::from_problem(&problem);
             (problem.into_response(), log)
@@ -101,9 +146,11 @@ pub async fn handler<S: ObjectStore, Q: JobQueue>(
         problem = log.problem.as_deref(),
         accepted = log.accepted,
         parked = log.parked,
+        parked_messages = log.parked_messages,
         rejected = log.rejected,
         duplicates = log.duplicates,
         ignored = log.ignored,
+        failures = log.failures.as_deref(),
         duration_ms = started.elapsed().as_millis() as u64,
         "webhook handled"
     );
@@ -115,8 +162,8 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     request: &Request,
     source_name: &str,
     request_id: &str,
-    deadline: Instant,
-) -> Result<(Response<Body>, Report), Problem> {
+    deadlines: Deadlines,
+) -> Result<Handled, Problem> {
     if request.method() != http::Method::POST {
         return Err(Problem::new(
             405,
@@ -155,6 +202,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         .and_then(|v| v.to_str().ok());
     let options = source.settings.parse_options();
     let payload = parse(source.scheme(), content_type, body, &options)?;
+    check_contact_count(payload.records.len(), deps.settings.max_contacts)?;
     source
         .settings
         .check_organization(payload.organization_id.as_deref())
@@ -164,7 +212,8 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         ..Report::default()
     };
     let client = deps.hubspot.get(&source.name);
-    let fetched = records_with_named_contacts(source, client, payload, deadline).await?;
+    let fetched =
+        records_with_named_contacts(source, client, payload, deadlines.deliver_by).await?;
     report.not_found = fetched.not_found;
     let store = deps.deliverer.store();
     let new = skip_redelivered(store, &source.name, fetched.records).await;
@@ -188,13 +237,19 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         .with("rejected", &report.rejected));
     }
 
-    let outcomes = deps.deliverer.deliver(&intake.deliveries(), deadline).await;
+    let outcomes = deps
+        .deliverer
+        .deliver(&intake.deliveries(), deadlines.deliver_by)
+        .await;
+    let failures = FailureTally::of(&outcomes);
     let mut to_park = Vec::new();
     for (taken, outcome) in intake.contacts.into_iter().zip(outcomes) {
-        outcome.log(request_id);
         match outcome {
             Outcome::Delivered => report.accepted += 1,
-            Outcome::Retry(_) => to_park.push(taken),
+            Outcome::Retry(_) => to_park.push(ParkedContact {
+                is_signup: taken.track_signup,
+                contact: taken.contact,
+            }),
             Outcome::Rejected(failures) => report.rejected.push(RejectedContact {
                 index: taken.index,
                 location: taken.location,
@@ -209,9 +264,30 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         request_id,
         received_at: Utc::now(),
     };
-    report.parked = park(&deps.queue, from, to_park).await?;
+    let parked: Parked = park(&deps.queue, from, to_park, deadlines.answer_by).await?;
+    report.parked = parked.contacts;
     remember_notifications(store, &new.markers).await;
-    Ok((success_response(source, &report), report))
+    Ok(Handled {
+        response: success_response(source, &report),
+        report,
+        parked_messages: parked.messages,
+        failures,
+    })
+}
+
+/// Refuses a request with more records than one request may carry, before anything is sent.
+fn check_contact_count(records: usize, max_contacts: usize) -> Result<(), Problem> {
+    if records <= max_contacts {
+        return Ok(());
+    }
+    Err(Problem::new(
+        413,
+        "too-many-contacts",
+        "Too many contacts",
+        format!(
+            "the request carries {records} records; at most {max_contacts} are accepted per request (WEBHOOK_MAX_CONTACTS): split it"
+        ),
+    ))
 }
 
 /// The enabled source named `name`, or the 404 an anonymous caller gets.
@@ -224,15 +300,13 @@ fn find_source<'s>(sources: &'s Sources, name: &str) -> Result<&'s Source, Probl
             "Source not enabled",
             reason,
         )),
+        // The configured names are not told to an anonymous caller; operators list them
+        // with `relay sources`.
         SourceLookup::Unknown => Err(Problem::new(
             404,
             "unknown-source",
             "Unknown source",
-            format!(
-                "no webhook source is named `{}`; configured: {}",
-                log_safe_name(name),
-                sources.names().collect::<Vec<_>>().join(", ")
-            ),
+            format!("no webhook source is named `{}`", log_safe_name(name)),
         )),
     }
 }

@@ -1,4 +1,7 @@
-//! The one log line per request: counts and the outcome, never a contact's data.
+//! The one log line per request: counts and the outcome, never a contact's data (delivery
+//! failures are counted by step and class, not logged per contact).
+
+use relay_core::delivery::FailureTally;
 
 use crate::{Problem, Report};
 
@@ -8,13 +11,16 @@ pub(crate) struct LogLine {
     pub(crate) problem: Option<String>,
     pub(crate) accepted: usize,
     pub(crate) parked: usize,
+    pub(crate) parked_messages: usize,
     pub(crate) rejected: usize,
     pub(crate) duplicates: usize,
     pub(crate) ignored: usize,
+    /// Delivery failures counted by step and class; `None` when nothing failed.
+    pub(crate) failures: Option<String>,
 }
 
 impl LogLine {
-    pub(crate) fn from_report(report: &Report) -> LogLine {
+    pub(crate) fn from_report(report: &Report, parked_messages: usize) -> LogLine {
         LogLine {
             outcome: if report.parked > 0 {
                 "parked"
@@ -26,9 +32,18 @@ impl LogLine {
             problem: None,
             accepted: report.accepted,
             parked: report.parked,
+            parked_messages,
             rejected: report.rejected.len(),
             duplicates: report.duplicates,
             ignored: report.ignored + report.not_found,
+            failures: None,
+        }
+    }
+
+    pub(crate) fn with_failures(self, failures: &FailureTally) -> LogLine {
+        LogLine {
+            failures: (!failures.is_empty()).then(|| failures.to_string()),
+            ..self
         }
     }
 
@@ -43,9 +58,11 @@ impl LogLine {
             problem: Some(problem.slug().to_owned()),
             accepted: 0,
             parked: 0,
+            parked_messages: 0,
             rejected,
             duplicates: 0,
             ignored: 0,
+            failures: None,
         }
     }
 }

@@ -141,7 +141,7 @@ impl From<ParkError> for Problem {
             "Could not park contacts",
             format!(
                 "{} contact(s) could not be delivered in time nor parked on the sync queue; send the webhook again",
-                error.failed
+                error.contacts()
             ),
         ))
     }

@@ -206,14 +206,16 @@ async fn when_userflow_is_slower_than_the_deadline_then_contacts_are_parked_and_
         .iter()
         .map(|body| Job::decode(body).expect("a contact job"))
         .collect();
-    let ids: Vec<&str> = parked
+    assert_eq!(parked.len(), 1, "both contacts in one message");
+    let Job::Contacts(job) = &parked[0];
+    let ids: Vec<&str> = job
+        .contacts
         .iter()
-        .map(|Job::Contact(job)| job.contact.external_id.as_str())
+        .map(|parked| parked.contact.external_id.as_str())
         .collect();
     assert_eq!(ids, ["p1", "p2"]);
-    let Job::Contact(job) = &parked[0];
     assert_eq!(job.source, "standard-webhooks");
-    assert!(job.is_signup);
+    assert!(job.contacts.iter().all(|parked| parked.is_signup));
 }
 
 #[tokio::test]

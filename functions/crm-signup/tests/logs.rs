@@ -1,5 +1,5 @@
-//! crm-signup's logs: one line per request and per upstream failure, and never a contact's
-//! data or a secret, whatever happens.
+//! crm-signup's logs: one line per request (contacts counted, never listed) and per upstream
+//! call that failed, and never a contact's data or a secret, whatever happens.
 
 mod common;
 
@@ -53,6 +53,21 @@ async fn when_requests_succeed_fail_and_retry_then_logs_hold_no_personal_data_or
     for case in bad_input_cases() {
         stack.call(case.event.request()).await;
     }
+    // Thirty contacts Userflow refuses the key for: one request line counts them.
+    let refused = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(401, false),
+    );
+    stack.sandbox.admin().add_fault(&refused).await.unwrap();
+    let many: Vec<_> = (0..30)
+        .map(|n| contact_json(&format!("many-{n}")))
+        .collect();
+    let answer = stack
+        .call(standard_webhook(&json!(many).to_string()).request())
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.text);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -63,6 +78,19 @@ async fn when_requests_succeed_fail_and_retry_then_logs_hold_no_personal_data_or
         logs.contains("upstream retry"),
         "the upstream failure is logged"
     );
+    let parked_line = logs
+        .lines()
+        .find(|line| line.contains("webhook handled") && line.contains("parked=30"))
+        .expect("the thirty contacts' request line");
+    assert!(
+        parked_line.contains("userflow:misconfigured=30"),
+        "failures counted on the request line: {parked_line}"
+    );
+    let per_contact = logs
+        .lines()
+        .filter(|line| line.contains("not delivered"))
+        .count();
+    assert_eq!(per_contact, 0, "no line per contact");
     for secret in [
         "@example.com",
         "broken-address",

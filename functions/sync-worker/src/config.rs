@@ -3,12 +3,14 @@
 use relay_core::config::VendorConfig;
 use relay_core::delivery::{Deliverer, DeliveryOptions};
 use relay_core::env::{ConfigError, Env};
+use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
 
 use crate::{Deps, Settings};
 
-/// Everything the sync-worker reads from its environment: `STATE_BUCKET` (required),
+/// Everything the sync-worker reads from its environment: `STATE_BUCKET` and
+/// `SYNC_QUEUE_URL` (its own queue, where unfinished remainders are parked again; required),
 /// `SYNC_DEADLINE_MARGIN_MS` (time kept before the Lambda deadline, default 3000),
 /// `SYNC_MAX_BATCH_MS` (default 60000), plus [`VendorConfig::from_env`] and
 /// [`DeliveryOptions::from_env`].
@@ -18,6 +20,8 @@ pub struct Config {
     pub vendors: VendorConfig,
     /// State bucket name (markers, failure records).
     pub state_bucket: String,
+    /// The sync queue's URL.
+    pub sync_queue_url: String,
     /// Timing.
     pub settings: Settings,
     /// Delivery tunables.
@@ -31,6 +35,7 @@ impl Config {
         Ok(Config {
             vendors: VendorConfig::from_env(env, secrets).await?,
             state_bucket: env.required("STATE_BUCKET")?,
+            sync_queue_url: env.required("SYNC_QUEUE_URL")?,
             settings: Settings {
                 deadline_margin: env.millis("SYNC_DEADLINE_MARGIN_MS", defaults.deadline_margin)?,
                 max_batch_time: env.millis("SYNC_MAX_BATCH_MS", defaults.max_batch_time)?,
@@ -40,14 +45,16 @@ impl Config {
     }
 
     /// Builds the handler's dependencies.
-    pub fn into_deps<S: ObjectStore>(
+    pub fn into_deps<S: ObjectStore, Q: JobQueue>(
         self,
         http: reqwest::Client,
         store: S,
-    ) -> Result<Deps<S>, ConfigError> {
+        queue: Q,
+    ) -> Result<Deps<S, Q>, ConfigError> {
         let (braze, userflow) = self.vendors.clients(http)?;
         Ok(Deps {
             deliverer: Deliverer::new(braze, userflow, store, self.delivery),
+            queue,
             settings: self.settings,
         })
     }

@@ -1,17 +1,25 @@
 //! sync-worker: consumes the SQS sync queue with partial batch failures.
 //!
-//! `contact` jobs (contacts crm-signup parked) are replayed through the same delivery path as
-//! the webhook ([`relay_core::delivery`]). Per message:
-//! - delivered: acknowledged;
-//! - refused for good (a vendor rejected the contact): the job and why are recorded under
-//!   `failed/contacts/` in the state bucket, then acknowledged;
-//! - unfinished (transient failure, throttling, misconfiguration, the invocation's deadline):
-//!   reported as a batch item failure, so SQS redelivers it and, after `maxReceiveCount`,
-//!   moves it to the dead-letter queue, from where `relay dlq replay` brings it back;
-//! - not a job this relay can read: recorded under `failed/messages/` and acknowledged.
+//! `contacts` jobs (contacts crm-signup parked, several per message) are replayed through the
+//! same delivery path as the webhook ([`relay_core::delivery`]). Per contact:
+//! - delivered: done;
+//! - refused for good (a vendor rejected the contact): the contact and why are recorded under
+//!   `failed/contacts/` in the state bucket: done;
+//! - unfinished (transient failure, throttling, misconfiguration, the invocation's deadline).
 //!
-//! A message is acknowledged only after its record is written; if that write fails, it is a
-//! batch item failure instead, so nothing is lost.
+//! Per message: when every contact is done, it is acknowledged. When some are done and others
+//! unfinished, the unfinished ones are parked again as a new, smaller message and the original
+//! is acknowledged, so a message larger than one invocation can finish still makes progress
+//! instead of being redone from its start until it reaches the dead-letter queue. When none is
+//! done (or the new message cannot be sent), it is a batch item failure: SQS redelivers it
+//! and, after `maxReceiveCount`, moves it to the dead-letter queue, from where
+//! `relay dlq replay` brings it back. Every re-park is strictly smaller, so a message is
+//! re-parked fewer times than it has contacts. A message that is not a job this relay can
+//! read is recorded under `failed/messages/` and acknowledged.
+//!
+//! A message is acknowledged only after its records are written and its remainder parked;
+//! if either fails, it is a batch item failure instead, so nothing is lost. One log line per
+//! batch counts what happened.
 
 pub mod config;
 
@@ -20,10 +28,12 @@ use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use bytes::Bytes;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use lambda_runtime::LambdaEvent;
-use relay_core::delivery::{Deliverer, Delivery, Outcome, StepFailure};
-use relay_core::jobs::{ContactJob, Job};
+use relay_core::delivery::{Deliverer, Delivery, FailureTally, Outcome, StepFailure};
+use relay_core::jobs::{ContactsJob, Job, ParkedContact};
+use relay_core::parking::{ParkedFrom, park};
+use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -38,7 +48,8 @@ pub const FAILED_MESSAGES_PREFIX: &str = "failed/messages/";
 /// Timing of one invocation.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Time kept free before the Lambda deadline to record outcomes and answer.
+    /// Time kept free before the Lambda deadline to record outcomes, park remainders and
+    /// answer; re-parking gets at most half of it.
     pub deadline_margin: Duration,
     /// Longest a batch is worked on, whatever the Lambda deadline.
     pub max_batch_time: Duration,
@@ -54,9 +65,11 @@ impl Default for Settings {
 }
 
 /// Everything the handler uses, built once per cold start.
-pub struct Deps<S> {
+pub struct Deps<S, Q> {
     /// Braze + Userflow delivery; its store also receives the failure records.
     pub deliverer: Deliverer<S>,
+    /// The sync queue itself, where unfinished remainders of messages are parked again.
+    pub queue: Q,
     /// Timing.
     pub settings: Settings,
 }
@@ -67,7 +80,10 @@ struct FailedContact<'a> {
     message_id: &'a str,
     recorded_at: String,
     failures: &'a [StepFailure],
-    job: &'a ContactJob,
+    source: &'a str,
+    request_id: &'a str,
+    received_at: DateTime<Utc>,
+    parked: &'a ParkedContact,
 }
 
 /// The record written for an unreadable message (its body kept so it can be repaired).
@@ -79,9 +95,16 @@ struct FailedMessage<'a> {
     body: &'a str,
 }
 
+/// One contact of the batch: which message, which position in it.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    message: usize,
+    contact: usize,
+}
+
 /// Handles one SQS batch; the response lists only the messages to redeliver.
-pub async fn handler<S: ObjectStore>(
-    deps: &Deps<S>,
+pub async fn handler<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let deadline = batch_deadline(&deps.settings, event.context.deadline());
@@ -89,20 +112,20 @@ pub async fn handler<S: ObjectStore>(
 }
 
 /// The work of [`handler`], with the deadline given (tests).
-pub async fn handle_messages<S: ObjectStore>(
-    deps: &Deps<S>,
+pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
     messages: &[SqsMessage],
     deadline: Instant,
 ) -> SqsBatchResponse {
     let started = std::time::Instant::now();
     let mut response = SqsBatchResponse::default();
     let mut counts = Counts::default();
-    let mut jobs: Vec<(String, ContactJob)> = Vec::new();
+    let mut jobs: Vec<(String, ContactsJob)> = Vec::new();
     for message in messages {
         let id = message.message_id.clone().unwrap_or_default();
         let body = message.body.as_deref().unwrap_or("");
         match Job::decode(body) {
-            Ok(Job::Contact(job)) => jobs.push((id, job)),
+            Ok(Job::Contacts(job)) => jobs.push((id, job)),
             Err(error) => {
                 tracing::warn!(message_id = %id, error = %error, "unreadable message; recording it");
                 let record = FailedMessage {
@@ -116,26 +139,35 @@ pub async fn handle_messages<S: ObjectStore>(
                     counts.unreadable += 1;
                 } else {
                     response.add_failure(id);
-                    counts.retry += 1;
+                    counts.retry_messages += 1;
                 }
             }
         }
     }
 
-    // One delivery per external id: the latest job's fields win and its outcome answers for
-    // all; the signup event is due if any of the id's jobs is a signup (a creation parked
-    // before an update must still send it).
-    let signing_up: HashSet<&str> = jobs
+    let slots: Vec<Slot> = jobs
         .iter()
-        .filter(|(_, job)| job.is_signup)
-        .map(|(_, job)| job.contact.external_id.as_str())
+        .enumerate()
+        .flat_map(|(message, (_, job))| {
+            (0..job.contacts.len()).map(move |contact| Slot { message, contact })
+        })
+        .collect();
+    let parked = |slot: &Slot| &jobs[slot.message].1.contacts[slot.contact];
+    let received_at = |slot: &Slot| jobs[slot.message].1.received_at;
+    let external_id = |slot: &Slot| parked(slot).contact.external_id.as_str();
+
+    // One delivery per external id: the latest job's fields win and its outcome answers for
+    // all; the signup event is due if any of the id's contacts is a signup (a creation parked
+    // before an update must still send it).
+    let signing_up: HashSet<&str> = slots
+        .iter()
+        .filter(|slot| parked(slot).is_signup)
+        .map(external_id)
         .collect();
     let mut latest: HashMap<&str, usize> = HashMap::new();
-    for (position, (_, job)) in jobs.iter().enumerate() {
-        let entry = latest
-            .entry(job.contact.external_id.as_str())
-            .or_insert(position);
-        if job.received_at >= jobs[*entry].1.received_at {
+    for (position, slot) in slots.iter().enumerate() {
+        let entry = latest.entry(external_id(slot)).or_insert(position);
+        if received_at(slot) >= received_at(&slots[*entry]) {
             *entry = position;
         }
     }
@@ -144,57 +176,106 @@ pub async fn handle_messages<S: ObjectStore>(
     let deliveries: Vec<Delivery> = chosen
         .iter()
         .map(|&at| Delivery {
-            contact: jobs[at].1.contact.clone(),
-            track_signup: signing_up.contains(jobs[at].1.contact.external_id.as_str()),
+            contact: parked(&slots[at]).contact.clone(),
+            track_signup: signing_up.contains(external_id(&slots[at])),
         })
         .collect();
     let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;
+    let failures = FailureTally::of(&outcomes);
     let outcome_of: HashMap<&str, &Outcome> = chosen
         .iter()
         .zip(&outcomes)
-        .map(|(&at, outcome)| (jobs[at].1.contact.external_id.as_str(), outcome))
+        .map(|(&at, outcome)| (external_id(&slots[at]), outcome))
         .collect();
 
+    let park_by = deadline + deps.settings.deadline_margin / 2;
     for (id, job) in &jobs {
-        let outcome = outcome_of[job.contact.external_id.as_str()];
-        outcome.log(id);
-        match outcome {
-            Outcome::Delivered => counts.delivered += 1,
-            Outcome::Retry(_) => {
-                response.add_failure(id.clone());
-                counts.retry += 1;
-            }
-            Outcome::Rejected(failures) => {
-                let record = FailedContact {
-                    message_id: id,
-                    recorded_at: now(),
-                    failures,
-                    job,
-                };
-                let key = format!(
-                    "{FAILED_CONTACTS_PREFIX}{}/{}.json",
-                    Utc::now().format("%Y-%m-%d"),
-                    safe_key(id)
-                );
-                if record_json(deps, &key, &record).await {
-                    counts.rejected += 1;
-                } else {
-                    response.add_failure(id.clone());
-                    counts.retry += 1;
+        let mut unfinished: Vec<ParkedContact> = Vec::new();
+        for (index, contact) in job.contacts.iter().enumerate() {
+            let done = match outcome_of[contact.contact.external_id.as_str()] {
+                Outcome::Delivered => {
+                    counts.delivered += 1;
+                    true
                 }
+                Outcome::Retry(_) => false,
+                Outcome::Rejected(failures) => {
+                    let recorded = record_rejected(deps, id, index, job, contact, failures).await;
+                    counts.rejected += usize::from(recorded);
+                    recorded
+                }
+            };
+            if !done {
+                unfinished.push(contact.clone());
             }
         }
+        if unfinished.is_empty() {
+            continue;
+        }
+        let progressed = unfinished.len() < job.contacts.len();
+        let remainder = unfinished.len();
+        if progressed && repark(deps, job, unfinished, park_by).await {
+            counts.reparked += remainder;
+            continue;
+        }
+        response.add_failure(id.clone());
+        counts.retry_messages += 1;
+        counts.retry_contacts += remainder;
     }
     tracing::info!(
         messages = messages.len(),
+        contacts = slots.len(),
         delivered = counts.delivered,
         rejected = counts.rejected,
         unreadable = counts.unreadable,
-        retry = counts.retry,
+        reparked = counts.reparked,
+        retry_messages = counts.retry_messages,
+        retry_contacts = counts.retry_contacts,
+        failures = (!failures.is_empty()).then(|| failures.to_string()),
         duration_ms = started.elapsed().as_millis() as u64,
         "sync batch handled"
     );
     response
+}
+
+/// Records a refused contact; whether the record was written.
+async fn record_rejected<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    message_id: &str,
+    index: usize,
+    job: &ContactsJob,
+    parked: &ParkedContact,
+    failures: &[StepFailure],
+) -> bool {
+    let record = FailedContact {
+        message_id,
+        recorded_at: now(),
+        failures,
+        source: &job.source,
+        request_id: &job.request_id,
+        received_at: job.received_at,
+        parked,
+    };
+    let key = format!(
+        "{FAILED_CONTACTS_PREFIX}{}/{}-{index}.json",
+        Utc::now().format("%Y-%m-%d"),
+        safe_key(message_id)
+    );
+    record_json(deps, &key, &record).await
+}
+
+/// Parks a message's unfinished contacts as a new message; whether that worked.
+async fn repark<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    job: &ContactsJob,
+    unfinished: Vec<ParkedContact>,
+    park_by: Instant,
+) -> bool {
+    let from = ParkedFrom {
+        source: &job.source,
+        request_id: &job.request_id,
+        received_at: job.received_at,
+    };
+    park(&deps.queue, from, unfinished, park_by).await.is_ok()
 }
 
 #[derive(Default)]
@@ -202,7 +283,9 @@ struct Counts {
     delivered: usize,
     rejected: usize,
     unreadable: usize,
-    retry: usize,
+    reparked: usize,
+    retry_messages: usize,
+    retry_contacts: usize,
 }
 
 /// The invocation's deadline less the margin, and never more than `max_batch_time` away.
@@ -215,7 +298,11 @@ pub fn batch_deadline(settings: &Settings, lambda_deadline: SystemTime) -> Insta
     Instant::now() + left
 }
 
-async fn record_json<S: ObjectStore>(deps: &Deps<S>, key: &str, record: &impl Serialize) -> bool {
+async fn record_json<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    key: &str,
+    record: &impl Serialize,
+) -> bool {
     let body = Bytes::from(serde_json::to_vec_pretty(record).expect("records serialise"));
     match deps
         .deliverer

@@ -4,6 +4,7 @@ use lambda_runtime::{Error, run, service_fn};
 use relay_clients::upstream::{HttpTimeouts, http_client};
 use relay_core::aws::{aws_sdk_config, s3_client};
 use relay_core::env::Env;
+use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::S3Store;
 use sync_worker::{Config, handler};
@@ -15,6 +16,7 @@ async fn main() -> Result<(), Error> {
     let secrets = SecretResolver::with_secrets_manager_from(&sdk);
     let config = Config::from_env(&Env::process(), &secrets).await?;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
-    let deps = config.into_deps(http_client(HttpTimeouts::default()), store)?;
+    let queue = SqsQueue::connect_on_first_send(&sdk, config.sync_queue_url.clone());
+    let deps = config.into_deps(http_client(HttpTimeouts::default()), store, queue)?;
     run(service_fn(|event| handler(&deps, event))).await
 }

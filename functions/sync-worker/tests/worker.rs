@@ -8,7 +8,8 @@ use lambda_runtime::{Context, LambdaEvent};
 use relay_clients::upstream::{FailureClass, HttpTimeouts, http_client};
 use relay_core::contact::Contact;
 use relay_core::env::Env;
-use relay_core::jobs::{ContactJob, Job};
+use relay_core::jobs::{ContactsJob, Job, ParkedContact};
+use relay_core::queue::MemoryQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::MemoryStore;
 use relay_tests::webhooks::relay_variables;
@@ -20,7 +21,7 @@ const FIXTURE: &str = include_str!("fixtures/sqs-event.json");
 
 struct Stack {
     sandbox: Sandbox,
-    deps: Deps<MemoryStore>,
+    deps: Deps<MemoryStore, MemoryQueue>,
 }
 
 async fn stack() -> Stack {
@@ -32,7 +33,11 @@ async fn stack() -> Stack {
     )
     .await
     .expect("valid configuration")
-    .into_deps(http_client(HttpTimeouts::default()), MemoryStore::new())
+    .into_deps(
+        http_client(HttpTimeouts::default()),
+        MemoryStore::new(),
+        MemoryQueue::new(),
+    )
     .unwrap();
     Stack { sandbox, deps }
 }
@@ -50,17 +55,42 @@ fn job(external_id: &str, minute: u32) -> String {
 }
 
 fn job_of(external_id: &str, minute: u32, is_signup: bool) -> String {
-    let mut contact = Contact::new(external_id);
-    contact.email = Some(format!("{external_id}@example.com"));
-    contact.first_name = Some(format!("v{minute}"));
-    Job::Contact(ContactJob {
+    contacts_job(&[external_id], minute, is_signup)
+}
+
+/// One message parking `external_ids` from one request.
+fn contacts_job(external_ids: &[&str], minute: u32, is_signup: bool) -> String {
+    let contacts = external_ids
+        .iter()
+        .map(|external_id| {
+            let mut contact = Contact::new(*external_id);
+            contact.email = Some(format!("{external_id}@example.com"));
+            contact.first_name = Some(format!("v{minute}"));
+            ParkedContact { is_signup, contact }
+        })
+        .collect();
+    Job::Contacts(ContactsJob {
         source: "hubspot".into(),
         request_id: "req-1".into(),
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap(),
-        is_signup,
-        contact,
+        contacts,
     })
     .encode()
+}
+
+/// The contacts of the messages parked again on the queue.
+fn reparked(queue: &MemoryQueue) -> Vec<Vec<String>> {
+    queue
+        .messages()
+        .iter()
+        .map(|body| {
+            let Job::Contacts(job) = Job::decode(body).unwrap();
+            job.contacts
+                .into_iter()
+                .map(|parked| parked.contact.external_id)
+                .collect()
+        })
+        .collect()
 }
 
 /// An SQS event with one record per `(message id, body)`, from the real event fixture.
@@ -178,11 +208,12 @@ async fn when_userflow_refuses_a_contact_then_it_is_recorded_and_acknowledged() 
     let keys = stack.deps.deliverer.store().keys();
     let key = keys
         .iter()
-        .find(|k| k.starts_with("failed/contacts/") && k.ends_with("/m-3.json"))
+        .find(|k| k.starts_with("failed/contacts/") && k.ends_with("/m-3-0.json"))
         .expect("the refusal is recorded");
     let record: Value =
         serde_json::from_slice(&stack.deps.deliverer.store().get_now(key).unwrap()).unwrap();
-    assert_eq!(record["job"]["contact"]["external_id"], "u-3");
+    assert_eq!(record["parked"]["contact"]["external_id"], "u-3");
+    assert_eq!(record["source"], "hubspot");
     assert_eq!(record["failures"][0]["step"], "userflow");
     assert_eq!(record["failures"][0]["class"], "permanent");
 }
@@ -249,4 +280,124 @@ async fn when_one_batch_holds_two_jobs_for_a_user_then_the_latest_is_delivered_o
             .unwrap(),
         1
     );
+}
+
+#[tokio::test]
+async fn when_a_message_holds_many_contacts_then_all_are_delivered_and_it_is_acknowledged() {
+    let stack = stack().await;
+    let ids: Vec<String> = (0..30).map(|n| format!("many-{n}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-many", contacts_job(&ids, 0, true))]),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&response).is_empty());
+    let admin = stack.sandbox.admin();
+    for id in ids {
+        assert!(admin.userflow_user(id).await.unwrap().is_some(), "{id}");
+    }
+    assert!(
+        stack.deps.queue.messages().is_empty(),
+        "nothing parked again"
+    );
+}
+
+#[tokio::test]
+async fn when_part_of_a_message_is_unfinished_then_only_that_part_is_parked_again() {
+    let stack = stack().await;
+    // Userflow refuses the key once: that contact stays unfinished, the other is delivered.
+    let once = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(401, false),
+    )
+    .times(1);
+    stack.sandbox.admin().add_fault(&once).await.unwrap();
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-part", contacts_job(&["p-1", "p-2"], 0, true))]),
+    )
+    .await
+    .unwrap();
+
+    assert!(
+        failures(&response).is_empty(),
+        "the original is acknowledged once its remainder is parked"
+    );
+    let reparked = reparked(&stack.deps.queue);
+    assert_eq!(reparked.len(), 1, "one new message");
+    assert_eq!(reparked[0].len(), 1, "holding only the unfinished contact");
+    let admin = stack.sandbox.admin();
+    let left = reparked[0][0].as_str();
+    let done = if left == "p-1" { "p-2" } else { "p-1" };
+    assert!(admin.userflow_user(done).await.unwrap().is_some());
+    assert!(admin.userflow_user(left).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn when_no_contact_of_a_message_finishes_then_it_is_a_batch_item_failure_and_not_reparked() {
+    let stack = stack().await;
+    stack
+        .fail(Api::Userflow, "/users", FaultKind::status(401, false))
+        .await;
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-stuck", contacts_job(&["s-1", "s-2"], 0, true))]),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(failures(&response), ["m-stuck"]);
+    assert!(
+        stack.deps.queue.messages().is_empty(),
+        "SQS redelivers it and counts its receives, so it can reach the DLQ"
+    );
+}
+
+#[tokio::test]
+async fn when_the_remainder_cannot_be_parked_then_the_message_is_kept() {
+    let stack = stack().await;
+    let once = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(401, false),
+    )
+    .times(1);
+    stack.sandbox.admin().add_fault(&once).await.unwrap();
+    stack.deps.queue.fail_next_sends(1);
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-kept", contacts_job(&["k-1", "k-2"], 0, true))]),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        failures(&response),
+        ["m-kept"],
+        "redelivered whole: nothing lost"
+    );
+}
+
+#[tokio::test]
+async fn when_an_earlier_relay_parked_one_contact_per_message_then_it_is_still_replayed() {
+    let stack = stack().await;
+    let legacy = json!({
+        "v": 1, "kind": "contact", "source": "hubspot", "request_id": "req-0",
+        "received_at": "2026-11-22T10:00:00Z", "is_signup": true,
+        "contact": {"external_id": "legacy-1", "email": "legacy-1@example.com"},
+    })
+    .to_string();
+    let response = handler(&stack.deps, sqs_event(&[("m-legacy", legacy)]))
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
+    let admin = stack.sandbox.admin();
+    assert!(admin.userflow_user("legacy-1").await.unwrap().is_some());
+    let events = admin.userflow_events(Some("legacy-1"), Some("signed_up"));
+    assert_eq!(events.await.unwrap().len(), 1);
 }

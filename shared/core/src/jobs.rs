@@ -1,8 +1,14 @@
-//! Messages on the sync queue: versioned JSON, `{"v":1,"kind":"contact",...}`.
+//! Messages on the sync queue: versioned JSON, `{"v":1,"kind":"contacts",...}`.
 //!
 //! The version and kind are checked before the rest is decoded, so a message from a newer
 //! relay, or one that is not ours, is reported as such (and recorded, not retried forever).
 //! Bodies we own are decoded strictly: an unknown field is an error with its JSON path.
+//!
+//! Kinds:
+//! - `contacts`: contacts of one webhook request, several per message (what the relay
+//!   writes);
+//! - `contact`: one contact per message, written by earlier relays; still read, as a
+//!   `contacts` job of one, so messages queued before an upgrade are not lost.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,26 +23,59 @@ pub const JOB_VERSION: u64 = 1;
 /// A job on the sync queue.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
-    /// A contact crm-signup could not finish in time (or that failed transiently): replay it
-    /// through the same delivery path.
-    Contact(ContactJob),
+    /// Contacts crm-signup could not finish in time (or that failed transiently): replay
+    /// them through the same delivery path.
+    Contacts(ContactsJob),
 }
 
-/// A parked contact.
+/// Parked contacts of one webhook request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContactJob {
-    /// The CRM source that sent it (`hubspot`, ...).
+pub struct ContactsJob {
+    /// The CRM source that sent them (`hubspot`, ...).
     pub source: String,
-    /// The webhook request that carried it (API Gateway request id), to follow it in logs.
+    /// The webhook request that carried them (API Gateway request id), to follow it in logs.
     pub request_id: String,
     /// When the webhook was received.
     pub received_at: DateTime<Utc>,
+    /// The contacts, at least one.
+    pub contacts: Vec<ParkedContact>,
+}
+
+/// One parked contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParkedContact {
     /// The CRM reported this contact as created and its source sends signup events: the
     /// replay tracks the signup event (once per user). `false` for updates.
     pub is_signup: bool,
     /// The validated contact.
     pub contact: Contact,
+}
+
+/// The `contact` kind earlier relays wrote: one contact per message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SingleContactJob {
+    source: String,
+    request_id: String,
+    received_at: DateTime<Utc>,
+    is_signup: bool,
+    contact: Contact,
+}
+
+impl From<SingleContactJob> for ContactsJob {
+    fn from(job: SingleContactJob) -> ContactsJob {
+        ContactsJob {
+            source: job.source,
+            request_id: job.request_id,
+            received_at: job.received_at,
+            contacts: vec![ParkedContact {
+                is_signup: job.is_signup,
+                contact: job.contact,
+            }],
+        }
+    }
 }
 
 /// Why a message body is not a job this relay can run.
@@ -54,6 +93,9 @@ pub enum JobDecodeError {
     /// A `kind` this relay does not know.
     #[error("job kind {0:?} is not known to this relay")]
     UnknownKind(String),
+    /// A `contacts` job whose list is empty.
+    #[error("contacts job holds no contact")]
+    NoContacts,
     /// The kind's fields do not decode.
     #[error("{kind} job: {source}")]
     Invalid {
@@ -68,14 +110,14 @@ impl Job {
     /// The job's `kind` on the wire.
     pub fn kind(&self) -> &'static str {
         match self {
-            Job::Contact(_) => "contact",
+            Job::Contacts(_) => "contacts",
         }
     }
 
     /// The message body: `{"v":1,"kind":..,<the kind's fields>}`.
     pub fn encode(&self) -> String {
         let fields = match self {
-            Job::Contact(job) => serde_json::to_value(job),
+            Job::Contacts(job) => serde_json::to_value(job),
         }
         .expect("job types serialise to JSON objects");
         let mut object = Map::new();
@@ -106,13 +148,18 @@ impl Job {
             }
         };
         let rest = Value::Object(object).to_string();
+        let invalid = |kind| move |source| JobDecodeError::Invalid { kind, source };
         match kind.as_str() {
-            "contact" => decode_json(rest.as_bytes())
-                .map(Job::Contact)
-                .map_err(|source| JobDecodeError::Invalid {
-                    kind: "contact",
-                    source,
-                }),
+            "contacts" => {
+                let job: ContactsJob = decode_json(rest.as_bytes()).map_err(invalid("contacts"))?;
+                if job.contacts.is_empty() {
+                    return Err(JobDecodeError::NoContacts);
+                }
+                Ok(Job::Contacts(job))
+            }
+            "contact" => decode_json::<SingleContactJob>(rest.as_bytes())
+                .map(|job| Job::Contacts(job.into()))
+                .map_err(invalid("contact")),
             _ => Err(JobDecodeError::UnknownKind(kind)),
         }
     }
@@ -122,16 +169,25 @@ impl Job {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::json;
 
     fn job() -> Job {
         let mut contact = Contact::new("u-1");
         contact.email = Some("ada@example.com".into());
-        Job::Contact(ContactJob {
+        Job::Contacts(ContactsJob {
             source: "hubspot".into(),
             request_id: "req-1".into(),
             received_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
-            is_signup: true,
-            contact,
+            contacts: vec![
+                ParkedContact {
+                    is_signup: true,
+                    contact,
+                },
+                ParkedContact {
+                    is_signup: false,
+                    contact: Contact::new("u-2"),
+                },
+            ],
         })
     }
 
@@ -141,9 +197,34 @@ mod tests {
         let raw: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(
             (&raw["v"], &raw["kind"]),
-            (&Value::from(1), &Value::from("contact"))
+            (&Value::from(1), &Value::from("contacts"))
         );
         assert_eq!(Job::decode(&body).unwrap(), job());
+    }
+
+    #[test]
+    fn when_an_earlier_relay_wrote_one_contact_then_it_decodes_as_a_job_of_one() {
+        let body = json!({
+            "v": 1, "kind": "contact", "source": "hubspot", "request_id": "req-1",
+            "received_at": "2026-11-22T10:00:00Z", "is_signup": true,
+            "contact": {"external_id": "u-1"},
+        })
+        .to_string();
+        let Job::Contacts(job) = Job::decode(&body).unwrap();
+        assert_eq!((job.source.as_str(), job.contacts.len()), ("hubspot", 1));
+        assert!(job.contacts[0].is_signup);
+        assert_eq!(job.contacts[0].contact.external_id, "u-1");
+    }
+
+    #[test]
+    fn when_a_contacts_job_is_empty_then_it_is_refused() {
+        let Job::Contacts(mut empty) = job();
+        empty.contacts.clear();
+        let body = Job::Contacts(empty).encode();
+        assert!(matches!(
+            Job::decode(&body),
+            Err(JobDecodeError::NoContacts)
+        ));
     }
 
     #[test]
@@ -158,7 +239,7 @@ mod tests {
     fn when_kind_is_unknown_then_error_names_it() {
         let body = job()
             .encode()
-            .replace(r#""kind":"contact""#, r#""kind":"teleport""#);
+            .replace(r#""kind":"contacts""#, r#""kind":"teleport""#);
         assert!(
             matches!(Job::decode(&body), Err(JobDecodeError::UnknownKind(kind)) if kind == "teleport")
         );
@@ -170,7 +251,7 @@ mod tests {
             .encode()
             .replace(r#""email":"#, r#""emial":"x","email":"#);
         let error = Job::decode(&body).unwrap_err().to_string();
-        assert!(error.contains("contact"), "{error}");
+        assert!(error.contains("contacts"), "{error}");
         assert!(error.contains("emial"), "{error}");
     }
 

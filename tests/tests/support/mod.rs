@@ -21,7 +21,7 @@ pub struct Functions {
     /// crm-signup's handler dependencies.
     pub signup: crm_signup::Deps<S3Store, SqsQueue>,
     /// The sync-worker's handler dependencies.
-    pub worker: sync_worker::Deps<S3Store>,
+    pub worker: sync_worker::Deps<S3Store, SqsQueue>,
 }
 
 /// Builds both functions from `vars` (plus `STATE_BUCKET` and `SYNC_QUEUE_URL`) through their
@@ -50,7 +50,11 @@ pub async fn functions_on_moto(
     let worker = sync_worker::Config::from_env(&env, &secrets)
         .await
         .unwrap()
-        .into_deps(http, S3Store::new(s3_client(&sdk), bucket))
+        .into_deps(
+            http,
+            S3Store::new(s3_client(&sdk), bucket),
+            SqsQueue::new(sqs_client(&sdk), queue_url),
+        )
         .unwrap();
     Functions { signup, worker }
 }

@@ -136,6 +136,19 @@ pub fn bad_input_cases() -> Vec<Case> {
             "body-too-large",
         ),
         case(
+            "more contacts than the default cap of 1,000",
+            standard_webhook(
+                &serde_json::Value::Array(
+                    (0..1001)
+                        .map(|n| serde_json::json!({"external_id": format!("cap-{n}")}))
+                        .collect(),
+                )
+                .to_string(),
+            ),
+            413,
+            "too-many-contacts",
+        ),
+        case(
             "unknown source",
             Event::new("zoho", "application/json", "{}"),
             404,

@@ -81,12 +81,18 @@ pub struct Contact {
     pub custom: Map<String, Value>,
 }
 
-/// The company a contact belongs to.
+/// The company a contact belongs to, as far as the CRM knows it.
+///
+/// With an id (HubSpot `associatedcompanyid`, Salesforce `AccountId`, Pipedrive `org_id`) the
+/// company is the user's Userflow group. With only a name or plan it is not a group (a name
+/// is no identity: two companies share one, and one is renamed), so the name and plan are
+/// attributes of the user alone.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Company {
-    /// The company's id: the Userflow group id.
-    pub id: String,
+    /// The company's id in the CRM: the Userflow group id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -98,7 +104,7 @@ pub struct Company {
 impl fmt::Debug for Company {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Company")
-            .field("id_bytes", &self.id.len())
+            .field("id_bytes", &self.id.as_ref().map(String::len))
             .field("name", &self.name.is_some())
             .field("plan", &self.plan.is_some())
             .finish()
@@ -187,7 +193,7 @@ impl Contact {
             *phone = compact;
         }
         if let Some(company) = &mut self.company {
-            company.id = company.id.trim().to_owned();
+            normalise_text(&mut company.id);
             normalise_text(&mut company.name);
             normalise_text(&mut company.plan);
         }
@@ -215,7 +221,7 @@ impl Contact {
         check("time_zone", self.time_zone.as_ref(), check_time_zone);
         check("dob", self.dob.as_ref(), check_date);
         if let Some(company) = &self.company {
-            check("company.id", Some(&company.id), check_required_text);
+            check("company.id", company.id.as_ref(), check_required_text);
             check("company.name", company.name.as_ref(), check_string_length);
             check("company.plan", company.plan.as_ref(), check_string_length);
         }
@@ -263,7 +269,9 @@ impl Contact {
 
     /// The Userflow `POST /users` request: `email`, `name` (given and family name joined),
     /// the other standard fields under their own names, `signed_up_at`, custom attributes,
-    /// and the company as the user's group (`groups`, never pruning other memberships).
+    /// and the company as the user's group (`groups`, never pruning other memberships); a
+    /// company without an id gives the user `company_name` / `company_plan` attributes
+    /// instead.
     pub fn to_userflow<'c>(&self, client: &'c UserflowClient) -> UpsertUserRequest<'c> {
         let mut attributes: Vec<(String, AttributeValue)> = Vec::new();
         let name = [self.first_name.as_deref(), self.last_name.as_deref()]
@@ -288,14 +296,16 @@ impl Contact {
                 attributes.push((key.into(), Value::String(value.clone()).into()));
             }
         }
+        let group = self.company.as_ref().and_then(Company::to_userflow_group);
         for (key, value) in self.shared_attributes() {
-            if !key.starts_with("company_") {
+            // A group carries the company; without one the user does.
+            if group.is_none() || !key.starts_with("company_") {
                 attributes.push((key, value.into()));
             }
         }
         let request = client.upsert_user(&self.external_id).attributes(attributes);
-        match &self.company {
-            Some(company) => request.groups([company.to_userflow_group()]),
+        match group {
+            Some(group) => request.groups([group]),
             None => request,
         }
     }
@@ -304,7 +314,9 @@ impl Contact {
     fn shared_attributes(&self) -> Map<String, Value> {
         let mut custom = Map::new();
         if let Some(company) = &self.company {
-            custom.insert(COMPANY_ID_KEY.into(), company.id.clone().into());
+            if let Some(id) = &company.id {
+                custom.insert(COMPANY_ID_KEY.into(), id.clone().into());
+            }
             if let Some(name) = &company.name {
                 custom.insert(COMPANY_NAME_KEY.into(), name.clone().into());
             }
@@ -327,15 +339,16 @@ impl Company {
     /// A company with only its id.
     pub fn new(id: impl Into<String>) -> Company {
         Company {
-            id: id.into(),
+            id: Some(id.into()),
             name: None,
             plan: None,
         }
     }
 
-    /// The Userflow group: id, and `name` / `plan` attributes when known.
-    pub fn to_userflow_group(&self) -> GroupUpsert {
-        let mut group = GroupUpsert::new(&self.id);
+    /// The Userflow group: id, and `name` / `plan` attributes when known; `None` without an
+    /// id.
+    pub fn to_userflow_group(&self) -> Option<GroupUpsert> {
+        let mut group = GroupUpsert::new(self.id.as_ref()?);
         let attributes: Vec<(String, AttributeValue)> =
             [("name", &self.name), ("plan", &self.plan)]
                 .into_iter()
@@ -348,7 +361,7 @@ impl Company {
         if !attributes.is_empty() {
             group.attributes = Some(attributes.into_iter().collect());
         }
-        group
+        Some(group)
     }
 }
 

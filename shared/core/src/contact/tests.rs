@@ -15,7 +15,7 @@ fn full() -> Contact {
     contact.time_zone = Some("Europe/London".into());
     contact.dob = Some("1815-12-10".into());
     contact.company = Some(Company {
-        id: "acme".into(),
+        id: Some("acme".into()),
         name: Some("Acme".into()),
         plan: Some("pro".into()),
     });
@@ -96,15 +96,7 @@ fn when_mapped_to_braze_then_company_and_signup_become_custom_attributes() {
 
 #[test]
 fn when_mapped_to_userflow_then_company_is_a_group_and_name_is_joined() {
-    let client = UserflowClient::new(
-        relay_clients::userflow::UserflowConfig::with_base_url(
-            "http://127.0.0.1:9",
-            secrecy::SecretString::from("ak_test"),
-        ),
-        reqwest::Client::new(),
-    )
-    .unwrap();
-    let body = serde_json::to_value(full().to_userflow(&client).into_body()).unwrap();
+    let body = serde_json::to_value(full().to_userflow(&userflow_client()).into_body()).unwrap();
     assert_eq!(
         body,
         json!({
@@ -116,6 +108,54 @@ fn when_mapped_to_userflow_then_company_is_a_group_and_name_is_joined() {
                 "dob": "1815-12-10", "signed_up_at": "2026-11-01T09:30:00Z", "seats": 5
             },
             "groups": [{"id": "acme", "attributes": {"name": "Acme", "plan": "pro"}}]
+        })
+    );
+}
+
+fn userflow_client() -> UserflowClient {
+    UserflowClient::new(
+        relay_clients::userflow::UserflowConfig::with_base_url(
+            "http://127.0.0.1:9",
+            secrecy::SecretString::from("ak_test"),
+        ),
+        reqwest::Client::new(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn when_only_the_company_name_is_known_then_it_is_a_user_attribute_and_no_group() {
+    let mut contact = Contact::new("u-3");
+    contact.company = Some(Company {
+        id: None,
+        name: Some("Acme".into()),
+        plan: Some("pro".into()),
+    });
+    assert_eq!(contact.validate(), vec![], "a name alone is valid");
+
+    let braze = serde_json::to_value(contact.to_braze()).unwrap();
+    assert_eq!(
+        braze,
+        json!({"external_id": "u-3", "company_name": "Acme", "company_plan": "pro"})
+    );
+    let userflow = serde_json::to_value(contact.to_userflow(&userflow_client()).into_body());
+    assert_eq!(
+        userflow.unwrap(),
+        json!({"id": "u-3", "attributes": {"company_name": "Acme", "company_plan": "pro"}})
+    );
+}
+
+#[test]
+fn when_a_job_holds_a_company_with_an_id_then_it_still_decodes() {
+    let contact: Contact = serde_json::from_value(
+        json!({"external_id": "u", "company": {"id": "acme", "name": "Acme"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        contact.company,
+        Some(Company {
+            name: Some("Acme".into()),
+            ..Company::new("acme")
         })
     );
 }

@@ -46,7 +46,7 @@ fn when_standard_body_wraps_contacts_then_each_maps_to_a_contact() {
     ada.time_zone = Some("Europe/London".into());
     ada.dob = Some("1815-12-10".into());
     ada.company = Some(Company {
-        id: "acme".into(),
+        id: Some("acme".into()),
         name: Some("Acme Analytical".into()),
         plan: Some("pro".into()),
     });

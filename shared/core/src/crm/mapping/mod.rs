@@ -12,8 +12,9 @@
 //!     epoch milliseconds as an integer or a string of digits (HubSpot); otherwise
 //!     `Rule::Date`.
 //!   - `custom`: any JSON value, kept as it is; missing or null leaves the attribute out.
-//!   - the company exists when `company_id` resolves to a non-empty value; a name or plan
-//!     without an id is `Rule::Required` at `company.id`.
+//!   - the company exists when any of `company_id`, `company_name`, `company_plan` resolves
+//!     to a non-empty value; without an id it is not a Userflow group (see
+//!     [`Company`](crate::contact::Company)).
 //!
 //!   It then calls [`Contact::normalised`] and [`Contact::validate`] and returns every error
 //!   (coercion and validation) at once. Paths are the contact's (`email`, `company.id`,
@@ -143,7 +144,7 @@ impl FieldMapping {
         let company_id = read("company.id", &self.company_id, true);
         let company_name = read("company.name", &self.company_name, false);
         let company_plan = read("company.plan", &self.company_plan, false);
-        contact.company = self.company(company_id, company_name, company_plan, &mut errors);
+        contact.company = company(company_id, company_name, company_plan);
         if let Some(pointer) = &self.signed_up_at {
             match record.pointer(pointer.as_str()).map(read_time) {
                 None | Some(Ok(None)) => {}
@@ -253,41 +254,16 @@ impl FieldMapping {
         }
         error
     }
+}
 
-    fn company(
-        &self,
-        id: Option<String>,
-        name: Option<String>,
-        plan: Option<String>,
-        errors: &mut Vec<ValidationError>,
-    ) -> Option<Company> {
-        let present = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.trim().is_empty());
-        if present(&id) {
-            return Some(Company {
-                id: id.unwrap_or_default(),
-                name,
-                plan,
-            });
-        }
-        if present(&name) || present(&plan) {
-            let message = match &self.company_id {
-                Some(pointer) => format!(
-                    "company.id (from {pointer}) is required: a company name or plan needs a \
-                     company id, and there is nothing at {pointer}",
-                    pointer = shown(pointer)
-                ),
-                None => "company.id is required: a company name or plan needs a company id, \
-                         and the mapping has no company_id"
-                    .to_owned(),
-            };
-            errors.push(ValidationError {
-                path: "company.id".into(),
-                rule: Rule::Required,
-                message,
-            });
-        }
-        None
+/// The company, when the record says anything about it.
+fn company(id: Option<String>, name: Option<String>, plan: Option<String>) -> Option<Company> {
+    let present = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
+    let (id, name, plan) = (present(id), present(name), present(plan));
+    if id.is_none() && name.is_none() && plan.is_none() {
+        return None;
     }
+    Some(Company { id, name, plan })
 }
 
 /// A pointer for messages: the empty pointer (the whole record) shows as `""`.

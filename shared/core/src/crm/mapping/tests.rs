@@ -57,8 +57,8 @@ fn when_values_have_crm_types_then_they_are_coerced() {
     assert_eq!(contact.country.as_deref(), Some("GB"));
     let company = contact.company.unwrap();
     assert_eq!(
-        (company.id.as_str(), company.name.as_deref()),
-        ("99", Some("Acme"))
+        (company.id.as_deref(), company.name.as_deref()),
+        (Some("99"), Some("Acme"))
     );
     assert_eq!(
         contact.signed_up_at,
@@ -194,17 +194,12 @@ fn when_values_break_contact_rules_then_messages_name_field_and_pointer() {
 }
 
 #[test]
-fn when_company_has_a_name_but_no_id_then_company_id_is_required() {
-    assert_eq!(
-        errors(json!({"id": "u-1", "company": {"id": "", "name": "Acme"}})),
-        vec![(
-            "company.id".into(),
-            Rule::Required,
-            "company.id (from /company/id) is required: a company name or plan needs a \
-             company id, and there is nothing at /company/id"
-                .into()
-        )]
-    );
+fn when_company_has_a_name_but_no_id_then_it_is_kept_without_an_id() {
+    let contact = mapping()
+        .apply(&json!({"id": "u-1", "company": {"id": "", "name": "Acme"}}))
+        .unwrap();
+    let company = contact.company.expect("the name is kept");
+    assert_eq!((company.id, company.name.as_deref()), (None, Some("Acme")));
 }
 
 #[test]

@@ -14,7 +14,8 @@
 //!   502/503, a 4xx, or no connection), so an ambiguous failure never leads to a second event.
 //!
 //! Whatever is unfinished at the deadline is [`Outcome::Retry`]; the caller parks it (crm-signup)
-//! or reports it as a batch item failure (sync-worker). Every step is idempotent except the
+//! or reports it as a batch item failure (sync-worker). Callers log a [`FailureTally`] of the
+//! outcomes on their one line per request or batch, never a line per contact. Every step is idempotent except the
 //! event, which the marker guards, so replaying a contact is always safe.
 
 use std::time::Duration;
@@ -34,6 +35,10 @@ use crate::store::{ObjectStore, PutIfAbsent};
 use relay_clients::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
 use relay_clients::upstream::{FailureClass, GiveUpReason, UpstreamError};
 use relay_clients::userflow::{EventSubject, UserflowClient, UserflowError};
+
+mod tally;
+
+pub use tally::FailureTally;
 
 /// Key prefix of the signup event markers in the state bucket.
 pub const SIGNUP_EVENT_MARKER_PREFIX: &str = "markers/signed-up/";
@@ -134,12 +139,17 @@ pub struct StepFailure {
 }
 
 fn serialize_class<S: serde::Serializer>(class: &FailureClass, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(match class {
+    s.serialize_str(class_name(*class))
+}
+
+/// A failure class's name in reports and logs.
+pub fn class_name(class: FailureClass) -> &'static str {
+    match class {
         FailureClass::Transient => "transient",
         FailureClass::Throttled => "throttled",
         FailureClass::Permanent => "permanent",
         FailureClass::Misconfigured => "misconfigured",
-    })
+    }
 }
 
 /// What happened to one contact.
@@ -156,26 +166,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Logs each failure of this outcome, one line each (`context` is the request or
-    /// message id). Nothing personal: details name statuses and codes.
-    pub fn log(&self, context: &str) {
-        let (outcome, failures) = match self {
-            Outcome::Delivered => return,
-            Outcome::Retry(failures) => ("retry", failures),
-            Outcome::Rejected(failures) => ("rejected", failures),
-        };
-        for failure in failures {
-            tracing::warn!(
-                context,
-                step = ?failure.step,
-                class = ?failure.class,
-                detail = %failure.detail,
-                outcome,
-                "contact not delivered"
-            );
-        }
-    }
-
     fn from_failures(failures: Vec<StepFailure>) -> Outcome {
         if failures.is_empty() {
             Outcome::Delivered
