@@ -5,9 +5,10 @@
 //! - [`contact`]: the canonical contact, its validation and its vendor payloads.
 //! - [`crm`]: CRM webhook sources: signatures, payloads, field mapping.
 //! - [`delivery`]: sends contacts to Braze and Userflow under a deadline (crm-signup and the
-//!   sync-worker's `contact` jobs share it).
+//!   sync-worker's `contacts` jobs share it).
 //! - [`jobs`]: the versioned SQS message types.
-//! - [`parking`]: contacts not delivered in time become `contact` jobs on the sync queue.
+//! - [`parking`]: contacts not delivered in time become `contacts` jobs (several per message)
+//!   on the sync queue.
 //! - [`env`](mod@env): the one way settings are read from the environment, and [`env::ConfigError`],
 //!   which names the variable; depends on nothing else in the crate.
 //! - [`secrets`]: secret references (`env:NAME`, Secrets Manager ARNs) resolved at cold start,

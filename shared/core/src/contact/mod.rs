@@ -39,7 +39,7 @@ pub const SIGNED_UP_AT_KEY: &str = "signed_up_at";
 
 /// A person as the relay knows them, whichever CRM they came from.
 ///
-/// Serialised into `contact` jobs (parked on the sync queue), so the shape is ours and strict.
+/// Serialised into `contacts` jobs (parked on the sync queue), so the shape is ours and strict.
 /// `Debug` shows which fields are set, never their values: contacts carry personal data.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! Delivery: sends validated contacts to Braze and Userflow under a deadline, and says per
 //! contact whether it is done, worth another try, or refused for good.
 //!
-//! crm-signup and the sync-worker's `contact` jobs share this one path, so a parked contact
+//! crm-signup and the sync-worker's `contacts` jobs share this one path, so a parked contact
 //! is replayed exactly as it would have been sent the first time:
 //! - Braze: `/users/track`, one request per `track_batch` contacts (chunks run concurrently
 //!   under the client's limiter); partial errors are attributed to their contact.
