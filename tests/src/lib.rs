@@ -1,9 +1,11 @@
 //! Test harness for Lifecycle Relay's integration tests: starts moto (S3 + SQS) on a free
-//! loopback port from the project's `.venv`, and the Braze + Userflow sandbox in-process.
+//! loopback port from the project's `.venv`, and the Braze + Userflow sandbox in-process;
+//! runs a function's binary against a loopback Lambda Runtime API ([`runtime_api`]).
 //!
 //! Nothing here skips: a missing tool is a panic that says how to install it, because a test
 //! that quietly does nothing would pass in CI while proving nothing.
 
+pub mod runtime_api;
 pub mod webhooks;
 
 use std::io::{BufRead, BufReader};

@@ -146,3 +146,18 @@ impl From<ParkError> for Problem {
         ))
     }
 }
+
+impl From<&relay_lambda::http_edge::EdgeError> for Problem {
+    /// 400 `malformed-request` for an event that cannot become an HTTP request (a bad `Host`
+    /// or `X-Forwarded-Proto`, a body that is not the base64 it claims to be), with
+    /// `location` naming the header or field. The value itself is never repeated.
+    fn from(error: &relay_lambda::http_edge::EdgeError) -> Problem {
+        Problem::new(
+            400,
+            "malformed-request",
+            "Malformed request",
+            error.to_string(),
+        )
+        .with("location", error.location())
+    }
+}

@@ -1,4 +1,7 @@
 //! sync-worker's Lambda entry point: reads the configuration, builds the clients once, serves.
+//!
+//! A configuration error ends the cold start as one readable line, reported to Lambda
+//! (`relay_lambda::startup`).
 
 use lambda_runtime::{Error, run, service_fn};
 use relay_clients::upstream::{HttpTimeouts, http_client};
@@ -7,6 +10,7 @@ use relay_core::env::Env;
 use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::S3Store;
+use relay_lambda::startup::or_report_init_error;
 use sync_worker::{Config, handler};
 
 #[tokio::main(flavor = "current_thread")]
@@ -14,9 +18,11 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = aws_sdk_config().await;
     let secrets = SecretResolver::with_secrets_manager_from(&sdk);
-    let config = Config::from_env(&Env::process(), &secrets).await?;
+    let config = or_report_init_error(Config::from_env(&Env::process(), &secrets).await).await;
     let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
     let queue = SqsQueue::connect_on_first_send(&sdk, config.sync_queue_url.clone());
-    let deps = config.into_deps(http_client(HttpTimeouts::default()), store, queue)?;
+    let deps =
+        or_report_init_error(config.into_deps(http_client(HttpTimeouts::default()), store, queue))
+            .await;
     run(service_fn(|event| handler(&deps, event))).await
 }
