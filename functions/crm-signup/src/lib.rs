@@ -1,8 +1,9 @@
 //! crm-signup: `POST /webhooks/{source}` (API Gateway HTTP API, payload v2) turns CRM signup
 //! webhooks into Braze profiles and Userflow users, with nothing lost.
 //!
-//! Checks run in this order, each answering RFC 9457 problem+json on failure: body size
-//! (413), source (404), signature (401), content type (415), body (400), number of contacts
+//! Checks run in this order, each answering RFC 9457 problem+json on failure: the API
+//! Gateway event itself (400 `malformed-request`: Host, `X-Forwarded-Proto`, base64 body; in
+//! `relay_lambda::http_edge`, before this handler), body size (413), source (404), signature (401), content type (415), body (400), number of contacts
 //! (413), per-contact mapping and validation (rejected contacts are reported and never sent;
 //! all rejected: 422). Valid contacts are deduplicated by external id and delivered until
 //! the delivery deadline (the answer deadline less the parking time); whatever is
