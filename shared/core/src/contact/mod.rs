@@ -215,7 +215,9 @@ impl Contact {
         check("time_zone", self.time_zone.as_ref(), check_time_zone);
         check("dob", self.dob.as_ref(), check_date);
         if let Some(company) = &self.company {
-            check("company.id", Some(&company.id), check_required_text);
+            check("company.id", Some(&company.id), |id| {
+                check_required_text(id).and(relay_clients::braze::validation::check_identifier(id))
+            });
             check("company.name", company.name.as_ref(), check_string_length);
             check("company.plan", company.plan.as_ref(), check_string_length);
         }

@@ -31,6 +31,7 @@ use serde::de::DeserializeOwned;
 use super::cluster::BrazeEndpoint;
 use super::error::BrazeError;
 use super::models::{CancelSegmentExportBody, UserAlias};
+use super::validation::check_identifier;
 use crate::upstream::{
     BadCredential, FailureClass, Idempotency, Rate, RateLimiter, RetryPolicy, Upstream,
     UpstreamError, bearer_header, decode_json, json_bytes,
@@ -429,9 +430,10 @@ impl BrazeClient {
     }
 }
 
-/// Whether an alias has both parts Braze needs to find a profile.
+/// Whether an alias has both parts Braze needs to find a profile, each free of control
+/// characters ([`check_identifier`]).
 fn alias_ok(alias: &UserAlias) -> bool {
-    !alias.alias_name.is_empty() && !alias.alias_label.is_empty()
+    check_identifier(&alias.alias_name).is_ok() && check_identifier(&alias.alias_label).is_ok()
 }
 
 /// Serialises a request body once; a failure means nothing was sent.
