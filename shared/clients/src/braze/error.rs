@@ -66,7 +66,9 @@ pub enum BrazeError {
         source: Box<UpstreamError>,
     },
 
-    /// A 2xx response whose body did not have the documented shape.
+    /// A 2xx answer of a lookup (`/users/export/ids`, a segment export start) whose body did
+    /// not have the documented shape. Answers of writes (track, delete, merge, alias,
+    /// identify) never fail this way: a write Braze accepted is done whatever its body says.
     #[error("could not decode the Braze {endpoint} response {source}")]
     Decode {
         /// Path called.

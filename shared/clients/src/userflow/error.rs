@@ -78,7 +78,9 @@ pub enum UserflowError {
         vendor: Option<Box<UserflowErrorBody>>,
     },
 
-    /// A 2xx response did not have the expected shape. The request itself was carried out.
+    /// A 2xx answer the caller reads (a user, a group, a list page) lacks what is used (an
+    /// id, a page's `data` or `has_more`), or is not JSON at all. Only reads are decoded: a
+    /// write answered 2xx is a success whatever its body.
     #[error("could not decode the Userflow {what} response {source}")]
     Decode {
         /// Which answer: `user`, `group` or `list`.
@@ -111,12 +113,11 @@ impl UserflowError {
     /// The class that decides retry-later, park, or fail for good.
     pub fn class(&self) -> FailureClass {
         match self {
-            UserflowError::NotFound { .. } | UserflowError::InvalidRequest { .. } => {
-                FailureClass::Permanent
-            }
-            // Userflow accepted the request but its answer was unreadable: a later attempt may
-            // read a proper one, and every call whose answer we decode is safe to repeat.
-            UserflowError::Decode { .. } => FailureClass::Transient,
+            // An answer without what the caller reads: asking again gets the same answer, so
+            // it is not retried, parked or dead-lettered as if Userflow were down.
+            UserflowError::NotFound { .. }
+            | UserflowError::InvalidRequest { .. }
+            | UserflowError::Decode { .. } => FailureClass::Permanent,
             UserflowError::InvalidConfig { .. } => FailureClass::Misconfigured,
             UserflowError::Upstream { error, .. } => error.class(),
         }

@@ -8,7 +8,13 @@
 //! - a user's group links are set as either `groups` or `memberships`, never both
 //!   ([`MembershipList`] makes the mix unrepresentable);
 //! - events are not idempotent and are only repeated when Userflow provably did not act;
-//! - lists are cursor pages, exposed as one flat [`Stream`](futures::Stream) of items.
+//! - lists are cursor pages, exposed as one flat [`Stream`](futures::Stream) of items;
+//! - ids that are empty or hold a control character, and attribute values Userflow would
+//!   misread (an object, a list of lists or objects), are refused before anything is sent
+//!   (`checks`);
+//! - a write (upsert, event, delete) answered 2xx is done, whatever the body says: its answer
+//!   is never decoded. Only reads are, tolerantly, and an answer lacking what is read is a
+//!   permanent [`UserflowError::Decode`], not a reason to ask again.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), relay_clients::userflow::UserflowError> {
@@ -27,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+mod checks;
 mod client;
 mod error;
 mod models;

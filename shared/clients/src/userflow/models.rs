@@ -1,9 +1,15 @@
 //! Userflow request and response shapes.
 //!
 //! Requests are typed so that invalid combinations cannot be built (groups *and* memberships,
-//! an event for nobody, pruning without a list). Responses decode tolerantly: unknown fields
-//! are ignored and missing or `null` collections become empty, because Userflow may add
-//! fields at any time and a sync must not stop over one.
+//! an event for nobody, pruning without a list); what the types cannot rule out (ids that are
+//! empty or hold a control character, attribute values Userflow would misread) is checked
+//! before sending, in `checks`.
+//!
+//! Responses are decoded only where the relay reads them (a user, a group, a list page), and
+//! tolerantly: unknown fields are ignored and missing or `null` optional fields become empty,
+//! because Userflow may add fields at any time and a sync must not stop over one. Only what
+//! is used is required: the `id` of a user or group, and a list page's `data` and
+//! `has_more`.
 
 use std::collections::BTreeMap;
 
@@ -37,8 +43,11 @@ pub type Attributes = BTreeMap<String, AttributeValue>;
 
 /// One attribute value in a request: either a plain JSON value or an operation object.
 ///
-/// Plain values are set as they are; `null` removes the attribute. A plain JSON *object* is
-/// read by Userflow as an operation, so use [`AttributeOperation`] to build those.
+/// Plain values are set as they are; `null` removes the attribute. Userflow takes strings,
+/// numbers, booleans, ISO 8601 datetimes (as strings) and lists of those; a plain JSON
+/// *object* would be read as an operation (use [`AttributeOperation`] to build those), and a
+/// list holding lists or objects is none of its types. Requests carrying either are refused
+/// before sending ([`UserflowError::InvalidRequest`](crate::userflow::UserflowError)).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AttributeValue {
@@ -248,19 +257,6 @@ pub enum MembershipList {
     Memberships(Vec<Membership>),
 }
 
-impl MembershipList {
-    fn group_ids(&self) -> impl Iterator<Item = &str> {
-        let (groups, memberships): (&[GroupUpsert], &[Membership]) = match self {
-            MembershipList::Groups(groups) => (groups, &[]),
-            MembershipList::Memberships(memberships) => (&[], memberships),
-        };
-        groups
-            .iter()
-            .chain(memberships.iter().map(|m| &m.group))
-            .map(|g| g.id.as_str())
-    }
-}
-
 /// The group part of a user upsert. Pruning only exists together with a list, because
 /// `prune_memberships: true` removes every membership the list does not name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -299,28 +295,6 @@ impl UserUpsert {
             attributes: None,
             memberships: None,
         }
-    }
-
-    /// Checks what Userflow would reject or misread, so it is never sent.
-    pub(crate) fn validate(&self) -> Result<(), &'static str> {
-        if self.id.is_empty() {
-            return Err("user id is empty");
-        }
-        if let Some(update) = &self.memberships
-            && update.list.group_ids().any(str::is_empty)
-        {
-            return Err("a group id is empty");
-        }
-        Ok(())
-    }
-}
-
-impl GroupUpsert {
-    pub(crate) fn validate(&self) -> Result<(), &'static str> {
-        if self.id.is_empty() {
-            return Err("group id is empty");
-        }
-        Ok(())
     }
 }
 
@@ -377,19 +351,6 @@ pub struct Event {
     /// Event attributes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
-}
-
-impl Event {
-    pub(crate) fn validate(&self) -> Result<(), &'static str> {
-        if self.name.is_empty() {
-            return Err("event name is empty");
-        }
-        let (user_id, group_id) = self.subject.ids();
-        if user_id.is_some_and(str::is_empty) || group_id.is_some_and(str::is_empty) {
-            return Err("event subject id is empty");
-        }
-        Ok(())
-    }
 }
 
 /// A user as Userflow returns it.
@@ -454,6 +415,9 @@ pub struct UserGroupMembership {
 }
 
 /// One page of a cursor-paginated list.
+///
+/// `data` and `has_more` are required: without them the relay cannot tell the last page from
+/// an answer it does not understand, and guessing "no more" would end a listing early.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct List<T> {
@@ -461,10 +425,8 @@ pub struct List<T> {
     #[serde(default, deserialize_with = "null_as_default")]
     pub object: String,
     /// The page's items.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub data: Vec<T>,
     /// More items follow this page.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub has_more: bool,
     /// This page's URL.
     #[serde(default)]

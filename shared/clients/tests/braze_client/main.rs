@@ -1,6 +1,7 @@
 //! The Braze REST client against a wiremock server: chunking, partial errors, retries,
 //! error mapping, headers and endpoint normalisation.
 
+mod answers;
 mod delete;
 mod export;
 mod identity;

@@ -1,6 +1,7 @@
 //! The Userflow client against a wiremock server: paths, headers, bodies, pagination, error
 //! mapping and the retry rules of the shared upstream policy.
 
+mod answers;
 mod errors;
 mod pagination;
 mod paths;

@@ -15,14 +15,14 @@ async fn when_a_group_is_upserted_then_post_groups_carries_the_id_in_the_body() 
         .mount(&server)
         .await;
 
-    let group = client_for(server.uri())
+    client_for(server.uri())
         .upsert_group("acme")
         .attribute("name", "Acme Inc")
         .send()
         .await
         .unwrap();
 
-    assert_eq!(group.attributes["plan"], json!("enterprise"));
+    assert_eq!(requests(&server).await.len(), 1);
 }
 
 #[tokio::test]
@@ -72,6 +72,98 @@ async fn when_an_id_is_empty_or_a_dot_segment_then_nothing_is_sent() {
         .await
         .unwrap_err();
     assert!(matches!(error, UserflowError::InvalidRequest { .. }));
+
+    assert!(requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn when_an_id_holds_a_control_character_then_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ok_json(fixture("user.json")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = client_for(server.uri());
+
+    for id in [
+        "crm\n42",
+        "crm\r42",
+        "crm\0-42",
+        "\tcrm42",
+        "crm42\u{7f}",
+        "crm\u{85}42",
+    ] {
+        let in_group = |group: &str| EventSubject::UserInGroup {
+            user_id: "ok".into(),
+            group_id: group.into(),
+        };
+        let outcomes = [
+            ("upsert user", client.upsert_user(id).send().await.map(drop)),
+            (
+                "upsert user, group",
+                client
+                    .upsert_user("ok")
+                    .groups([GroupUpsert::new(id)])
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "upsert user, membership",
+                client
+                    .upsert_user("ok")
+                    .memberships([Membership::new(GroupUpsert::new(id))])
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "upsert group",
+                client.upsert_group(id).send().await.map(drop),
+            ),
+            ("get user", client.get_user(id).await.map(drop)),
+            (
+                "get user, memberships",
+                client.get_user_with_memberships(id).await.map(drop),
+            ),
+            ("delete user", client.delete_user(id).await),
+            ("get group", client.get_group(id).await.map(drop)),
+            ("delete group", client.delete_group(id).await),
+            (
+                "event for the user",
+                client
+                    .track_event("signed_up", EventSubject::User(id.into()))
+                    .send()
+                    .await,
+            ),
+            (
+                "event for the group",
+                client
+                    .track_event("signed_up", EventSubject::Group(id.into()))
+                    .send()
+                    .await,
+            ),
+            (
+                "event in the group",
+                client.track_event("signed_up", in_group(id)).send().await,
+            ),
+        ];
+        for (call, outcome) in outcomes {
+            let error = outcome.expect_err(call);
+            assert!(
+                matches!(error, UserflowError::InvalidRequest { .. }),
+                "{call} {id:?}: {error:?}"
+            );
+            assert_eq!(error.class(), FailureClass::Permanent, "{call}");
+            let shown = error.to_string();
+            assert!(shown.contains("control character"), "{call}: {shown}");
+            assert!(
+                !shown.contains("crm"),
+                "{call}: the id is not quoted: {shown}"
+            );
+        }
+    }
 
     assert!(requests(&server).await.is_empty());
 }

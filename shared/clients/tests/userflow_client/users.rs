@@ -18,7 +18,7 @@ async fn when_a_user_is_upserted_then_post_users_carries_the_id_in_the_body() {
         .mount(&server)
         .await;
 
-    let user = client_for(server.uri())
+    client_for(server.uri())
         .upsert_user("crm-42")
         .attribute("email", json!("ada@example.com"))
         .attribute("logins", AttributeOperation::add(1))
@@ -27,7 +27,6 @@ async fn when_a_user_is_upserted_then_post_users_carries_the_id_in_the_body() {
         .await
         .unwrap();
 
-    assert_eq!(user.id, "crm-42");
     let sent = requests(&server).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(
@@ -284,4 +283,131 @@ async fn when_get_user_expands_memberships_then_the_query_asks_for_them() {
         .unwrap();
 
     assert_eq!(user.memberships.map(|m| m.len()), Some(1));
+}
+
+#[tokio::test]
+async fn when_an_attribute_value_would_be_misread_then_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ok_json(fixture("user.json")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = client_for(server.uri());
+    let misread = [
+        ("an object (read as an operation)", json!({"plan": "pro"})),
+        ("a list of objects", json!([{"name": "Rex"}])),
+        ("a list of lists", json!([["a"], ["b"]])),
+        ("a list mixing strings and objects", json!(["a", {"b": 1}])),
+    ];
+
+    for (shape, value) in misread {
+        let outcomes = [
+            (
+                "user attribute",
+                client
+                    .upsert_user("crm-42")
+                    .attribute("x", value.clone())
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "set operation",
+                client
+                    .upsert_user("crm-42")
+                    .attribute("x", AttributeOperation::set(value.clone()))
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "group attribute in a user upsert",
+                client
+                    .upsert_user("crm-42")
+                    .groups([GroupUpsert::new("acme").attribute("x", value.clone())])
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "membership attribute",
+                client
+                    .upsert_user("crm-42")
+                    .memberships([
+                        Membership::new(GroupUpsert::new("acme")).attribute("x", value.clone())
+                    ])
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "group attribute",
+                client
+                    .upsert_group("acme")
+                    .attribute("x", value.clone())
+                    .send()
+                    .await
+                    .map(drop),
+            ),
+            (
+                "event attribute",
+                client
+                    .track_event("signed_up", EventSubject::User("crm-42".into()))
+                    .attribute("x", value.clone())
+                    .send()
+                    .await,
+            ),
+        ];
+        for (call, outcome) in outcomes {
+            let error = outcome.expect_err(call);
+            assert!(
+                matches!(error, UserflowError::InvalidRequest { .. }),
+                "{call} with {shape}: {error:?}"
+            );
+            assert_eq!(
+                error.class(),
+                FailureClass::Permanent,
+                "{call} with {shape}"
+            );
+        }
+    }
+    assert!(requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn when_attribute_values_are_userflow_types_then_they_are_sent_as_they_are() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/users"))
+        .respond_with(ok_json(fixture("user.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let attributes = json!({
+        "name": "Ada",
+        "seats": 5,
+        "trial": false,
+        "signed_up_at": "2024-05-01T10:00:00Z",
+        "tags": ["beta", 2, true],
+        "none": [],
+        "gone": null
+    });
+
+    client_for(server.uri())
+        .upsert_user("crm-42")
+        .attributes(attributes.as_object().unwrap().clone())
+        .attribute("logins", AttributeOperation::add(1))
+        .attribute("labels", AttributeOperation::append(json!(["new"])))
+        .send()
+        .await
+        .unwrap();
+
+    let mut expected = attributes;
+    expected["logins"] = json!({"add": 1});
+    expected["labels"] = json!({"append": ["new"]});
+    assert_eq!(
+        json_body(&requests(&server).await[0])["attributes"],
+        expected
+    );
 }

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 
 use relay_clients::braze::validation::{
     Rule, ValidationError, check_country, check_date, check_email, check_external_id,
-    check_language, check_phone, check_string_length, check_time_zone, validate_custom_attribute,
+    check_identifier, check_language, check_phone, check_string_length, check_time_zone,
+    validate_custom_attribute,
 };
 use relay_clients::braze::{Update, UserAttributes, UserIdentifier};
 use relay_clients::userflow::{AttributeValue, GroupUpsert, UpsertUserRequest, UserflowClient};
@@ -221,7 +222,9 @@ impl Contact {
         check("time_zone", self.time_zone.as_ref(), check_time_zone);
         check("dob", self.dob.as_ref(), check_date);
         if let Some(company) = &self.company {
-            check("company.id", company.id.as_ref(), check_required_text);
+            check("company.id", company.id.as_ref(), |id| {
+                check_required_text(id).and(check_identifier(id))
+            });
             check("company.name", company.name.as_ref(), check_string_length);
             check("company.plan", company.plan.as_ref(), check_string_length);
         }
@@ -233,8 +236,9 @@ impl Contact {
                     format!("custom.{key}"),
                     Rule::KeyReserved,
                 ));
-            } else if value.is_object() {
-                // Userflow reads an object as an operation: only Braze could take it.
+            } else if value.is_object() || is_list_of_objects(value) {
+                // Userflow reads an object as an operation and takes lists of scalars only:
+                // refused before either vendor has it, rather than half delivered.
                 errors.push(ValidationError::new(
                     format!("custom.{key}"),
                     Rule::WrongType,
@@ -363,6 +367,11 @@ impl Company {
         }
         Some(group)
     }
+}
+
+/// A list holding an object: a Braze array of objects, which Userflow cannot store.
+fn is_list_of_objects(value: &Value) -> bool {
+    matches!(value, Value::Array(items) if items.iter().any(Value::is_object))
 }
 
 fn normalise_text(field: &mut Option<String>) {

@@ -175,3 +175,56 @@ fn when_job_json_has_an_unknown_field_then_decoding_fails() {
         .to_string();
     assert!(error.contains("emial"), "{error}");
 }
+
+#[test]
+fn when_external_id_holds_a_control_character_then_the_contact_is_refused_by_slug() {
+    for id in ["u\n1", "u\r1", "u\u{0}1", "u\t1", "\u{0}u-1", "u-1\u{0}"] {
+        let mut contact = full();
+        contact.external_id = id.into();
+        let errors = contact.normalised().validate();
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.path.as_str(), e.rule.as_str()))
+            .collect();
+        assert_eq!(found, vec![("external_id", "control_character")], "{id:?}");
+        assert!(!errors[0].message.contains("u1"), "{}", errors[0].message);
+    }
+}
+
+#[test]
+fn when_external_id_has_surrounding_whitespace_then_it_is_trimmed_and_accepted() {
+    for id in ["  u-1 ", "\tu-1", "u-1\r\n", " \n u-1 \n "] {
+        let mut contact = full();
+        contact.external_id = id.into();
+        let contact = contact.normalised();
+        assert_eq!(contact.external_id, "u-1", "{id:?}");
+        assert_eq!(contact.validate(), vec![], "{id:?}");
+    }
+}
+
+#[test]
+fn when_company_id_holds_a_control_character_then_the_contact_is_refused_by_slug() {
+    let mut contact = full();
+    contact.company = Some(Company::new("ac\nme"));
+    let errors = contact.normalised().validate();
+    let found: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.rule.as_str()))
+        .collect();
+    assert_eq!(found, vec![("company.id", "control_character")]);
+}
+
+#[test]
+fn when_a_custom_attribute_is_a_list_of_objects_then_it_is_refused_before_either_vendor() {
+    let mut contact = Contact::new("u-4");
+    contact
+        .custom
+        .insert("pets".into(), json!([{"name": "Rex"}, {"name": "Tom"}]));
+    contact.custom.insert("tags".into(), json!(["a", "b"]));
+    let errors: Vec<(String, Rule)> = contact
+        .validate()
+        .into_iter()
+        .map(|e| (e.path, e.rule))
+        .collect();
+    assert_eq!(errors, vec![("custom.pets".into(), Rule::WrongType)]);
+}

@@ -4,7 +4,10 @@
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use super::{ALIAS_NEW, BrazeClient, IDENTIFY, MERGE, Route, alias_ok, batches_of, to_body};
+use super::{
+    ALIAS_NEW, BrazeClient, IDENTIFY, MERGE, Route, alias_ok, batches_of, read_write_answer,
+    to_body,
+};
 use crate::braze::error::BrazeError;
 use crate::braze::models::{
     AliasToIdentify, MAX_IDS_PER_REQUEST, MergeIdentifier, MergeUpdate, NewAlias, ProcessedResponse,
@@ -22,6 +25,9 @@ pub struct BatchReport<T> {
     pub processed: u64,
     /// Batches that failed after retries, with their items and the error.
     pub failed_batches: Vec<FailedBatch<T>>,
+    /// Batches Braze accepted (2xx) with a body that could not be read: done, and not
+    /// repeated, but counted in `processed` as if Braze had given no count.
+    pub unreadable_answers: usize,
 }
 
 impl<T> BatchReport<T> {
@@ -62,11 +68,16 @@ impl BrazeClient {
             requests: 0,
             processed: 0,
             failed_batches: Vec::new(),
+            unreadable_answers: 0,
         };
-        self.fan_out(route, requests, |items: Vec<T>, outcome| {
+        self.fan_out(route, requests, read_write_answer, |items: Vec<T>, outcome| {
             report.requests += 1;
             match outcome {
-                Ok(answer) => report.processed += processed_of(&answer, items.len()),
+                Ok(Some(answer)) => report.processed += processed_of(&answer, items.len()),
+                Ok(None) => {
+                    report.processed += processed_of(&R::default(), items.len());
+                    report.unreadable_answers += 1;
+                }
                 Err(error) => {
                     tracing::warn!(endpoint = route.path, items = items.len(), class = ?error.class(), "braze batch failed");
                     report.failed_batches.push(FailedBatch { items, error });

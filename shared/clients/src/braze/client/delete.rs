@@ -9,7 +9,7 @@ use crate::braze::models::{
     DeleteBody, DeleteIdKind, DeleteResponse, DeleteTarget, EmailToDelete, MAX_IDS_PER_REQUEST,
     UserAlias,
 };
-use crate::braze::validation::check_external_id;
+use crate::braze::validation::{check_external_id, check_identifier};
 
 /// Outcome of [`DeleteRequest::send`]; `processed` is the sum of Braze's `deleted` counts.
 pub type DeleteReport = BatchReport<DeleteTarget>;
@@ -71,8 +71,9 @@ impl<'c> DeleteRequest<'c> {
         self.targets(phones.into_iter().map(|p| DeleteTarget::Phone(p.into())))
     }
 
-    /// Checks the targets (an empty id, an external id over 987 bytes or an email without
-    /// prioritization fails the whole call before anything is sent), drops duplicates, and
+    /// Checks the targets (an empty id, an external id, Braze id or alias holding a control
+    /// character, an external id over 987 bytes or an email without prioritization fails the
+    /// whole call before anything is sent), drops duplicates, and
     /// sends one request per identifier type and 50 ids.
     pub async fn send(self) -> Result<DeleteReport, BrazeError> {
         for (index, target) in self.targets.iter().enumerate() {
@@ -109,10 +110,12 @@ fn check_delete_target(index: usize, target: &DeleteTarget) -> Result<(), BrazeE
         DeleteTarget::ExternalId(id) => check_external_id(id)
             .err()
             .map(|rule| format!("external id {}", rule.describe())),
-        DeleteTarget::BrazeId(id) if id.is_empty() => Some("braze id is empty".to_owned()),
+        DeleteTarget::BrazeId(id) => check_identifier(id)
+            .err()
+            .map(|rule| format!("braze id {}", rule.describe())),
         DeleteTarget::Phone(phone) if phone.is_empty() => Some("phone is empty".to_owned()),
         DeleteTarget::UserAlias(alias) if !alias_ok(alias) => {
-            Some("alias name or label is empty".to_owned())
+            Some("alias name or label is empty or holds a control character".to_owned())
         }
         DeleteTarget::Email(email) if email.email.is_empty() => Some("email is empty".to_owned()),
         DeleteTarget::Email(email) if email.prioritization.is_empty() => {

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use super::{
-    BrazeClient, EXPORT_IDS, EXPORT_SEGMENT, alias_ok, batches_of, decode, dedup, to_body,
+    BrazeClient, EXPORT_IDS, EXPORT_SEGMENT, alias_ok, batches_of, decode, dedup, read_result,
+    to_body,
 };
 use crate::braze::error::BrazeError;
 use crate::braze::models::{
@@ -118,7 +119,7 @@ impl<'c> ExportIdsRequest<'c> {
         let mut report = ExportIdsReport::default();
         let mut seen_braze_ids = HashSet::new();
         client
-            .fan_out(&EXPORT_IDS, requests, |(), outcome| {
+            .fan_out(&EXPORT_IDS, requests, read_result, |(), outcome| {
                 let answer: ExportIdsResponse = outcome?;
                 report.requests += 1;
                 for user in answer.users {

@@ -31,6 +31,7 @@ use serde::de::DeserializeOwned;
 use super::cluster::BrazeEndpoint;
 use super::error::BrazeError;
 use super::models::{CancelSegmentExportBody, UserAlias};
+use super::validation::check_identifier;
 use crate::upstream::{
     BadCredential, FailureClass, Idempotency, Rate, RateLimiter, RetryPolicy, Upstream,
     UpstreamError, bearer_header, decode_json, json_bytes,
@@ -372,20 +373,6 @@ impl BrazeClient {
         Ok(response)
     }
 
-    /// Sends and decodes a 2xx answer. An empty body decodes as the default answer (Braze's
-    /// 202 during maintenance may carry little).
-    async fn post_json<T: DeserializeOwned + Default>(
-        &self,
-        route: &Route,
-        body: Bytes,
-    ) -> Result<T, BrazeError> {
-        let response = self.post(route, body).await?;
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(T::default());
-        }
-        decode(route, &response.body)
-    }
-
     fn classify(&self, route: &Route, error: UpstreamError) -> BrazeError {
         let endpoint = &self.inner.endpoint;
         match error.status().map(|s| s.as_u16()) {
@@ -402,22 +389,27 @@ impl BrazeClient {
         }
     }
 
-    /// Sends every `(context, body)` to `route`, at most `concurrency` at once, and hands
-    /// each answer with its context to `on_answer` as it arrives.
+    /// Sends every `(context, body)` to `route`, at most `concurrency` at once, reads each
+    /// 2xx answer with `read` ([`read_result`] or [`read_write_answer`]) and hands it with its
+    /// context to `on_answer` as it arrives.
     ///
     /// A misconfiguration (key rejected, missing permission) ends the call with `Err`: no
     /// other request can succeed. `on_answer` ends it too by returning `Err`.
-    async fn fan_out<C, R>(
+    async fn fan_out<C, O>(
         &self,
         route: &'static Route,
         requests: Vec<(C, Bytes)>,
-        mut on_answer: impl FnMut(C, Result<R, BrazeError>) -> Result<(), BrazeError>,
-    ) -> Result<(), BrazeError>
-    where
-        R: DeserializeOwned + Default,
-    {
+        read: fn(&Route, &[u8]) -> Result<O, BrazeError>,
+        mut on_answer: impl FnMut(C, Result<O, BrazeError>) -> Result<(), BrazeError>,
+    ) -> Result<(), BrazeError> {
         let mut in_flight = futures::stream::iter(requests)
-            .map(|(context, body)| async move { (context, self.post_json::<R>(route, body).await) })
+            .map(|(context, body)| async move {
+                let answer = self.post(route, body).await;
+                (
+                    context,
+                    answer.and_then(|response| read(route, &response.body)),
+                )
+            })
             .buffer_unordered(self.inner.concurrency);
         while let Some((context, outcome)) = in_flight.next().await {
             match outcome {
@@ -429,9 +421,10 @@ impl BrazeClient {
     }
 }
 
-/// Whether an alias has both parts Braze needs to find a profile.
+/// Whether an alias has both parts Braze needs to find a profile, each free of control
+/// characters ([`check_identifier`]).
 fn alias_ok(alias: &UserAlias) -> bool {
-    !alias.alias_name.is_empty() && !alias.alias_label.is_empty()
+    check_identifier(&alias.alias_name).is_ok() && check_identifier(&alias.alias_label).is_ok()
 }
 
 /// Serialises a request body once; a failure means nothing was sent.
@@ -443,6 +436,45 @@ fn to_body(value: &impl Serialize) -> Result<Bytes, BrazeError> {
 /// Decodes a 2xx body of `route`, naming the JSON path that did not fit.
 fn decode<T: DeserializeOwned>(route: &Route, body: &[u8]) -> Result<T, BrazeError> {
     decode_json(body).map_err(|e| BrazeError::decode(route.path, e))
+}
+
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Reads the 2xx answer of a lookup (`/users/export/ids`): the answer is the result, so a
+/// body that does not decode is [`BrazeError::Decode`]. An empty body is the default answer.
+fn read_result<T: DeserializeOwned + Default>(route: &Route, body: &[u8]) -> Result<T, BrazeError> {
+    if is_blank(body) {
+        return Ok(T::default());
+    }
+    decode(route, body)
+}
+
+/// Reads the 2xx answer of a write (track, delete, merge, alias, identify). Braze accepted
+/// the request, so it never fails: the counts and partial errors when the body has them
+/// (an empty body, as during maintenance, is the default answer), `None` when it cannot be
+/// read (an HTML page from a proxy, another shape). Calling it a failure would repeat a done
+/// write, and record its events twice.
+fn read_write_answer<T: DeserializeOwned + Default>(
+    route: &Route,
+    body: &[u8],
+) -> Result<Option<T>, BrazeError> {
+    if is_blank(body) {
+        return Ok(Some(T::default()));
+    }
+    match decode_json(body) {
+        Ok(answer) => Ok(Some(answer)),
+        Err(error) => {
+            tracing::warn!(
+                endpoint = route.path,
+                path = %error.path,
+                category = error.category,
+                "braze accepted the request but its answer could not be read; counted as done"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// Splits `items` into batches of at most `size`, keeping order.

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{BrazeClient, TRACK};
+use super::{BrazeClient, TRACK, read_write_answer};
 use crate::braze::error::BrazeError;
 use crate::braze::models::{Event, Purchase, TrackResponse, UserAttributes};
 use crate::braze::validation::{
@@ -128,6 +128,10 @@ pub struct TrackReport {
     pub failed_chunks: Vec<FailedChunk>,
     /// Partial errors that could not be tied to an item.
     pub unmapped_errors: Vec<UnmappedError>,
+    /// Requests Braze accepted (2xx) with a body that could not be read. Their items count
+    /// as sent and accepted (the write was done, and is not repeated), but Braze's counts and
+    /// partial errors for them are unknown.
+    pub unreadable_answers: usize,
 }
 
 impl TrackReport {
@@ -305,10 +309,14 @@ impl<'c> TrackRequest<'c> {
             })
             .collect();
         client
-            .fan_out(&TRACK, requests, |chunk: Chunk, outcome| {
+            .fan_out(&TRACK, requests, read_write_answer, |chunk: Chunk, outcome| {
                 report.requests += 1;
                 match outcome {
-                    Ok(answer) => record_answer(&chunk, answer, &mut report),
+                    Ok(Some(answer)) => record_answer(&chunk, answer, &mut report),
+                    Ok(None) => {
+                        report.sent += chunk.items.len();
+                        report.unreadable_answers += 1;
+                    }
                     Err(error) => {
                         tracing::warn!(items = chunk.items.len(), class = ?error.class(), "braze track chunk failed");
                         report.failed_chunks.push(FailedChunk {

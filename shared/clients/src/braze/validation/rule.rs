@@ -12,6 +12,10 @@ pub enum Rule {
     Required,
     /// The external id is longer than 987 bytes.
     ExternalIdTooLong,
+    /// An identifier (external id, Braze id, alias name or label) contains a control
+    /// character (C0, DEL or C1, e.g. NUL, tab, CR, LF): it would reach the vendors as part of
+    /// the user id.
+    ControlCharacter,
     /// A custom attribute or property key is longer than 255 characters.
     KeyTooLong,
     /// A custom attribute or property key starts with `$`.
@@ -20,10 +24,18 @@ pub enum Rule {
     KeyReserved,
     /// A string value is longer than 255 characters.
     StringTooLong,
-    /// A scalar array has more than 500 items.
+    /// An array, at any depth and whatever its items, has more than 500 items.
     ArrayTooLong,
     /// A nested object or array is larger than 100 KB serialized.
     NestedTooLarge,
+    /// An array holds arrays: not one of Braze's shapes (scalar, array of scalars, object,
+    /// array of objects).
+    ArrayOfArrays,
+    /// An array mixes scalars and objects: neither an array of scalars nor an array of
+    /// objects.
+    MixedArray,
+    /// Objects and arrays are nested deeper than 50 levels.
+    NestedTooDeep,
     /// An operator object (`inc`, `add`, `remove`, `$add`, `$remove`, `$update`) has the
     /// wrong argument.
     Operator,
@@ -64,12 +76,16 @@ impl Rule {
         match self {
             Rule::Required => "required",
             Rule::ExternalIdTooLong => "external_id_too_long",
+            Rule::ControlCharacter => "control_character",
             Rule::KeyTooLong => "key_too_long",
             Rule::KeyStartsWithDollar => "key_starts_with_dollar",
             Rule::KeyReserved => "key_reserved",
             Rule::StringTooLong => "string_too_long",
             Rule::ArrayTooLong => "array_too_long",
             Rule::NestedTooLarge => "nested_too_large",
+            Rule::ArrayOfArrays => "array_of_arrays",
+            Rule::MixedArray => "mixed_array",
+            Rule::NestedTooDeep => "nested_too_deep",
             Rule::Operator => "operator",
             Rule::WrongType => "wrong_type",
             Rule::Email => "email",
@@ -93,6 +109,9 @@ impl Rule {
         match self {
             Rule::Required => "must not be empty",
             Rule::ExternalIdTooLong => "is longer than 987 bytes",
+            Rule::ControlCharacter => {
+                "contains a control character (NUL, tab, CR, LF, DEL, ...); identifiers must not"
+            }
             Rule::KeyTooLong => "key is longer than 255 characters",
             Rule::KeyStartsWithDollar => "key must not start with `$`",
             Rule::KeyReserved => {
@@ -101,6 +120,11 @@ impl Rule {
             Rule::StringTooLong => "is longer than 255 characters",
             Rule::ArrayTooLong => "has more than 500 items",
             Rule::NestedTooLarge => "is larger than 100 KB serialized",
+            Rule::ArrayOfArrays => {
+                "is an array holding arrays; Braze takes arrays of scalars or of objects only"
+            }
+            Rule::MixedArray => "mixes scalars and objects in one array",
+            Rule::NestedTooDeep => "is nested deeper than 50 levels of objects and arrays",
             Rule::Operator => "operator object has the wrong argument",
             Rule::WrongType => "has the wrong type",
             Rule::Email => "is not a valid email address",
@@ -186,12 +210,16 @@ mod tests {
         let every_rule = [
             Rule::Required,
             Rule::ExternalIdTooLong,
+            Rule::ControlCharacter,
             Rule::KeyTooLong,
             Rule::KeyStartsWithDollar,
             Rule::KeyReserved,
             Rule::StringTooLong,
             Rule::ArrayTooLong,
             Rule::NestedTooLarge,
+            Rule::ArrayOfArrays,
+            Rule::MixedArray,
+            Rule::NestedTooDeep,
             Rule::Operator,
             Rule::WrongType,
             Rule::Email,

@@ -7,11 +7,25 @@ use super::rule::Rule;
 use super::{MAX_EXTERNAL_ID_BYTES, MAX_KEY_CHARS, MAX_STRING_CHARS};
 use crate::braze::models::{Gender, SubscriptionState};
 
-/// External id: not empty, at most 987 bytes.
-pub fn check_external_id(id: &str) -> Result<(), Rule> {
+/// An identifier (Braze id, alias name or label, company id): not empty, and no control
+/// character anywhere (Unicode `Cc`: C0 such as NUL, tab, CR and LF, DEL, and C1). Ids are
+/// sent upstream as they are, so a control character would become part of the user's id.
+/// Surrounding whitespace is the caller's to trim (the contact normaliser does).
+pub fn check_identifier(id: &str) -> Result<(), Rule> {
     if id.is_empty() {
         Err(Rule::Required)
-    } else if id.len() > MAX_EXTERNAL_ID_BYTES {
+    } else if id.chars().any(char::is_control) {
+        Err(Rule::ControlCharacter)
+    } else {
+        Ok(())
+    }
+}
+
+/// External id: an identifier ([`check_identifier`]: not empty, no control character), at
+/// most 987 bytes.
+pub fn check_external_id(id: &str) -> Result<(), Rule> {
+    check_identifier(id)?;
+    if id.len() > MAX_EXTERNAL_ID_BYTES {
         Err(Rule::ExternalIdTooLong)
     } else {
         Ok(())

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::checks::{IdOf, check_id};
 use super::error::{UserflowError, UserflowResource};
 use super::models::{Event, EventSubject, Group, GroupUpsert, Region, User, UserUpsert};
 use crate::upstream::{
@@ -118,19 +119,24 @@ impl UserflowClient {
         UpsertUserRequest::new(self, id.into())
     }
 
-    /// Sends a prepared user upsert: `POST /users`. Returns the user as Userflow stored it.
-    pub async fn send_user_upsert(&self, upsert: &UserUpsert) -> Result<User, UserflowError> {
+    /// Sends a prepared user upsert: `POST /users`.
+    ///
+    /// Any 2xx is success, whatever its body (the stored user, `{}`, nothing, an HTML page):
+    /// the relay does not use the answer, so it is not decoded, and a done write is never
+    /// reported as a failure to be repeated. Ids and attribute values Userflow would reject
+    /// or misread fail with [`UserflowError::InvalidRequest`] before anything is sent.
+    pub async fn send_user_upsert(&self, upsert: &UserUpsert) -> Result<(), UserflowError> {
         upsert
             .validate()
             .map_err(|reason| UserflowError::InvalidRequest { reason })?;
         let url = self.url(&["users"], &[]);
-        let response = self
-            .call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
+        self.call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
             .await?;
-        decode(&response.body, "user")
+        Ok(())
     }
 
-    /// `GET /users/{id}`. A missing user is [`UserflowError::NotFound`].
+    /// `GET /users/{id}`. A missing user is [`UserflowError::NotFound`]; a 2xx answer
+    /// without a user id is [`UserflowError::Decode`].
     pub async fn get_user(&self, id: &str) -> Result<User, UserflowError> {
         self.fetch_user(id, false).await
     }
@@ -181,16 +187,16 @@ impl UserflowClient {
         GroupUpsertRequest::new(self, id.into())
     }
 
-    /// Sends a prepared group upsert: `POST /groups`.
-    pub async fn send_group_upsert(&self, upsert: &GroupUpsert) -> Result<Group, UserflowError> {
+    /// Sends a prepared group upsert: `POST /groups`. Like a user upsert, any 2xx is
+    /// success and the answer is not decoded.
+    pub async fn send_group_upsert(&self, upsert: &GroupUpsert) -> Result<(), UserflowError> {
         upsert
             .validate()
             .map_err(|reason| UserflowError::InvalidRequest { reason })?;
         let url = self.url(&["groups"], &[]);
-        let response = self
-            .call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
+        self.call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
             .await?;
-        decode(&response.body, "group")
+        Ok(())
     }
 
     /// `GET /groups/{id}`. A missing group is [`UserflowError::NotFound`].
@@ -275,7 +281,8 @@ impl UserflowClient {
         resource: UserflowResource,
     ) -> Result<(), UserflowError> {
         let url = self.url(segments, &[]);
-        // 200 with `{"deleted": true}` or 204 without a body: both mean done.
+        // 200 with `{"deleted": true}`, 204 without a body, any other 2xx: all mean done, and
+        // the body is not read.
         self.call(Method::DELETE, url, None::<&()>, Idempotency::Idempotent)
             .await
             .map_err(|e| e.not_found_as(resource))?;
@@ -319,21 +326,21 @@ impl UserflowClient {
     }
 }
 
-/// Decodes a 2xx body, naming the JSON path that did not fit.
+/// Decodes a 2xx body the caller reads (a user, a group, a list page), naming the JSON path
+/// that did not fit. Only for answers whose content is used: writes are never decoded.
 fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, UserflowError> {
     decode_json(body).map_err(|source| UserflowError::Decode { what, source })
 }
 
-/// Rejects ids that cannot be placed in a path: empty, or `.`/`..` (URL parsers resolve
-/// those as dot segments even when percent-encoded).
+/// Rejects ids that cannot be placed in a path: empty, holding a control character, or
+/// `.`/`..` (URL parsers resolve those as dot segments even when percent-encoded).
 fn path_id(id: &str, resource: UserflowResource) -> Result<&str, UserflowError> {
+    let of = match resource {
+        UserflowResource::User => IdOf::User,
+        UserflowResource::Group => IdOf::Group,
+    };
+    check_id(id, of).map_err(|reason| UserflowError::InvalidRequest { reason })?;
     match id {
-        "" => Err(UserflowError::InvalidRequest {
-            reason: match resource {
-                UserflowResource::User => "user id is empty",
-                UserflowResource::Group => "group id is empty",
-            },
-        }),
         "." | ".." => Err(UserflowError::InvalidRequest {
             reason: "an id of `.` or `..` cannot be placed in a path",
         }),

@@ -4,8 +4,8 @@
 use super::UserflowClient;
 use crate::userflow::error::UserflowError;
 use crate::userflow::models::{
-    AttributeValue, Attributes, Event, EventSubject, Group, GroupUpsert, Membership,
-    MembershipList, MembershipUpdate, User, UserUpsert,
+    AttributeValue, Attributes, Event, EventSubject, GroupUpsert, Membership, MembershipList,
+    MembershipUpdate, UserUpsert,
 };
 
 /// Builder for `POST /users`; ends with [`UpsertUserRequest::send`].
@@ -86,8 +86,8 @@ impl<'c> UpsertUserRequest<'c> {
         }
     }
 
-    /// Sends the upsert and returns the user as stored.
-    pub async fn send(self) -> Result<User, UserflowError> {
+    /// Sends the upsert. Any 2xx is success (see [`UserflowClient::send_user_upsert`]).
+    pub async fn send(self) -> Result<(), UserflowError> {
         let client = self.client;
         client.send_user_upsert(&self.into_body()).await
     }
@@ -116,8 +116,8 @@ impl<'c> GroupUpsertRequest<'c> {
         self
     }
 
-    /// Sends the upsert and returns the group as stored.
-    pub async fn send(self) -> Result<Group, UserflowError> {
+    /// Sends the upsert. Any 2xx is success (see [`UserflowClient::send_group_upsert`]).
+    pub async fn send(self) -> Result<(), UserflowError> {
         self.client.send_group_upsert(&self.body).await
     }
 }
