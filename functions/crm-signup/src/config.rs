@@ -23,6 +23,17 @@ pub enum StartupError {
     Sources(#[from] SourcesError),
 }
 
+/// One WARN line per source that its configuration lets accept requests without a secret
+/// (`allow_unauthenticated`): the name only, never a secret or the organization id.
+fn warn_unauthenticated(sources: &Sources) {
+    for source in sources.unauthenticated() {
+        tracing::warn!(
+            source = %source.name,
+            "source accepts requests authenticated only by the organization id (allow_unauthenticated, no URL token): anyone who knows the id can create or overwrite contacts"
+        );
+    }
+}
+
 /// Everything crm-signup reads from its environment.
 ///
 /// | variable | meaning | default |
@@ -30,6 +41,7 @@ pub enum StartupError {
 /// | `STATE_BUCKET` | S3 bucket for markers | required |
 /// | `SYNC_QUEUE_URL` | SQS queue contacts are parked on | required |
 /// | `RELAY_SOURCES` | JSON overriding / adding webhook sources | embedded defaults |
+/// | `RELAY_PUBLIC_URL`, `HUBSPOT_API_BASE_URL`, the sources' secrets | see [`relay_core::crm::sources`] | |
 /// | `WEBHOOK_DEADLINE_MS` | per-request deadline | 4000 |
 /// | `WEBHOOK_MAX_BODY_BYTES` | largest body | 1048576 |
 ///
@@ -59,6 +71,7 @@ impl Config {
         let sources = SourcesConfig::from_env_json(env.get(RELAY_SOURCES).as_deref())?
             .resolve(secrets)
             .await?;
+        warn_unauthenticated(&sources);
         let settings = Settings {
             max_body_bytes: env.parsed("WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
             deadline: env.millis("WEBHOOK_DEADLINE_MS", DEFAULT_DEADLINE)?,

@@ -23,6 +23,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use relay_clients::hubspot::HubspotClient;
 use relay_core::crm::fetch::records_with_named_contacts;
 use relay_core::crm::payload::parse;
+use relay_core::crm::replay::check_replay;
 use relay_core::crm::salesforce::{remember_notifications, skip_redelivered};
 use relay_core::crm::{
     FieldError, InboundRequest, RejectedContact, Source, SourceLookup, Sources, intake,
@@ -148,7 +149,15 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         now: SystemTime::now(),
     };
     let unauthorized = |error| Problem::unauthorized(&error, source.settings.challenge());
-    source.settings.verify(&inbound).map_err(unauthorized)?;
+    let verified = source.settings.verify(&inbound).map_err(unauthorized)?;
+    let replay = check_replay(deps.deliverer.store(), &source.name, &verified).await;
+    if replay.is_replay() {
+        let report = Report {
+            ignored: 1,
+            ..Report::default()
+        };
+        return Ok((success_response(source, &report), report));
+    }
     let content_type = request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -211,6 +220,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     };
     report.parked = park(&deps.queue, from, to_park).await?;
     remember_notifications(store, &new.markers).await;
+    replay.remember(store).await;
     Ok((success_response(source, &report), report))
 }
 
