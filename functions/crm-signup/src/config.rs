@@ -26,6 +26,17 @@ pub enum StartupError {
     Sources(#[from] SourcesError),
 }
 
+/// One WARN line per source that its configuration lets accept requests without a secret
+/// (`allow_unauthenticated`): the name only, never a secret or the organization id.
+fn warn_unauthenticated(sources: &Sources) {
+    for source in sources.unauthenticated() {
+        tracing::warn!(
+            source = %source.name,
+            "source accepts requests authenticated only by the organization id (allow_unauthenticated, no URL token): anyone who knows the id can create or overwrite contacts"
+        );
+    }
+}
+
 /// Everything crm-signup reads from its environment.
 ///
 /// | variable | meaning | default |
@@ -33,6 +44,7 @@ pub enum StartupError {
 /// | `STATE_BUCKET` | S3 bucket for markers | required |
 /// | `SYNC_QUEUE_URL` | SQS queue contacts are parked on | required |
 /// | `RELAY_SOURCES` | JSON overriding / adding webhook sources | embedded defaults |
+/// | `RELAY_PUBLIC_URL`, `HUBSPOT_API_BASE_URL`, the sources' secrets | see [`relay_core::crm::sources`] | |
 /// | `WEBHOOK_DEADLINE_MS` | the answer's deadline | 4000 |
 /// | `WEBHOOK_PARKING_MS` | the end of the deadline kept for parking | 1000, at most a quarter of the deadline |
 /// | `WEBHOOK_MAX_BODY_BYTES` | largest body | 1048576 |
@@ -64,6 +76,7 @@ impl Config {
         let sources = SourcesConfig::from_env_json(env.get(RELAY_SOURCES).as_deref())?
             .resolve(secrets)
             .await?;
+        warn_unauthenticated(&sources);
         let settings = settings_from_env(env)?;
         let delivery = DeliveryOptions::from_env(env)?;
         Ok(Config {

@@ -3,8 +3,10 @@
 //!
 //! Checks run in this order, each answering RFC 9457 problem+json on failure: the API
 //! Gateway event itself (400 `malformed-request`: Host, `X-Forwarded-Proto`, base64 body; in
-//! `relay_lambda::http_edge`, before this handler), body size (413), source (404), signature (401), content type (415), body (400), number of contacts
-//! (413), per-contact mapping and validation (rejected contacts are reported and never sent;
+//! `relay_lambda::http_edge`, before this handler), body size (413), source (404), signature
+//! (401; a HubSpot v1/v2 request already handled is answered 200 with nothing done, see
+//! `relay_core::crm::replay`), content type (415), body (400), number of contacts (413),
+//! per-contact mapping and validation (rejected contacts are reported and never sent;
 //! all rejected: 422). Valid contacts are deduplicated by external id and delivered until
 //! the delivery deadline (the answer deadline less the parking time); whatever is
 //! unfinished then, or failed transiently, is parked on the sync queue, several contacts to
@@ -26,6 +28,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use relay_clients::hubspot::HubspotClient;
 use relay_core::crm::fetch::records_with_named_contacts;
 use relay_core::crm::payload::parse;
+use relay_core::crm::replay::check_replay;
 use relay_core::crm::salesforce::{remember_notifications, skip_redelivered};
 use relay_core::crm::{
     FieldError, InboundRequest, RejectedContact, Source, SourceLookup, Sources, intake,
@@ -196,7 +199,21 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         now: SystemTime::now(),
     };
     let unauthorized = |error| Problem::unauthorized(&error, source.settings.challenge());
-    source.settings.verify(&inbound).map_err(unauthorized)?;
+    let verified = source.settings.verify(&inbound).map_err(unauthorized)?;
+    let replay = check_replay(deps.deliverer.store(), &source.name, &verified).await;
+    if replay.is_replay() {
+        // Already handled (an untimed HubSpot v1/v2 signature seen before): nothing to do.
+        let report = Report {
+            ignored: 1,
+            ..Report::default()
+        };
+        return Ok(Handled {
+            response: success_response(source, &report),
+            report,
+            parked_messages: 0,
+            failures: FailureTally::default(),
+        });
+    }
     let content_type = request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -268,6 +285,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     let parked: Parked = park(&deps.queue, from, to_park, deadlines.answer_by).await?;
     report.parked = parked.contacts;
     remember_notifications(store, &new.markers).await;
+    replay.remember(store).await;
     Ok(Handled {
         response: success_response(source, &report),
         report,

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use relay_core::crm::InboundRequest;
+use relay_core::crm::Verified;
 use relay_core::crm::signature::{
     AuthError, HubspotVersion, check_salesforce_organization, decode_hubspot_uri,
     decode_standard_webhooks_secret, hubspot_request_uri, hubspot_v1_signature,
@@ -125,7 +126,7 @@ fn when_signing_the_official_standard_webhooks_vector_then_the_signature_matches
 fn when_verifying_the_official_standard_webhooks_vector_then_it_passes() {
     let headers = standard_headers(MSG_SIG, MSG_TS);
     let req = request("POST", "", &headers, MSG_BODY, at_secs(MSG_TS + 10));
-    assert_eq!(standard_auth(WHSEC).verify(&req), Ok(()));
+    assert_eq!(standard_auth(WHSEC).verify(&req), Ok(Verified::Complete));
 }
 
 #[test]
@@ -196,7 +197,7 @@ fn when_standard_webhooks_timestamp_is_too_old_or_in_the_future_then_it_is_expir
     assert_eq!(error.problem_type(), "expired-signature");
 
     let edge = request("POST", "", &headers, MSG_BODY, at_secs(MSG_TS - 300));
-    assert_eq!(standard_auth(WHSEC).verify(&edge), Ok(()));
+    assert_eq!(standard_auth(WHSEC).verify(&edge), Ok(Verified::Complete));
 }
 
 #[test]
@@ -205,7 +206,7 @@ fn when_one_of_several_signatures_matches_then_it_passes() {
     let value = format!("v1a,AAAA {other}  v2,abc {MSG_SIG} v1,notbase64!!");
     let headers = standard_headers(&value, MSG_TS);
     let req = request("POST", "", &headers, MSG_BODY, at_secs(MSG_TS));
-    assert_eq!(standard_auth(WHSEC).verify(&req), Ok(()));
+    assert_eq!(standard_auth(WHSEC).verify(&req), Ok(Verified::Complete));
 }
 
 #[test]
@@ -275,7 +276,7 @@ fn when_header_names_use_other_cases_then_they_are_still_found() {
         ("Webhook-Signature", MSG_SIG),
     ]);
     let req = request("POST", "", &headers, MSG_BODY, at_secs(MSG_TS));
-    assert_eq!(standard_auth(WHSEC).verify(&req), Ok(()));
+    assert_eq!(standard_auth(WHSEC).verify(&req), Ok(Verified::Complete));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +310,10 @@ fn when_verifying_the_official_hubspot_v3_vector_then_it_passes() {
         HS_BODY,
         at_millis(1_693_657_560_000 + 2_000),
     );
-    assert_eq!(hubspot_auth(&[HubspotVersion::V3]).verify(&req), Ok(()));
+    assert_eq!(
+        hubspot_auth(&[HubspotVersion::V3]).verify(&req),
+        Ok(Verified::Complete)
+    );
 }
 
 #[test]
@@ -342,7 +346,7 @@ fn when_hubspot_request_has_a_query_then_it_is_signed_with_the_public_url() {
     ]);
     let auth = hubspot_auth(&[HubspotVersion::V3]);
     let ok = request("POST", query, &headers, HS_BODY, at_millis(now_ms));
-    assert_eq!(auth.verify(&ok), Ok(()));
+    assert_eq!(auth.verify(&ok), Ok(Verified::Complete));
     let other_query = request("POST", "portal=2", &headers, HS_BODY, at_millis(now_ms));
     assert!(matches!(
         auth.verify(&other_query),
@@ -447,21 +451,23 @@ fn when_hubspot_v2_is_accepted_then_it_verifies_the_sha256_of_secret_and_request
     ]);
     let now = at_secs(1_700_000_000);
     let auth = hubspot_auth(&[HubspotVersion::V3, HubspotVersion::V2]);
-    assert_eq!(
-        auth.verify(&request("POST", query, &headers, HS_BODY, now)),
-        Ok(())
-    );
+    let verified = auth
+        .verify(&request("POST", query, &headers, HS_BODY, now))
+        .unwrap();
+    let key = verified.replay_key().expect("v2 signs no time").clone();
+    assert_eq!(key.as_str().len(), 64);
+    assert_ne!(key.as_str(), signature, "the key is not the signature");
     assert_eq!(
         auth.verify(&request("POST", query, &headers, b"{}", now)),
         Err(AuthError::SignatureMismatch {
             header: "X-HubSpot-Signature"
         })
     );
-    // Upper-case hex is the same digest.
+    // Upper-case hex is the same digest, so the same request: the same replay key.
     let upper = headers_with(&signature.to_uppercase(), "v2");
     assert_eq!(
         auth.verify(&request("POST", query, &upper, HS_BODY, now)),
-        Ok(())
+        Ok(Verified::Untimed(key))
     );
 }
 
@@ -500,10 +506,23 @@ fn when_hubspot_v1_is_sent_then_it_passes_only_when_v1_is_accepted() {
             .verify(&req)
             .is_err()
     );
-    assert_eq!(
-        hubspot_auth(&[HubspotVersion::V3, HubspotVersion::V1]).verify(&req),
-        Ok(())
+    let v1 = hubspot_auth(&[HubspotVersion::V3, HubspotVersion::V1])
+        .verify(&req)
+        .unwrap();
+    assert!(v1.replay_key().is_some(), "v1 signs no time");
+
+    // Another body is another request: another replay key.
+    let other_body = b"{'example_field':'other'}";
+    let other_headers = headers_with(&hubspot_v1_signature(HS_SECRET, other_body), "v1");
+    let other = request(
+        "POST",
+        "",
+        &other_headers,
+        other_body,
+        at_secs(1_700_000_000),
     );
+    let other = hubspot_auth(&[HubspotVersion::V1]).verify(&other).unwrap();
+    assert_ne!(other.replay_key(), v1.replay_key());
 }
 
 #[test]
@@ -548,7 +567,7 @@ fn when_salesforce_token_matches_then_it_passes_and_otherwise_it_is_rejected() {
     let empty = HeaderMap::new();
     let now = at_secs(1_700_000_000);
     let ok = request("POST", "a=1&token=t0k%2Fen%2B%3D", &empty, b"", now);
-    assert_eq!(auth.verify(&ok), Ok(()));
+    assert_eq!(auth.verify(&ok), Ok(Verified::Complete));
 
     let wrong = request("POST", "token=t0k", &empty, b"", now);
     let error = auth.verify(&wrong).unwrap_err();
@@ -563,7 +582,10 @@ fn when_salesforce_token_matches_then_it_passes_and_otherwise_it_is_rejected() {
     let repeated = request("POST", "token=t0k%2Fen%2B%3D&token=x", &empty, b"", now);
     assert_eq!(auth.verify(&repeated), Err(AuthError::BadUrlToken));
 
-    assert_eq!(salesforce_auth(None).verify(&missing), Ok(()));
+    assert_eq!(
+        salesforce_auth(None).verify(&missing),
+        Ok(Verified::Complete)
+    );
 }
 
 #[test]
@@ -601,13 +623,13 @@ fn when_salesforce_organization_is_15_or_18_characters_then_the_first_15_are_com
 fn when_basic_credentials_match_then_it_passes() {
     let headers = basic_header("pipedrive", "s3cret pass:word");
     let req = request("POST", "", &headers, b"{}", at_secs(0));
-    assert_eq!(basic_auth().verify(&req), Ok(()));
+    assert_eq!(basic_auth().verify(&req), Ok(Verified::Complete));
     let lower_scheme = headers_from_authorization(&format!(
         "basic {}",
         BASE64.encode("pipedrive:s3cret pass:word")
     ));
     let req = request("POST", "", &lower_scheme, b"{}", at_secs(0));
-    assert_eq!(basic_auth().verify(&req), Ok(()));
+    assert_eq!(basic_auth().verify(&req), Ok(Verified::Complete));
 }
 
 fn headers_from_authorization(value: &str) -> HeaderMap {

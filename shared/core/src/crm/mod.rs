@@ -3,7 +3,9 @@
 //!
 //! - [`sources`]: the named sources (embedded defaults plus `RELAY_SOURCES`), with their
 //!   secrets resolved at cold start.
-//! - [`signature`]: Standard Webhooks, HubSpot v3 / v2, Salesforce URL token, HTTP Basic.
+//! - [`signature`]: Standard Webhooks, HubSpot v3 (v2 / v1 when configured), Salesforce URL
+//!   token, HTTP Basic.
+//! - [`replay`]: the markers that let an untimed (HubSpot v1 / v2) request be handled once.
 //! - [`payload`]: turns a verified body into [`Record`]s (or HubSpot object ids to fetch).
 //! - [`mapping`]: JSON pointers from a record to the contact's fields.
 //! - [`fetch`]: reads the contacts HubSpot events only name.
@@ -15,6 +17,7 @@ pub mod fetch;
 pub mod intake;
 pub mod mapping;
 pub mod payload;
+pub mod replay;
 pub mod salesforce;
 pub mod signature;
 pub mod sources;
@@ -24,7 +27,7 @@ use std::time::SystemTime;
 pub use intake::{FieldError, Intake, IntakeContact, RejectedContact, intake};
 pub use mapping::{FieldMapping, Pointer};
 pub use payload::{Payload, PayloadError, Record};
-pub use signature::AuthError;
+pub use signature::{AuthError, Verified};
 pub use sources::{Scheme, SchemeSettings, Source, SourceLookup, Sources, SourcesError};
 
 /// A webhook as received, before anything is trusted: what verification needs.

@@ -12,8 +12,8 @@ use subtle::ConstantTimeEq;
 
 use super::{
     AuthError, HUBSPOT_REQUEST_TIMESTAMP, HUBSPOT_SIGNATURE, HUBSPOT_SIGNATURE_V3,
-    HUBSPOT_SIGNATURE_VERSION, HmacSha256, check_freshness, malformed, optional_header,
-    parse_unsigned, required_header,
+    HUBSPOT_SIGNATURE_VERSION, HmacSha256, ReplayKey, Verified, check_freshness, malformed,
+    optional_header, parse_unsigned, required_header,
 };
 use crate::crm::InboundRequest;
 
@@ -23,10 +23,13 @@ use crate::crm::InboundRequest;
 pub enum HubspotVersion {
     /// `X-HubSpot-Signature-v3` (HMAC-SHA256, timestamped).
     V3,
-    /// `X-HubSpot-Signature` with `X-HubSpot-Signature-Version: v2` (SHA-256 of secret + request).
+    /// `X-HubSpot-Signature` with `X-HubSpot-Signature-Version: v2` (SHA-256 of secret +
+    /// request): it signs no time, so it is accepted only when configured, and then each
+    /// request only once ([`Verified::Untimed`]).
     V2,
     /// `X-HubSpot-Signature` with `X-HubSpot-Signature-Version: v1` (SHA-256 of secret + body):
-    /// legacy apps only; it signs neither the URL nor a time, so it is never on by default.
+    /// legacy apps only; it signs neither the URL nor a time, so it is accepted only when
+    /// configured, and then each request only once.
     V1,
 }
 
@@ -155,18 +158,20 @@ pub fn hubspot_v1_signature(secret: &str, body: &[u8]) -> String {
 /// Verifies a HubSpot request with the first signature it carries that `versions` accepts:
 /// v3 when `X-HubSpot-Signature-v3` is present, else v2 / v1 by `X-HubSpot-Signature-Version`.
 /// `public_url` is the configured URL HubSpot calls; `tolerance` bounds the v3 timestamp's
-/// age (and how far ahead of `request.now` it may be).
+/// age (and how far ahead of `request.now` it may be). A v2 / v1 request verifies as
+/// [`Verified::Untimed`], keyed by its signature.
 pub fn verify_hubspot(
     request: &InboundRequest<'_>,
     client_secret: &str,
     public_url: &str,
     versions: &[HubspotVersion],
     tolerance: Duration,
-) -> Result<(), AuthError> {
+) -> Result<Verified, AuthError> {
     let headers = request.headers;
     let accepts = |version| versions.contains(&version);
     if accepts(HubspotVersion::V3) && headers.contains_key(HUBSPOT_SIGNATURE_V3) {
-        return verify_hubspot_v3(request, client_secret, public_url, tolerance);
+        return verify_hubspot_v3(request, client_secret, public_url, tolerance)
+            .map(|()| Verified::Complete);
     }
     if headers.contains_key(HUBSPOT_SIGNATURE) {
         let version = optional_header(headers, HUBSPOT_SIGNATURE_VERSION)?;
@@ -223,7 +228,7 @@ fn verify_hubspot_legacy(
     version: HubspotVersion,
     client_secret: &str,
     public_url: &str,
-) -> Result<(), AuthError> {
+) -> Result<Verified, AuthError> {
     let signature = required_header(request.headers, HUBSPOT_SIGNATURE)?;
     let signature = hex::decode(signature)
         .map_err(|_| malformed(HUBSPOT_SIGNATURE, "expected a hexadecimal SHA-256"))?;
@@ -235,7 +240,11 @@ fn verify_hubspot_legacy(
         }
     };
     if bool::from(expected.as_slice().ct_eq(&signature)) {
-        Ok(())
+        let tag = match version {
+            HubspotVersion::V1 => "v1",
+            _ => "v2",
+        };
+        Ok(Verified::Untimed(ReplayKey::of_signature(tag, &signature)))
     } else {
         Err(AuthError::SignatureMismatch {
             header: HUBSPOT_SIGNATURE,

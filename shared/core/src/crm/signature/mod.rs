@@ -15,7 +15,10 @@
 //! - HTTP Basic ([`verify_basic`]): Pipedrive's optional credentials.
 //!
 //! [`SchemeSettings::verify`] picks the scheme a source is configured with. Every [`AuthError`] is a
-//! 401; [`AuthError::problem_type`] gives the stable slug for problem responses.
+//! 401; [`AuthError::problem_type`] gives the stable slug for problem responses. A request that
+//! verifies yields [`Verified`]: HubSpot v1 / v2 sign no time, so such a request carries a
+//! [`ReplayKey`] the caller checks against the requests already handled
+//! ([`crate::crm::replay`]).
 //!
 //! Each scheme is a module of its own (`standard_webhooks`, `hubspot`, `salesforce`,
 //! `basic`), re-exported here; this module holds [`AuthError`], the header names, the
@@ -75,6 +78,54 @@ pub const AUTHORIZATION: &str = "Authorization";
 pub const URL_TOKEN_PARAMETER: &str = "token";
 /// The `WWW-Authenticate` challenge HTTP Basic senders (Pipedrive) get with a 401.
 pub const BASIC_CHALLENGE: &str = r#"Basic realm="relay""#;
+
+/// What a successful verification established. `#[must_use]`: dropping it would skip the
+/// replay check an untimed signature needs.
+#[must_use = "a request signed without a time (HubSpot v1 / v2) must go through the replay check"]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// Nothing more to check: the signature covers a time within the tolerance (Standard
+    /// Webhooks, HubSpot v3), or the scheme's credentials are not bound to one request (HTTP
+    /// Basic, the Salesforce URL token; Salesforce notifications are deduplicated by id).
+    Complete,
+    /// Signed without a time (HubSpot v1 / v2): the same bytes verify forever, so the request
+    /// is processed only if it was not handled before.
+    Untimed(ReplayKey),
+}
+
+impl Verified {
+    /// The key to check against handled requests, for untimed signatures.
+    pub fn replay_key(&self) -> Option<&ReplayKey> {
+        match self {
+            Verified::Complete => None,
+            Verified::Untimed(key) => Some(key),
+        }
+    }
+}
+
+/// Identifies an untimed HubSpot request: lowercase hex SHA-256 of the signature version and
+/// the decoded signature bytes (so upper- and lower-case hex of one signature are one key).
+/// The signature covers the secret and the request (v2: method, URL, body; v1: body), so equal
+/// keys mean the same request; it reveals neither.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReplayKey(String);
+
+impl ReplayKey {
+    /// The key of a request whose `version` signature decoded to `signature`.
+    pub(crate) fn of_signature(version: &str, signature: &[u8]) -> ReplayKey {
+        let digest = Sha256::new()
+            .chain_update(version.as_bytes())
+            .chain_update(b":")
+            .chain_update(signature)
+            .finalize();
+        ReplayKey(hex::encode(digest))
+    }
+
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Why a request is not trusted. Always a 401 ([`AuthError::status`]); the message names the
 /// header or parameter at fault, never a secret, an expected value or what the request sent.
@@ -170,12 +221,14 @@ impl AuthError {
 impl SchemeSettings {
     /// Verifies `request` against this source's scheme: everything that can be checked before
     /// the body is parsed. Salesforce's organization id is checked afterwards with
-    /// [`SchemeSettings::check_organization`].
-    pub fn verify(&self, request: &InboundRequest<'_>) -> Result<(), AuthError> {
+    /// [`SchemeSettings::check_organization`]; an untimed HubSpot signature yields
+    /// [`Verified::Untimed`], whose key the caller checks for replays.
+    pub fn verify(&self, request: &InboundRequest<'_>) -> Result<Verified, AuthError> {
+        let complete = |result: Result<(), AuthError>| result.map(|()| Verified::Complete);
         match self {
-            SchemeSettings::StandardWebhooks { key, tolerance } => {
-                verify_standard_webhooks(request, key.expose_secret(), *tolerance)
-            }
+            SchemeSettings::StandardWebhooks { key, tolerance } => complete(
+                verify_standard_webhooks(request, key.expose_secret(), *tolerance),
+            ),
             SchemeSettings::Hubspot {
                 client_secret,
                 public_url,
@@ -189,13 +242,17 @@ impl SchemeSettings {
                 versions,
                 *tolerance,
             ),
-            SchemeSettings::SalesforceOutbound { url_token, .. } => verify_url_token(
+            SchemeSettings::SalesforceOutbound { url_token, .. } => complete(verify_url_token(
                 request.raw_query,
                 url_token.as_ref().map(|token| token.expose_secret()),
-            ),
+            )),
             SchemeSettings::Pipedrive {
                 username, password, ..
-            } => verify_basic(request.headers, username, password.expose_secret()),
+            } => complete(verify_basic(
+                request.headers,
+                username,
+                password.expose_secret(),
+            )),
         }
     }
 

@@ -7,8 +7,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 
-use super::Scheme;
 use super::error::SourcesError;
+use super::{ALLOW_UNAUTHENTICATED, Scheme};
 use crate::crm::mapping::FieldMapping;
 use crate::crm::signature::HubspotVersion;
 use crate::secrets::SecretRef;
@@ -28,6 +28,7 @@ pub(super) struct SourceSettings {
     pub(super) username: Option<String>,
     pub(super) actions: Option<Vec<String>>,
     pub(super) hubspot_api: Option<HubspotApiSettings>,
+    pub(super) allow_unauthenticated: Option<bool>,
     pub(super) enabled: Option<bool>,
 }
 
@@ -110,6 +111,7 @@ impl SourceSettings {
             ("organization_id", self.organization_id.is_some()),
             ("username", self.username.is_some()),
             ("actions", self.actions.is_some()),
+            (ALLOW_UNAUTHENTICATED, self.allow_unauthenticated.is_some()),
         ];
         given
             .into_iter()
@@ -129,7 +131,7 @@ impl Scheme {
                 "signature_versions",
                 "hubspot_api",
             ],
-            Scheme::SalesforceOutbound => &["organization_id"],
+            Scheme::SalesforceOutbound => &["organization_id", ALLOW_UNAUTHENTICATED],
             Scheme::Pipedrive => &["username", "actions"],
         }
     }

@@ -12,29 +12,42 @@
 //!
 //! Per source: `scheme`, `secret` (`env:NAME` or a Secrets Manager ARN, see
 //! [`SecretRef`](crate::secrets::SecretRef)), `mapping` ([`FieldMapping`]),
-//! `send_signup_event` (default `true`), `tolerance_secs` (timestamped schemes, default 300), `public_url` and `signature_versions`
-//! and `hubspot_api {base_url, token}` (HubSpot), `organization_id` (Salesforce), `username`
-//! and `actions` (Pipedrive), `enabled`. Unknown fields are errors that give their path.
+//! `send_signup_event` (default `true`), `tolerance_secs` (timestamped schemes, default 300),
+//! `public_url`, `signature_versions` (default `["v3"]`) and `hubspot_api {base_url, token}`
+//! (HubSpot), `organization_id` and `allow_unauthenticated` (Salesforce), `username` and
+//! `actions` (Pipedrive), `enabled`. Unknown fields, and fields another scheme takes, are
+//! errors that give their path.
 //!
 //! - A name that matches a built-in source overrides the fields it gives (a `mapping` replaces
 //!   the default mapping as a whole); its scheme cannot change.
-//! - A new name (`[a-z0-9-]{1,64}`) adds a source: `scheme` is required, and `secret` too
-//!   except for Salesforce (whose secret is the optional URL token). It starts from its
-//!   scheme's built-in settings (mapping, signature versions, username, actions, HubSpot API),
-//!   never from its secret.
+//! - A new name (`[a-z0-9-]{1,64}`) adds a source: `scheme` and `secret` are required (a
+//!   Salesforce source may instead set `allow_unauthenticated: true`). It starts from its
+//!   scheme's built-in settings (mapping, signature versions, username, actions, HubSpot API
+//!   token), never from its secret.
+//!
+//! No source is enabled without the secret that authenticates its requests: the Standard
+//! Webhooks key, the HubSpot client secret, the Pipedrive password, the Salesforce URL token.
+//! The one exception is explicit: a Salesforce source with [`ALLOW_UNAUTHENTICATED`] and no
+//! URL token is enabled with only the organization id (not a secret) to check, and the cold
+//! start logs it ([`Sources::unauthenticated`]). HubSpot accepts only v3 (signed with a
+//! timestamp) unless `signature_versions` adds v2 or v1, whose requests are then handled once
+//! each ([`crate::crm::replay`]).
 //!
 //! Two phases: [`SourcesConfig::from_env_json`] decodes the flat JSON form, merges it and
 //! types every source per scheme (pure), and [`SourcesConfig::resolve`] reads the secrets at
-//! cold start into [`Source`]s whose [`SchemeSettings`] hold exactly their scheme's settings. A built-in source that
-//! `RELAY_SOURCES` does not mention and whose secret variable is unset is
-//! [`SourceLookup::Disabled`] (not every deployment uses every CRM); a source that
-//! `RELAY_SOURCES` mentions must resolve, or the cold start fails naming it.
+//! cold start into [`Source`]s whose [`SchemeSettings`] hold exactly their scheme's settings.
+//! A built-in source that `RELAY_SOURCES` does not mention and whose secret variable is unset
+//! is [`SourceLookup::Disabled`], saying what to set (not every deployment uses every CRM); a
+//! source that `RELAY_SOURCES` mentions must resolve, or the cold start fails naming it. So
+//! deployment-wide settings that should not make a source mandatory are variables of their
+//! own, not `RELAY_SOURCES` fields.
 //!
 //! Environment defaults: HubSpot sources without `public_url` use
-//! `$RELAY_PUBLIC_URL/webhooks/{name}`; the built-in Salesforce source takes its organization
-//! id from `SALESFORCE_ORGANIZATION_ID` when `organization_id` is not given; the HubSpot API
-//! token defaults to `env:HUBSPOT_ACCESS_TOKEN` (unset: no API client, so events that only
-//! name contacts cannot be fetched).
+//! `$RELAY_PUBLIC_URL/webhooks/{name}`, and without `hubspot_api.base_url` read contacts from
+//! `$HUBSPOT_API_BASE_URL` (an absolute http(s) URL; default `https://api.hubapi.com`); the
+//! HubSpot API token defaults to `env:HUBSPOT_ACCESS_TOKEN` (unset: no API client, so events
+//! that only name contacts cannot be fetched); the built-in Salesforce source takes its
+//! organization id from `SALESFORCE_ORGANIZATION_ID` when `organization_id` is not given.
 
 mod error;
 mod json;
@@ -67,8 +80,17 @@ pub const RELAY_SOURCES: &str = "RELAY_SOURCES";
 pub const RELAY_PUBLIC_URL: &str = "RELAY_PUBLIC_URL";
 /// The variable holding the built-in `salesforce-outbound` source's organization id.
 pub const SALESFORCE_ORGANIZATION_ID: &str = "SALESFORCE_ORGANIZATION_ID";
-/// HubSpot's API base URL.
+/// The variable holding the API base URL of HubSpot sources whose `hubspot_api.base_url` is
+/// not given (a proxy, a sandbox). Setting it declares no source, so it can be set where
+/// HubSpot is not used.
+pub const HUBSPOT_API_BASE_URL: &str = "HUBSPOT_API_BASE_URL";
+/// HubSpot's API base URL: the default when neither `hubspot_api.base_url` nor
+/// [`HUBSPOT_API_BASE_URL`] is given.
 pub const DEFAULT_HUBSPOT_API_URL: &str = "https://api.hubapi.com";
+/// The Salesforce source option that accepts messages without a URL token, authenticated only
+/// by their organization id (which is not a secret). Explicit, and logged at cold start
+/// ([`Sources::unauthenticated`]).
+pub const ALLOW_UNAUTHENTICATED: &str = "allow_unauthenticated";
 /// Pipedrive `meta.action`s a source may sync. Not `delete`: a deleted person is an erasure,
 /// never an upsert.
 pub const PIPEDRIVE_ACTIONS: &[&str] = &["create", "change"];
@@ -177,7 +199,9 @@ pub enum SchemeSettings {
     SalesforceOutbound {
         /// The org id the messages must carry (15 or 18 characters).
         organization_id: String,
-        /// A secret expected in the `token` query parameter, when configured.
+        /// The secret expected in the `token` query parameter. `None` only when the source's
+        /// configuration sets [`ALLOW_UNAUTHENTICATED`]: the organization id, which is not a
+        /// secret, is then all that authenticates a message.
         url_token: Option<SecretString>,
     },
     /// Pipedrive webhooks with HTTP Basic credentials.
@@ -224,6 +248,18 @@ impl SchemeSettings {
         }
     }
 
+    /// Whether a request must prove it knows a secret: false only for a Salesforce source
+    /// without a URL token (allowed by [`ALLOW_UNAUTHENTICATED`] only).
+    pub fn requires_secret(&self) -> bool {
+        !matches!(
+            self,
+            SchemeSettings::SalesforceOutbound {
+                url_token: None,
+                ..
+            }
+        )
+    }
+
     /// The scheme these settings are for.
     pub fn scheme(&self) -> Scheme {
         match self {
@@ -240,8 +276,8 @@ impl SchemeSettings {
 pub enum SourceLookup<'a> {
     /// Configured and enabled.
     Found(&'a Source),
-    /// Known but not usable (its secret is not set, or `enabled: false`), with why:
-    /// `source hubspot is not enabled: set HUBSPOT_CLIENT_SECRET`.
+    /// Known but not usable (its secret is not set, or `enabled: false`), with why and what to
+    /// set: `source hubspot is not enabled: set HUBSPOT_CLIENT_SECRET`.
     Disabled(&'a str),
     /// No source has this name.
     Unknown,
@@ -289,6 +325,14 @@ impl Sources {
             Entry::Enabled(source) => Some(source.as_ref()),
             Entry::Disabled(_) => None,
         })
+    }
+
+    /// The enabled sources that accept requests without any secret (a Salesforce source whose
+    /// configuration sets [`ALLOW_UNAUTHENTICATED`] and has no URL token: anyone who knows the
+    /// organization id can create or overwrite contacts). The cold start logs each one.
+    pub fn unauthenticated(&self) -> impl Iterator<Item = &Source> + '_ {
+        self.enabled()
+            .filter(|source| !source.settings.requires_secret())
     }
 
     /// Sources built directly, without configuration (tests of the handlers).

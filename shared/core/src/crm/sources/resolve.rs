@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use super::error::SourcesError;
-use super::spec::{SchemeSpec, SourceSpec, SourcesConfig, check_public_url};
+use super::spec::{
+    SchemeSpec, SourceSpec, SourcesConfig, UrlTokenSpec, check_base_url, check_public_url,
+};
 use super::{
-    Entry, HubspotApi, RELAY_PUBLIC_URL, RELAY_SOURCES, SALESFORCE_ORGANIZATION_ID, SchemeSettings,
-    Source, Sources,
+    ALLOW_UNAUTHENTICATED, DEFAULT_HUBSPOT_API_URL, Entry, HUBSPOT_API_BASE_URL, HubspotApi,
+    RELAY_PUBLIC_URL, RELAY_SOURCES, SALESFORCE_ORGANIZATION_ID, SchemeSettings, Source, Sources,
 };
 use crate::crm::signature::{decode_standard_webhooks_secret, is_salesforce_id};
 use crate::secrets::{SecretError, SecretRef, SecretResolver};
@@ -109,6 +111,46 @@ impl Resolution<'_> {
             Ok(value) => Ok(Some(value)),
             Err(SecretError::EnvUnset { .. }) if !explicit => Ok(None),
             Err(error) => Err(self.secret_error(reference, error)),
+        }
+    }
+
+    /// A Salesforce source's URL token, which it cannot work without (unless its configuration
+    /// allows unauthenticated messages, see [`Resolution::optional_secret`]). Unset, it is
+    /// recorded as missing with both ways out: set it, or opt out explicitly.
+    async fn url_token(
+        &mut self,
+        reference: &SecretRef,
+    ) -> Result<Option<SecretString>, SourcesError> {
+        match self.secrets.resolve(reference).await {
+            Ok(value) => Ok(Some(value)),
+            Err(SecretError::EnvUnset { name: variable }) => {
+                let error = self.unusable(format!(
+                    "a salesforce-outbound source needs its URL token: set {variable}, or set {ALLOW_UNAUTHENTICATED}: true in {RELAY_SOURCES} to accept messages authenticated only by their organization id (not a secret: anyone who knows it could create or overwrite contacts)"
+                ));
+                self.missing.push((
+                    format!("{variable} (or {ALLOW_UNAUTHENTICATED} in {RELAY_SOURCES})"),
+                    error,
+                ));
+                Ok(None)
+            }
+            Err(error) => Err(self.secret_error(reference, error)),
+        }
+    }
+
+    /// Where HubSpot contacts are read: configured, else `$HUBSPOT_API_BASE_URL`, else
+    /// HubSpot's API. A malformed variable is an error naming it.
+    fn hubspot_api_base_url(&self, configured: Option<&String>) -> Result<String, SourcesError> {
+        if let Some(url) = configured {
+            return Ok(url.clone());
+        }
+        match self.secrets.env_var(HUBSPOT_API_BASE_URL) {
+            Some(url) => {
+                check_base_url(&url).map_err(|problem| {
+                    self.unusable(format!("{HUBSPOT_API_BASE_URL} {problem}"))
+                })?;
+                Ok(url)
+            }
+            None => Ok(DEFAULT_HUBSPOT_API_URL.to_owned()),
         }
     }
 
@@ -231,12 +273,13 @@ async fn resolve_source(
             api_token,
             api_token_explicit,
         } => {
+            let api_base_url = at.hubspot_api_base_url(api_base_url.as_ref())?;
             let client_secret = at.required_secret(secret).await?;
             let public_url = at.public_url(public_url.as_ref())?;
             match (client_secret, public_url) {
                 (Some(client_secret), Some(public_url)) => {
                     let api = at
-                        .hubspot_api(api_base_url, api_token.as_ref(), *api_token_explicit)
+                        .hubspot_api(&api_base_url, api_token.as_ref(), *api_token_explicit)
                         .await?;
                     Some(SchemeSettings::Hubspot {
                         client_secret,
@@ -251,25 +294,24 @@ async fn resolve_source(
         }
         SchemeSpec::SalesforceOutbound {
             url_token,
-            url_token_explicit,
             organization_id,
         } => {
+            // A required token that is missing is recorded in `missing`, which keeps the
+            // source from being enabled below.
             let url_token = match url_token {
-                Some(reference) => at.optional_secret(reference, *url_token_explicit).await?,
-                None => None,
+                UrlTokenSpec::Required(reference) => at.url_token(reference).await?,
+                UrlTokenSpec::Optional {
+                    reference: Some(reference),
+                    explicit,
+                } => at.optional_secret(reference, *explicit).await?,
+                UrlTokenSpec::Optional {
+                    reference: None, ..
+                } => None,
             };
             at.organization_id(organization_id.as_ref())?
-                .map(|organization_id| {
-                    if url_token.is_none() {
-                        tracing::warn!(
-                            source = at.name(),
-                            "no URL token is configured: only the OrganizationId authenticates Salesforce messages"
-                        );
-                    }
-                    SchemeSettings::SalesforceOutbound {
-                        organization_id,
-                        url_token,
-                    }
+                .map(|organization_id| SchemeSettings::SalesforceOutbound {
+                    organization_id,
+                    url_token,
                 })
         }
         SchemeSpec::Pipedrive {

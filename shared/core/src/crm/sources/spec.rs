@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::error::SourcesError;
 use super::json::{HubspotApiSettings, SourceSettings, decode};
 use super::{
-    DEFAULT_HUBSPOT_API_URL, DEFAULT_SOURCES_JSON, MAX_TOLERANCE_SECS, PIPEDRIVE_ACTIONS,
+    ALLOW_UNAUTHENTICATED, DEFAULT_SOURCES_JSON, MAX_TOLERANCE_SECS, PIPEDRIVE_ACTIONS,
     RELAY_SOURCES, Scheme,
 };
 use crate::crm::mapping::FieldMapping;
@@ -42,15 +42,14 @@ pub(super) enum SchemeSpec {
         /// `None`: derived from `RELAY_PUBLIC_URL` at resolution.
         public_url: Option<String>,
         versions: Vec<HubspotVersion>,
-        api_base_url: String,
+        /// `None`: `HUBSPOT_API_BASE_URL`, else HubSpot's API, at resolution.
+        api_base_url: Option<String>,
         api_token: Option<SecretRef>,
         /// The token was written in `RELAY_SOURCES`: it must then resolve.
         api_token_explicit: bool,
     },
     SalesforceOutbound {
-        url_token: Option<SecretRef>,
-        /// The token was written in `RELAY_SOURCES`: it is then required.
-        url_token_explicit: bool,
+        url_token: UrlTokenSpec,
         /// `None`: the built-in source reads `SALESFORCE_ORGANIZATION_ID` at resolution.
         organization_id: Option<String>,
     },
@@ -58,6 +57,20 @@ pub(super) enum SchemeSpec {
         password: SecretRef,
         username: String,
         actions: Vec<String>,
+    },
+}
+
+/// How a Salesforce source's URL token resolves.
+#[derive(Debug, Clone)]
+pub(super) enum UrlTokenSpec {
+    /// The default: unset, the source is not enabled (declared: the cold start fails).
+    Required(SecretRef),
+    /// `allow_unauthenticated`: the token is checked when it resolves; without one, only the
+    /// organization id authenticates messages.
+    Optional {
+        reference: Option<SecretRef>,
+        /// The token was written in `RELAY_SOURCES`: it must then resolve.
+        explicit: bool,
     },
 }
 
@@ -167,6 +180,9 @@ fn merge_builtin(
         username: given.username.clone().or_else(|| builtin.username.clone()),
         actions: given.actions.clone().or_else(|| builtin.actions.clone()),
         hubspot_api,
+        allow_unauthenticated: given
+            .allow_unauthenticated
+            .or(builtin.allow_unauthenticated),
         enabled: given.enabled.or(builtin.enabled),
     };
     spec_from(
@@ -183,7 +199,8 @@ fn merge_builtin(
 }
 
 /// A source `RELAY_SOURCES` adds: its scheme's built-in settings, except the secret, under
-/// what it gives.
+/// what it gives. (A Salesforce source without a secret is refused by [`spec_from`] unless it
+/// sets `allow_unauthenticated`.)
 fn new_source(
     name: &str,
     given: &SourceSettings,
@@ -238,8 +255,13 @@ fn spec_from(
             .filter(|other| other.fields().contains(&field))
             .map(Scheme::as_str)
             .collect();
+        let why = if field == ALLOW_UNAUTHENTICATED {
+            " (its requests are signed or carry credentials, checked with its secret)"
+        } else {
+            ""
+        };
         return Err(fail(format!(
-            "{field} applies to {} sources only, not {scheme}",
+            "{field} applies to {} sources only, not {scheme}{why}",
             takers.join(" and ")
         )));
     }
@@ -271,20 +293,20 @@ fn spec_from(
                     }
                     versions
                 }
-                None => vec![HubspotVersion::V3, HubspotVersion::V2],
+                // v2 / v1 sign no time: only when configured (then with the replay guard).
+                None => vec![HubspotVersion::V3],
             };
             let api = settings.hubspot_api.unwrap_or_default();
-            let api_base_url = api
-                .base_url
-                .unwrap_or_else(|| DEFAULT_HUBSPOT_API_URL.to_owned());
-            check_base_url(&api_base_url)
-                .map_err(|problem| fail(format!("hubspot_api.base_url {problem}")))?;
+            if let Some(url) = &api.base_url {
+                check_base_url(url)
+                    .map_err(|problem| fail(format!("hubspot_api.base_url {problem}")))?;
+            }
             SchemeSpec::Hubspot {
                 secret: secret(settings.secret)?,
                 tolerance: tolerance(settings.tolerance_secs).map_err(&fail)?,
                 public_url: settings.public_url,
                 versions,
-                api_base_url,
+                api_base_url: api.base_url,
                 api_token: api.token,
                 api_token_explicit: provenance.api_token_explicit,
             }
@@ -297,9 +319,20 @@ fn spec_from(
                     "organization_id must be a Salesforce id: 15 letters and digits, or 18 with a valid checksum".into(),
                 ));
             }
+            let url_token = match (settings.secret, settings.allow_unauthenticated) {
+                (reference, Some(true)) => UrlTokenSpec::Optional {
+                    reference,
+                    explicit: provenance.secret_explicit,
+                },
+                (Some(reference), _) => UrlTokenSpec::Required(reference),
+                (None, _) => {
+                    return Err(fail(format!(
+                        "a salesforce-outbound source needs a secret (its URL token: env:NAME or a Secrets Manager ARN), or {ALLOW_UNAUTHENTICATED}: true to accept messages authenticated only by their organization id"
+                    )));
+                }
+            };
             SchemeSpec::SalesforceOutbound {
-                url_token: settings.secret,
-                url_token_explicit: provenance.secret_explicit,
+                url_token,
                 organization_id: settings.organization_id,
             }
         }
@@ -369,7 +402,8 @@ fn invalid(origin: &'static str, name: &str, message: impl Into<String>) -> Sour
     }
 }
 
-fn check_base_url(raw: &str) -> Result<url::Url, &'static str> {
+/// An absolute http(s) URL with a host; the error completes a sentence naming the setting.
+pub(super) fn check_base_url(raw: &str) -> Result<url::Url, &'static str> {
     let url = url::Url::parse(raw).map_err(|_| "must be an absolute http or https URL")?;
     if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
         return Err("must be an absolute http or https URL");

@@ -1,3 +1,9 @@
+//! Sources: decoding, merging and resolving. Authentication rules and the environment
+//! defaults of the HubSpot API have modules of their own.
+
+mod authentication;
+mod hubspot_api;
+
 use std::collections::HashMap;
 
 use std::collections::BTreeMap;
@@ -98,7 +104,7 @@ async fn when_every_variable_is_set_then_every_default_is_enabled_with_its_setti
         panic!("scheme")
     };
     assert_eq!(public_url, "https://relay.example.com/webhooks/hubspot");
-    assert_eq!(versions, &[HubspotVersion::V3, HubspotVersion::V2]);
+    assert_eq!(versions, &[HubspotVersion::V3]);
     let api = api.as_ref().unwrap();
     assert_eq!(api.base_url, "https://api.hubapi.com");
     assert_eq!(api.token.expose_secret(), "pat-token");
@@ -157,19 +163,12 @@ async fn when_optional_values_are_unset_then_sources_still_enable_without_them()
     let env = [
         ("HUBSPOT_CLIENT_SECRET", "s"),
         ("RELAY_PUBLIC_URL", "https://relay.example.com"),
-        ("SALESFORCE_ORGANIZATION_ID", ORG),
     ];
     let sources = resolve(None, &env).await.unwrap();
     let SchemeSettings::Hubspot { api, .. } = &found(&sources, "hubspot").settings else {
         panic!("scheme")
     };
-    assert!(api.is_none());
-    let SchemeSettings::SalesforceOutbound { url_token, .. } =
-        &found(&sources, "salesforce-outbound").settings
-    else {
-        panic!("scheme")
-    };
-    assert!(url_token.is_none());
+    assert!(api.is_none(), "no HUBSPOT_ACCESS_TOKEN: no API client");
 }
 
 #[tokio::test]
@@ -357,7 +356,11 @@ fn when_a_new_source_lacks_scheme_or_secret_then_it_is_invalid() {
         "{missing_secret}"
     );
     let salesforce = r#"{"x": {"scheme": "salesforce", "organization_id": "00D000000000062"}}"#;
-    assert!(SourcesConfig::from_env_json(Some(salesforce)).is_ok());
+    let missing_token = SourcesConfig::from_env_json(Some(salesforce)).unwrap_err();
+    assert!(
+        missing_token.to_string().contains("needs a secret"),
+        "{missing_token}"
+    );
 }
 
 #[test]
