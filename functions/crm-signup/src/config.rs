@@ -37,6 +37,14 @@ fn warn_unauthenticated(sources: &Sources) {
     }
 }
 
+/// One INFO line per source that is not enabled, with what to set: the operator learns it
+/// here, while a caller of such a source gets the same 404 as for an unknown name.
+fn log_disabled(sources: &Sources) {
+    for (source, reason) in sources.disabled() {
+        tracing::info!(source, reason, "source not enabled");
+    }
+}
+
 /// Everything crm-signup reads from its environment.
 ///
 /// | variable | meaning | default |
@@ -77,6 +85,7 @@ impl Config {
             .resolve(secrets)
             .await?;
         warn_unauthenticated(&sources);
+        log_disabled(&sources);
         let settings = settings_from_env(env)?;
         let delivery = DeliveryOptions::from_env(env)?;
         Ok(Config {

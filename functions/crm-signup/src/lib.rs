@@ -3,9 +3,10 @@
 //!
 //! Checks run in this order, each answering RFC 9457 problem+json on failure: the API
 //! Gateway event itself (400 `malformed-request`: Host, `X-Forwarded-Proto`, base64 body; in
-//! `relay_lambda::http_edge`, before this handler), body size (413), source (404), signature
-//! (401; a HubSpot v1/v2 request already handled is answered 200 with nothing done, see
-//! `relay_core::crm::replay`), content type (415), body (400), number of contacts (413),
+//! `relay_lambda::http_edge`, before this handler), body size (413), source (404, the same
+//! for an unknown name and a source not enabled), signature (401; a HubSpot v1/v2 request
+//! already handled is answered 200 with nothing done, see `relay_core::crm::replay`),
+//! content type (415), body (400), number of contacts (413),
 //! per-contact mapping and validation (rejected contacts are reported and never sent;
 //! all rejected: 422). Valid contacts are deduplicated by external id and delivered until
 //! the delivery deadline (the answer deadline less the parking time); whatever is
@@ -309,19 +310,14 @@ fn check_contact_count(records: usize, max_contacts: usize) -> Result<(), Proble
     ))
 }
 
-/// The enabled source named `name`, or the 404 an anonymous caller gets.
+/// The enabled source named `name`, or the 404 an anonymous caller gets. A source that is
+/// configured but not enabled answers exactly as an unknown name does: the caller learns
+/// nothing of the configuration (the cold start logs why each source is not enabled, and
+/// operators list them with `relay sources`).
 fn find_source<'s>(sources: &'s Sources, name: &str) -> Result<&'s Source, Problem> {
     match sources.get(name) {
         SourceLookup::Found(source) => Ok(source),
-        SourceLookup::Disabled(reason) => Err(Problem::new(
-            404,
-            "source-not-enabled",
-            "Source not enabled",
-            reason,
-        )),
-        // The configured names are not told to an anonymous caller; operators list them
-        // with `relay sources`.
-        SourceLookup::Unknown => Err(Problem::new(
+        SourceLookup::Disabled(_) | SourceLookup::Unknown => Err(Problem::new(
             404,
             "unknown-source",
             "Unknown source",

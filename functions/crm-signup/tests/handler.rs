@@ -449,22 +449,28 @@ async fn when_a_problem_names_a_position_then_it_is_in_the_answer() {
 }
 
 #[tokio::test]
-async fn when_a_source_has_no_secret_then_it_is_not_enabled() {
+async fn when_a_source_has_no_secret_then_it_answers_as_an_unknown_name_and_the_operator_learns_why()
+ {
     let stack = Stack::start_with(|vars| {
         vars.remove("PIPEDRIVE_WEBHOOK_PASSWORD");
     })
     .await;
-    let answer = stack
+    let disabled = stack
         .call(pipedrive_webhook("{}", PIPEDRIVE_PASSWORD).request())
         .await;
-    assert_eq!(answer.status, 404, "{}", answer.text);
-    assert_eq!(answer.problem(), Some("source-not-enabled"));
-    assert!(
-        answer.json["detail"]
-            .as_str()
-            .unwrap()
-            .contains("PIPEDRIVE_WEBHOOK_PASSWORD")
+    let unknown = stack
+        .call(Event::new("zoho", "application/json", "{}").request())
+        .await;
+
+    assert_eq!(disabled.status, 404, "{}", disabled.text);
+    assert_eq!(
+        disabled.text.replace("pipedrive", "zoho"),
+        unknown.text,
+        "a caller cannot tell a source not enabled from an unknown name"
     );
+    let (name, reason) = stack.deps.sources.disabled().next().expect("listed");
+    assert_eq!(name, "pipedrive");
+    assert!(reason.contains("PIPEDRIVE_WEBHOOK_PASSWORD"), "{reason}");
 }
 
 #[tokio::test]

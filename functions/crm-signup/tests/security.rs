@@ -129,10 +129,21 @@ async fn when_salesforce_has_no_url_token_then_it_is_not_enabled() {
         .call(salesforce_message(&xml).query("").request())
         .await;
     assert_eq!(answer.status, 404, "{}", answer.text);
-    assert_eq!(answer.problem(), Some("source-not-enabled"));
-    let detail = answer.json["detail"].as_str().unwrap();
-    assert!(detail.contains("SALESFORCE_URL_TOKEN"), "{detail}");
+    assert_eq!(answer.problem(), Some("unknown-source"));
+    assert!(
+        !answer.text.contains("SALESFORCE_URL_TOKEN"),
+        "{}",
+        answer.text
+    );
     assert_eq!(braze_tracks(&stack).await, 0, "nothing was sent");
+    let reasons: Vec<(&str, &str)> = stack.deps.sources.disabled().collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|(name, reason)| *name == "salesforce-outbound"
+                && reason.contains("SALESFORCE_URL_TOKEN")),
+        "the cold start tells the operator what to set: {reasons:?}"
+    );
 }
 
 #[tokio::test]

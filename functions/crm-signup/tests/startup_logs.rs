@@ -1,5 +1,6 @@
 //! What crm-signup's cold start logs about its sources: a source that accepts requests without
-//! a secret (only when its configuration says so) is named in one WARN line.
+//! a secret (only when its configuration says so) is named in one WARN line, and each source
+//! not enabled in one INFO line saying what to set (which its callers are never told).
 
 mod common;
 
@@ -34,6 +35,7 @@ async fn when_salesforce_opts_out_of_its_url_token_then_the_cold_start_warns_onc
 
     let stack = Stack::start_with(|vars| {
         vars.remove("SALESFORCE_URL_TOKEN");
+        vars.remove("PIPEDRIVE_WEBHOOK_PASSWORD");
         let mut sources: Value = serde_json::from_str(&vars["RELAY_SOURCES"]).unwrap();
         sources["salesforce-outbound"] = serde_json::json!({"allow_unauthenticated": true});
         vars.insert("RELAY_SOURCES".into(), sources.to_string());
@@ -56,6 +58,17 @@ async fn when_salesforce_opts_out_of_its_url_token_then_the_cold_start_warns_onc
             && warnings[0].contains("only by the organization id"),
         "{}",
         warnings[0]
+    );
+    let not_enabled: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("source not enabled"))
+        .collect();
+    assert_eq!(not_enabled.len(), 1, "{logs}");
+    assert!(
+        not_enabled[0].contains("source=\"pipedrive\"")
+            && not_enabled[0].contains("PIPEDRIVE_WEBHOOK_PASSWORD"),
+        "{}",
+        not_enabled[0]
     );
     for secret in [
         SALESFORCE_ORG,

@@ -37,7 +37,8 @@
 //! types every source per scheme (pure), and [`SourcesConfig::resolve`] reads the secrets at
 //! cold start into [`Source`]s whose [`SchemeSettings`] hold exactly their scheme's settings.
 //! A built-in source that `RELAY_SOURCES` does not mention and whose secret variable is unset
-//! is [`SourceLookup::Disabled`], saying what to set (not every deployment uses every CRM); a
+//! is [`SourceLookup::Disabled`], saying what to set (not every deployment uses every CRM;
+//! the reason is for the operator's log, [`Sources::disabled`], never for a caller); a
 //! source that `RELAY_SOURCES` mentions must resolve, or the cold start fails naming it. So
 //! deployment-wide settings that should not make a source mandatory are variables of their
 //! own, not `RELAY_SOURCES` fields.
@@ -324,6 +325,15 @@ impl Sources {
         self.entries.values().filter_map(|entry| match entry {
             Entry::Enabled(source) => Some(source.as_ref()),
             Entry::Disabled(_) => None,
+        })
+    }
+
+    /// The sources that are not enabled, with why (what to set), sorted by name: for the
+    /// operator's cold-start log, never for a caller.
+    pub fn disabled(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.entries.iter().filter_map(|(name, entry)| match entry {
+            Entry::Enabled(_) => None,
+            Entry::Disabled(reason) => Some((name.as_str(), reason.as_str())),
         })
     }
 
