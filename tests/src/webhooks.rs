@@ -24,11 +24,9 @@ pub const SALESFORCE_TOKEN: &str = "sf-url-token-for-tests";
 pub const PIPEDRIVE_USER: &str = "pipedrive";
 pub const PIPEDRIVE_PASSWORD: &str = "pipedrive-password-for-tests";
 
-/// The variables a deployed crm-signup would have, pointing at `sandbox`.
+/// The variables a deployed crm-signup would have, pointing at `sandbox`: plain variables
+/// only, no `RELAY_SOURCES` (tests that need one add it).
 pub fn relay_variables(info: &StartInfo) -> HashMap<String, String> {
-    let relay_sources = serde_json::json!({
-        "hubspot": {"hubspot_api": {"base_url": info.hubspot_url, "token": "env:HUBSPOT_ACCESS_TOKEN"}}
-    });
     [
         ("BRAZE_REST_ENDPOINT", info.braze.clone()),
         ("BRAZE_ALLOW_CUSTOM_ENDPOINT", "true".into()),
@@ -44,11 +42,11 @@ pub fn relay_variables(info: &StartInfo) -> HashMap<String, String> {
         ("RELAY_STANDARD_WEBHOOKS_SECRET", STANDARD_SECRET.into()),
         ("HUBSPOT_CLIENT_SECRET", HUBSPOT_SECRET.into()),
         ("HUBSPOT_ACCESS_TOKEN", info.hubspot_token.clone()),
+        ("HUBSPOT_API_BASE_URL", info.hubspot_url.clone()),
         ("RELAY_PUBLIC_URL", PUBLIC_URL.into()),
         ("SALESFORCE_ORGANIZATION_ID", SALESFORCE_ORG.into()),
         ("SALESFORCE_URL_TOKEN", SALESFORCE_TOKEN.into()),
         ("PIPEDRIVE_WEBHOOK_PASSWORD", PIPEDRIVE_PASSWORD.into()),
-        ("RELAY_SOURCES", relay_sources.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

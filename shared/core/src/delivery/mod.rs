@@ -82,11 +82,22 @@ impl DeliveryOptions {
                 "must be at least 1",
             ));
         }
+        let signup_event_name = env
+            .get("SIGNUP_EVENT_NAME")
+            .unwrap_or(defaults.signup_event_name);
+        let trimmed = signup_event_name.trim();
+        if trimmed.is_empty() || trimmed != signup_event_name || trimmed.contains(char::is_control)
+        {
+            // Userflow matches event names exactly: a stray space or line break would
+            // silently trigger no flow.
+            return Err(ConfigError::new(
+                "SIGNUP_EVENT_NAME",
+                "must be a non-empty name without surrounding spaces or control characters",
+            ));
+        }
         Ok(DeliveryOptions {
             userflow_concurrency,
-            signup_event_name: env
-                .get("SIGNUP_EVENT_NAME")
-                .unwrap_or(defaults.signup_event_name),
+            signup_event_name,
             ..defaults
         })
     }
@@ -462,6 +473,20 @@ fn error_kind(error: &UserflowError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_the_signup_event_name_is_padded_or_has_a_line_break_then_the_variable_is_named() {
+        for bad in ["signed_up ", " signed_up", "signed\nup", "signed_up\r"] {
+            let env = Env::from_map([("SIGNUP_EVENT_NAME".to_owned(), bad.to_owned())].into());
+            let error = DeliveryOptions::from_env(&env).unwrap_err();
+            assert_eq!(error.variable(), "SIGNUP_EVENT_NAME", "{bad:?}");
+        }
+        let env = Env::from_map([("SIGNUP_EVENT_NAME".to_owned(), "Signed Up".to_owned())].into());
+        assert_eq!(
+            DeliveryOptions::from_env(&env).unwrap().signup_event_name,
+            "Signed Up"
+        );
+    }
 
     #[test]
     fn when_a_step_is_named_then_as_str_is_its_serde_name() {

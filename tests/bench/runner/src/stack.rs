@@ -94,15 +94,10 @@ impl Stack {
     }
 
     /// The built-in `hubspot` source's settings: its client secret, the sandbox's private app
-    /// token, and (through `RELAY_SOURCES`) the sandbox as its API; its signed URL is
+    /// token, and the sandbox as its API (`HUBSPOT_API_BASE_URL`); its signed URL is
     /// `$RELAY_PUBLIC_URL/webhooks/hubspot`.
     fn hubspot_env(&self) -> Vec<(String, String)> {
         let info = self.sandbox.info();
-        let mut sources = serde_json::Map::new();
-        sources.insert(
-            HUBSPOT_SOURCE.to_owned(),
-            serde_json::json!({ "hubspot_api": { "base_url": info.hubspot_url } }),
-        );
         vec![
             (
                 "HUBSPOT_CLIENT_SECRET".to_owned(),
@@ -112,10 +107,7 @@ impl Stack {
                 "HUBSPOT_ACCESS_TOKEN".to_owned(),
                 info.hubspot_token.clone(),
             ),
-            (
-                "RELAY_SOURCES".to_owned(),
-                serde_json::Value::Object(sources).to_string(),
-            ),
+            ("HUBSPOT_API_BASE_URL".to_owned(), info.hubspot_url.clone()),
         ]
     }
 }
