@@ -333,3 +333,47 @@ fn drain(stream: Option<impl AsyncRead + Unpin + Send + 'static>) -> JoinHandle<
         String::from_utf8_lossy(&text).into_owned()
     })
 }
+
+/// Runs `binary` with `vars` against a fresh [`RuntimeApi`] and checks what a configuration
+/// error at cold start must give: the process exits non-zero, exactly one `/init/error` of
+/// type `Runtime.ConfigError` whose message names `variable`, and one readable line on stderr
+/// naming it (the error's text, not its `Debug` form). Panics with what was seen otherwise.
+pub async fn assert_config_error_reported(
+    binary: impl AsRef<Path>,
+    vars: &HashMap<String, String>,
+    variable: &str,
+) {
+    // Far above a cold start (milliseconds); only reached when something is broken.
+    const WAIT: Duration = Duration::from_secs(30);
+    let mut api = RuntimeApi::start([]).await;
+    let mut function = FunctionProcess::spawn(binary, &api, vars);
+    let exited = function.wait_exit(WAIT).await;
+    let output = function.stop().await;
+    let calls = api.calls_so_far();
+
+    let status = exited.unwrap_or_else(|| panic!("still running after {WAIT:?}: {output:?}"));
+    assert!(!status.success(), "exit status {status}");
+    let [Call::InitError { error_type, body }] = calls.as_slice() else {
+        panic!(
+            "expected exactly one /init/error, got {calls:?}; stderr: {}",
+            output.stderr
+        );
+    };
+    assert_eq!(error_type, "Runtime.ConfigError");
+    let document: serde_json::Value = serde_json::from_slice(body).expect("JSON error document");
+    assert_eq!(document["errorType"], "Runtime.ConfigError");
+    let message = document["errorMessage"].as_str().expect("errorMessage");
+    assert!(message.contains(variable), "{message}");
+    let lines: Vec<&str> = output
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {:?}", output.stderr);
+    assert!(lines[0].contains(variable), "{}", lines[0]);
+    assert!(
+        !lines[0].contains('{'),
+        "a readable line, not Debug: {}",
+        lines[0]
+    );
+}

@@ -8,20 +8,6 @@ use relay_tests::webhooks::*;
 use sandbox::{Api, FaultKind, FaultRule};
 use serde_json::json;
 
-/// Collects everything the handler logs, as JSON lines would reach CloudWatch.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn when_requests_succeed_fail_and_retry_then_logs_hold_no_personal_data_or_secret() {
     let captured = Captured::default();
@@ -69,7 +55,7 @@ async fn when_requests_succeed_fail_and_retry_then_logs_hold_no_personal_data_or
         .await;
     assert_eq!(answer.status, 202, "{}", answer.text);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("webhook handled"),
         "the request line is logged"

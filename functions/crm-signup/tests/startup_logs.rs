@@ -7,20 +7,6 @@ mod common;
 use common::*;
 use relay_tests::webhooks::*;
 
-/// Collects everything logged, as JSON lines would reach CloudWatch.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn when_salesforce_opts_out_of_its_url_token_then_the_cold_start_warns_once_naming_it() {
     let captured = Captured::default();
@@ -45,7 +31,7 @@ async fn when_salesforce_opts_out_of_its_url_token_then_the_cold_start_warns_onc
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let warnings: Vec<&str> = logs
         .lines()
         .filter(|line| line.contains("WARN") && line.contains("organization id"))

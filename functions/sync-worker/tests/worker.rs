@@ -43,6 +43,19 @@ async fn stack() -> Stack {
 }
 
 impl Stack {
+    /// Makes Userflow refuse the key (401, misconfigured) for the next user upsert only: that
+    /// contact stays unfinished, the others of its message are delivered.
+    async fn refuse_one_userflow_upsert(&self) {
+        let once = FaultRule::new(
+            Api::Userflow,
+            "POST",
+            "/users",
+            FaultKind::status(401, false),
+        )
+        .times(1);
+        self.sandbox.admin().add_fault(&once).await.unwrap();
+    }
+
     /// Makes the sandbox answer every `POST path` of `api` with `kind`.
     async fn fail(&self, api: Api, path: &str, kind: FaultKind) {
         let rule = FaultRule::new(api, "POST", path, kind);
@@ -307,15 +320,7 @@ async fn when_a_message_holds_many_contacts_then_all_are_delivered_and_it_is_ack
 #[tokio::test]
 async fn when_part_of_a_message_is_unfinished_then_only_that_part_is_parked_again() {
     let stack = stack().await;
-    // Userflow refuses the key once: that contact stays unfinished, the other is delivered.
-    let once = FaultRule::new(
-        Api::Userflow,
-        "POST",
-        "/users",
-        FaultKind::status(401, false),
-    )
-    .times(1);
-    stack.sandbox.admin().add_fault(&once).await.unwrap();
+    stack.refuse_one_userflow_upsert().await;
     let response = handler(
         &stack.deps,
         sqs_event(&[("m-part", contacts_job(&["p-1", "p-2"], 0, true))]),
@@ -360,14 +365,7 @@ async fn when_no_contact_of_a_message_finishes_then_it_is_a_batch_item_failure_a
 #[tokio::test]
 async fn when_the_remainder_cannot_be_parked_then_the_message_is_kept() {
     let stack = stack().await;
-    let once = FaultRule::new(
-        Api::Userflow,
-        "POST",
-        "/users",
-        FaultKind::status(401, false),
-    )
-    .times(1);
-    stack.sandbox.admin().add_fault(&once).await.unwrap();
+    stack.refuse_one_userflow_upsert().await;
     stack.deps.queue.fail_next_sends(1);
     let response = handler(
         &stack.deps,
