@@ -1,7 +1,13 @@
 //! Running a function's real binary as Lambda would: a loopback Lambda Runtime API
-//! (2018-06-01) that hands out the given invocations in order and records what the function
-//! posts back (`/response`, `/error`, `/init/error`), and the binary started against it with
-//! the environment Lambda gives a `provided.al2023` function.
+//! (2018-06-01) that hands out the given invocations in order and records every call with the
+//! instant it arrived (each `/next` poll, and what the function posts back: `/response`,
+//! `/error`, `/init/error`), and the binary started against it with the environment Lambda
+//! gives a `provided.al2023` function.
+//!
+//! This is the only emulator of the Runtime API in the workspace: the binary tests read what
+//! was posted ([`RuntimeApi::next_call`]), and `relay-bench`'s cold start times the polls and
+//! the response as they arrive ([`RuntimeApi::next_arrival`]). The handlers take an
+//! [`Instant`] first thing, so the recorded times do not include the emulator's own work.
 //!
 //! The emulator binds 127.0.0.1 port 0; the process is stopped by its PID when the test is
 //! done with it (or dropped).
@@ -11,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -25,30 +31,68 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// How long an invocation may run, as announced in `Lambda-Runtime-Deadline-Ms`.
+const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The function name in [`Invocation::new`]'s ARN, for tests that do not name one.
+const DEFAULT_FUNCTION_NAME: &str = "under-test";
+
 /// One event to hand out on `GET /invocation/next`.
 #[derive(Debug, Clone)]
 pub struct Invocation {
     /// `Lambda-Runtime-Aws-Request-Id`.
     pub request_id: String,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub function_arn: String,
     /// The event JSON.
     pub payload: String,
 }
 
 impl Invocation {
-    /// An invocation of `payload` under `request_id`.
+    /// An invocation of `payload` under `request_id`, addressed to a function named
+    /// `under-test` (see [`Invocation::for_function`] to name it).
     pub fn new(request_id: impl Into<String>, payload: impl Into<String>) -> Invocation {
         Invocation {
             request_id: request_id.into(),
+            function_arn: function_arn(DEFAULT_FUNCTION_NAME),
             payload: payload.into(),
+        }
+    }
+
+    /// The same invocation addressed to `function_name`'s ARN (in [`lambda_env`]'s region and
+    /// a fixed account), so the ARN agrees with `AWS_LAMBDA_FUNCTION_NAME` as it does on Lambda.
+    pub fn for_function(self, function_name: &str) -> Invocation {
+        Invocation {
+            function_arn: function_arn(function_name),
+            ..self
         }
     }
 }
 
-/// What the function posted to the Runtime API.
+/// `function_name`'s unqualified ARN in us-east-1 under a fixed test account.
+fn function_arn(function_name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}")
+}
+
+/// A call the function made to the Runtime API, with the instant it arrived (taken first
+/// thing in the handler).
 #[derive(Debug, Clone)]
 pub enum Call {
+    /// `GET /invocation/next`, a poll for the next event. Recorded when its event has been
+    /// handed out, or on arrival when there is none left (the poll then waits for good).
+    /// [`RuntimeApi::next_arrival`] returns these; [`RuntimeApi::next_call`] and
+    /// [`RuntimeApi::calls_so_far`] skip them.
+    Next {
+        /// When the request arrived.
+        arrived: Instant,
+        /// When its event was handed out (the response built, about to be written); `None`
+        /// when no event was left for it.
+        handed_out: Option<Instant>,
+    },
     /// `POST /invocation/{id}/response`.
     Response {
+        /// When it arrived.
+        arrived: Instant,
         /// The request id in the path.
         request_id: String,
         /// The response document.
@@ -56,6 +100,8 @@ pub enum Call {
     },
     /// `POST /invocation/{id}/error`.
     Error {
+        /// When it arrived.
+        arrived: Instant,
         /// The request id in the path.
         request_id: String,
         /// `Lambda-Runtime-Function-Error-Type`.
@@ -65,6 +111,8 @@ pub enum Call {
     },
     /// `POST /init/error`.
     InitError {
+        /// When it arrived.
+        arrived: Instant,
         /// `Lambda-Runtime-Function-Error-Type`.
         error_type: String,
         /// The error document.
@@ -123,21 +171,37 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
-    /// The next call the function made, waiting at most `limit`.
+    /// The next call the function posted (`/response`, `/error`, `/init/error`), waiting at
+    /// most `limit`. `/next` polls are skipped: what a test checks is what was posted.
     pub async fn next_call(&mut self, limit: Duration) -> Option<Call> {
-        tokio::time::timeout(limit, self.calls.recv())
-            .await
-            .ok()
-            .flatten()
+        let posted = async {
+            loop {
+                match self.calls.recv().await? {
+                    Call::Next { .. } => continue,
+                    call => return Some(call),
+                }
+            }
+        };
+        tokio::time::timeout(limit, posted).await.ok().flatten()
     }
 
-    /// Every call received so far, without waiting.
+    /// Every call the function posted so far, without waiting; `/next` polls are skipped as
+    /// in [`RuntimeApi::next_call`].
     pub fn calls_so_far(&mut self) -> Vec<Call> {
         let mut calls = Vec::new();
         while let Ok(call) = self.calls.try_recv() {
-            calls.push(call);
+            if !matches!(call, Call::Next { .. }) {
+                calls.push(call);
+            }
         }
         calls
+    }
+
+    /// The next call of any kind, `/next` polls included, as soon as it arrives; `None` once
+    /// the emulator has stopped. No time limit: it is cancel-safe, so a caller that times the
+    /// calls (the cold-start bench) races it in `select!` against the process and a deadline.
+    pub async fn next_arrival(&mut self) -> Option<Call> {
+        self.calls.recv().await
     }
 }
 
@@ -149,12 +213,17 @@ impl Drop for RuntimeApi {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    let arrived = Instant::now();
     let invocation = shared.pending.lock().expect("not poisoned").pop_front();
     let Some(invocation) = invocation else {
+        let _ = shared.calls.send(Call::Next {
+            arrived,
+            handed_out: None,
+        });
         // Lambda freezes the process here until the next event; the test stops it instead.
         return std::future::pending().await;
     };
-    let deadline_ms = (SystemTime::now() + Duration::from_secs(30))
+    let deadline_ms = (SystemTime::now() + INVOCATION_TIMEOUT)
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")
         .as_millis();
@@ -170,13 +239,15 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     set("lambda-runtime-deadline-ms", &deadline_ms.to_string());
     set(
         "lambda-runtime-invoked-function-arn",
-        "arn:aws:lambda:us-east-1:123456789012:function:under-test",
+        &invocation.function_arn,
     );
-    set(
-        "lambda-runtime-trace-id",
-        "Root=1-6740a3b2-0f1e2d3c4b5a69788796a5b4;Parent=53995c3f42cd8ad8;Sampled=0",
-    );
-    (StatusCode::OK, headers, invocation.payload).into_response()
+    set("lambda-runtime-trace-id", &trace_id());
+    let response = (StatusCode::OK, headers, invocation.payload).into_response();
+    let _ = shared.calls.send(Call::Next {
+        arrived,
+        handed_out: Some(Instant::now()),
+    });
+    response
 }
 
 async fn response(
@@ -184,7 +255,11 @@ async fn response(
     UrlPath(request_id): UrlPath<String>,
     body: Bytes,
 ) -> StatusCode {
-    let _ = shared.calls.send(Call::Response { request_id, body });
+    let _ = shared.calls.send(Call::Response {
+        arrived: Instant::now(),
+        request_id,
+        body,
+    });
     StatusCode::ACCEPTED
 }
 
@@ -194,10 +269,11 @@ async fn error(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let error_type = error_type(&headers);
+    let arrived = Instant::now();
     let _ = shared.calls.send(Call::Error {
+        arrived,
         request_id,
-        error_type,
+        error_type: error_type(&headers),
         body,
     });
     StatusCode::ACCEPTED
@@ -208,9 +284,27 @@ async fn init_error(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let error_type = error_type(&headers);
-    let _ = shared.calls.send(Call::InitError { error_type, body });
+    let arrived = Instant::now();
+    let _ = shared.calls.send(Call::InitError {
+        arrived,
+        error_type: error_type(&headers),
+        body,
+    });
     StatusCode::ACCEPTED
+}
+
+/// A fresh X-Ray style trace header per invocation, as Lambda gives
+/// (`Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0`).
+fn trace_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970");
+    format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+        now.as_secs(),
+        now.as_nanos() & ((1u128 << 96) - 1),
+        now.subsec_nanos()
+    )
 }
 
 fn error_type(headers: &HeaderMap) -> String {
@@ -353,7 +447,12 @@ pub async fn assert_config_error_reported(
 
     let status = exited.unwrap_or_else(|| panic!("still running after {WAIT:?}: {output:?}"));
     assert!(!status.success(), "exit status {status}");
-    let [Call::InitError { error_type, body }] = calls.as_slice() else {
+    let [
+        Call::InitError {
+            error_type, body, ..
+        },
+    ] = calls.as_slice()
+    else {
         panic!(
             "expected exactly one /init/error, got {calls:?}; stderr: {}",
             output.stderr

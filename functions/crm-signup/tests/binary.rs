@@ -44,6 +44,7 @@ async fn response_to(api: &mut RuntimeApi, request_id: &str) -> Result<Value, St
         Some(Call::Response {
             request_id: id,
             body,
+            ..
         }) => {
             assert_eq!(id, request_id, "responses come in invocation order");
             Ok(serde_json::from_slice(&body).expect("the response document is JSON"))
@@ -52,6 +53,7 @@ async fn response_to(api: &mut RuntimeApi, request_id: &str) -> Result<Value, St
             request_id: id,
             error_type,
             body,
+            ..
         }) => Err(format!(
             "invocation {id} got /error ({error_type}) instead of a response: {}",
             String::from_utf8_lossy(&body)

@@ -59,7 +59,10 @@ async fn when_reported_then_the_runtime_api_gets_one_init_error_with_type_header
         .await
         .expect("reported");
     let call = api.next_call(Duration::from_secs(10)).await;
-    let Some(Call::InitError { error_type, body }) = call else {
+    let Some(Call::InitError {
+        error_type, body, ..
+    }) = call
+    else {
         panic!("expected /init/error, got {call:?}");
     };
     assert_eq!(error_type, "Runtime.ConfigError");

@@ -7,11 +7,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use relay_tests::runtime_api::{Call, Invocation, RuntimeApi};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
-
-use crate::runtime_api::{Call, Invocation, RuntimeApi};
 
 /// The longest one run may take before it counts as failed.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -105,17 +104,9 @@ pub fn lambda_env(function_name: &str, runtime_api: &str) -> Vec<(String, String
 pub async fn run_once(target: &Target, run: usize) -> Result<Sample, RunFailure> {
     let function_name = target.function_name;
     let request_id = format!("bench-{function_name}-{run:04}-0000-0000-000000000000");
-    let invocation = Invocation {
-        request_id: request_id.clone(),
-        function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}"),
-        payload: (target.event)(run).to_string(),
-    };
-    let (api, mut calls) = RuntimeApi::start(invocation)
-        .await
-        .map_err(|e| RunFailure {
-            reason: format!("cannot bind the Runtime API emulator: {e}"),
-            output: String::new(),
-        })?;
+    let invocation = Invocation::new(request_id.clone(), (target.event)(run).to_string())
+        .for_function(function_name);
+    let mut api = RuntimeApi::start([invocation]).await;
     let mut env = lambda_env(function_name, &api.host_port());
     env.extend(target.env.iter().cloned());
 
@@ -139,7 +130,7 @@ pub async fn run_once(target: &Target, run: usize) -> Result<Sample, RunFailure>
         drain(child.stderr.take(), output.clone()),
     ];
 
-    let result = watch(&mut child, &mut calls, started, &request_id, pid).await;
+    let result = watch(&mut child, &mut api, started, &request_id, pid).await;
     stop(&mut child).await;
     for reader in readers {
         let _ = reader.await;
@@ -165,7 +156,7 @@ pub async fn run_once(target: &Target, run: usize) -> Result<Sample, RunFailure>
 /// Waits for the first `/next`, then the response; reads the peak RSS before returning.
 async fn watch(
     child: &mut Child,
-    calls: &mut tokio::sync::mpsc::UnboundedReceiver<Call>,
+    api: &mut RuntimeApi,
     started: Instant,
     request_id: &str,
     pid: u32,
@@ -175,7 +166,7 @@ async fn watch(
     let mut handed_out: Option<Instant> = None;
     loop {
         let call = tokio::select! {
-            call = calls.recv() => call.ok_or("the Runtime API emulator stopped")?,
+            call = api.next_arrival() => call.ok_or("the Runtime API emulator stopped")?,
             status = child.wait() => {
                 let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
                 return Err(format!("the function exited before it answered ({status})"));
@@ -215,17 +206,25 @@ async fn watch(
                 return Ok((sample, body));
             }
             Call::Error {
-                phase,
+                request_id: id,
                 error_type,
                 body,
-            } => {
-                return Err(format!(
-                    "the function reported an error ({phase}, {error_type}): {}",
-                    String::from_utf8_lossy(&body)
-                ));
-            }
+                ..
+            } => return Err(reported_error(&id, &error_type, &body)),
+            Call::InitError {
+                error_type, body, ..
+            } => return Err(reported_error("init", &error_type, &body)),
         }
     }
+}
+
+/// Why a run failed when the function posted `/error` (`phase` is the request id) or
+/// `/init/error` (`phase` is `init`).
+fn reported_error(phase: &str, error_type: &str, body: &[u8]) -> String {
+    format!(
+        "the function reported an error ({phase}, {error_type}): {}",
+        String::from_utf8_lossy(body)
+    )
 }
 
 /// Kills the child by its PID and reaps it.

@@ -12,7 +12,6 @@ mod cold_start;
 mod events;
 mod latency;
 mod report;
-mod runtime_api;
 mod stack;
 mod stats;
 
