@@ -7,6 +7,8 @@
 //! vendor calls) is relay-core's or relay-clients' code, never a second implementation.
 
 pub mod commands;
+#[cfg(feature = "sandbox")]
+pub mod demo;
 pub mod error;
 pub mod local;
 pub mod output;
@@ -56,6 +58,9 @@ pub enum Command {
     /// Dead-letter queues: list, replay, purge.
     #[command(subcommand)]
     Dlq(commands::dlq::Command),
+    /// Play the demo scenario on a fresh local stack and report what held.
+    #[cfg(feature = "sandbox")]
+    Demo(demo::Args),
 }
 
 /// What every command is given: the merged settings and the output mode.
@@ -88,5 +93,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<Outcome, CliErr
         Command::Check(args) => commands::check::run(args, context).await,
         Command::Scim(command) => commands::scim::run(command, context).await,
         Command::Dlq(command) => commands::dlq::run(command, context).await,
+        #[cfg(feature = "sandbox")]
+        Command::Demo(args) => demo::run(args, context).await,
     }
 }

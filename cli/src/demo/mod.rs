@@ -1,0 +1,121 @@
+//! `relay demo`: the main job end to end on the local stack, as a newcomer's first run.
+//!
+//! Starts `relay local` (moto + the sandbox) as a child process, then plays four scenes with
+//! the operator's own commands (`relay webhook send`, `relay dlq list|replay`, `relay scim`),
+//! narrating each step, and checks every expectation against the sandbox's admin state:
+//! 1. one signup from each CRM source, signed as that CRM signs, and one invalid contact;
+//! 2. a Braze outage while signups arrive: parked, then drained once Braze is back;
+//! 3. a job that keeps failing lands in the dead-letter queue and is replayed;
+//! 4. a Braze dashboard user managed over SCIM.
+//!
+//! It ends with a report table and exits 0 only if every expectation held. Everything it
+//! started is stopped, also on Ctrl-C.
+
+mod cli;
+mod report;
+mod scenario;
+mod stack;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sandbox::AdminClient;
+
+use crate::{CliError, Context, Exit, Outcome};
+
+pub use report::{Expectation, Report};
+
+/// Arguments of `relay demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How long the Braze outage of scene 2 lasts, in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub outage_secs: u64,
+    /// How many signups arrive during the outage.
+    #[arg(long, default_value_t = 300)]
+    pub outage_signups: usize,
+    /// Keep the demo's folder (settings, `relay local`'s log) instead of removing it.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// What the scenes share: the operator commands, the sandbox's admin API, the narration.
+pub(crate) struct Demo {
+    relay: cli::RelayCommands,
+    admin: AdminClient,
+    narrator: Narrator,
+    args: Args,
+    dir: PathBuf,
+}
+
+/// Numbered narration: on stdout, or on stderr with `--json` (stdout holds the report).
+pub(crate) struct Narrator {
+    json: bool,
+}
+
+impl Narrator {
+    /// A scene's heading.
+    fn scene(&self, number: usize, title: &str) {
+        self.line(&format!("\n{number}. {title}"));
+    }
+
+    /// One step within a scene.
+    fn step(&self, text: &str) {
+        self.line(&format!("   - {text}"));
+    }
+
+    fn line(&self, text: &str) {
+        if self.json {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// Runs the demo: starts the stack, plays the scenes, stops the stack, reports.
+pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
+    let narrator = Narrator { json: context.json };
+    let relay_exe = std::env::current_exe()
+        .map_err(|error| CliError::failed(format!("cannot find the relay binary: {error}")))?;
+    let dir = tempfile::Builder::new()
+        .prefix("relay-demo-")
+        .tempdir()
+        .map_err(|error| CliError::failed(format!("cannot create the demo folder: {error}")))?;
+    narrator.line("Lifecycle Relay demo: the main job on one machine, against the sandbox.");
+    narrator.step(&format!("work folder: {}", dir.path().display()));
+    let stack = stack::LocalStack::start(&relay_exe, dir.path(), &context.settings).await?;
+    narrator.step(&format!(
+        "relay local is up: webhooks on {}, sandbox admin on {} (its log: {})",
+        stack.info.webhooks,
+        stack.info.admin(),
+        stack.log.display()
+    ));
+    let demo = Demo {
+        relay: cli::RelayCommands::new(relay_exe, stack.env_file.clone()),
+        admin: AdminClient::new(stack.info.admin()),
+        narrator,
+        dir: dir.path().to_path_buf(),
+        args,
+    };
+    // Ctrl-C stops the scenes; the stack is stopped either way.
+    let played = tokio::select! {
+        report = scenario::play(&demo) => report,
+        _ = tokio::signal::ctrl_c() => Err(CliError::failed("interrupted (Ctrl-C)")),
+    };
+    let stopped = stack.stop(Duration::from_secs(20)).await;
+    let keep = demo.args.keep;
+    if keep {
+        let kept = dir.keep();
+        demo.narrator
+            .step(&format!("kept the work folder: {}", kept.display()));
+    }
+    let report = played?;
+    stopped?;
+    let exit = if report.all_held() {
+        Exit::Done
+    } else {
+        Exit::Failed
+    };
+    Ok(Outcome::new(exit, &report, report.table()))
+}

@@ -1,0 +1,46 @@
+//! The four scenes, in order; each checks its expectations into the report.
+
+mod dead_letters;
+mod outage;
+mod scim;
+mod signups;
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::{Demo, Report};
+use crate::CliError;
+
+/// Plays every scene. An expectation that does not hold is a report row; an error (a
+/// command that could not run, the sandbox unreachable) ends the demo.
+pub(super) async fn play(demo: &Demo) -> Result<Report, CliError> {
+    let mut report = Report::default();
+    signups::play(demo, &mut report).await?;
+    outage::play(demo, &mut report).await?;
+    dead_letters::play(demo, &mut report).await?;
+    scim::play(demo, &mut report).await?;
+    Ok(report)
+}
+
+/// Polls `check` every 250 ms until it returns true or `limit` passes; true if it held.
+async fn eventually<F, Fut>(limit: Duration, mut check: F) -> Result<bool, CliError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool, CliError>>,
+{
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await? {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= until {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The sandbox's admin API failed: the demo cannot check anything more.
+fn admin_error(error: sandbox::AdminError) -> CliError {
+    CliError::failed(format!("the sandbox's admin API failed: {error}"))
+}

@@ -1,0 +1,189 @@
+//! The demo's `relay local`: started as a child process with the demo's settings, read from
+//! its one JSON line, stopped by SIGTERM to its PID (it then stops moto and the sandbox).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::{CliError, Settings};
+
+/// Seconds a failed message stays invisible before SQS delivers it again (scene 3's pace).
+pub const VISIBILITY_TIMEOUT_SECS: u64 = 3;
+/// Receives before SQS moves a message to the dead-letter queue. High enough that a
+/// 20 s outage (scene 2) never sends a parked contact there, low enough for scene 3.
+pub const MAX_RECEIVE_COUNT: u32 = 10;
+
+/// What `relay local` printed when it was ready (the fields the demo uses).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocalInfo {
+    /// Base URL of the webhook routes.
+    pub webhooks: String,
+    /// The sandbox's URLs (the demo always runs with the sandbox).
+    pub sandbox: Option<SandboxUrls>,
+}
+
+/// The sandbox part of `relay local`'s line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SandboxUrls {
+    /// Admin API base URL.
+    pub admin: String,
+}
+
+impl LocalInfo {
+    /// The sandbox's admin URL.
+    pub fn admin(&self) -> &str {
+        self.sandbox.as_ref().map_or("", |s| s.admin.as_str())
+    }
+}
+
+/// A running `relay local`.
+pub struct LocalStack {
+    child: Child,
+    /// What it printed.
+    pub info: LocalInfo,
+    /// The settings file other `relay` commands read to reach it.
+    pub env_file: PathBuf,
+    /// Its stderr (one line per invocation, the handlers' logs).
+    pub log: PathBuf,
+}
+
+impl LocalStack {
+    /// Starts `relay local` in `dir` with the demo's settings and waits for its line. The
+    /// vendor settings of the caller's environment are not passed on: the demo always runs
+    /// against the sandbox.
+    pub async fn start(
+        relay: &Path,
+        dir: &Path,
+        caller: &Settings,
+    ) -> Result<LocalStack, CliError> {
+        let settings_file = dir.join("demo.env");
+        std::fs::write(&settings_file, demo_settings()).map_err(|error| {
+            CliError::failed(format!("cannot write {}: {error}", settings_file.display()))
+        })?;
+        let env_file = dir.join("local.env");
+        let log = dir.join("relay-local.log");
+        let log_file = std::fs::File::create(&log).map_err(|error| {
+            CliError::failed(format!("cannot create {}: {error}", log.display()))
+        })?;
+        let mut command = Command::new(relay);
+        command
+            .arg("local")
+            .arg("--env-file")
+            .arg(&settings_file)
+            .arg("--env-out")
+            .arg(&env_file)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file);
+        for name in ["PATH", "HOME", "RELAY_PYTHON", "RUST_LOG"] {
+            if let Some(value) = caller.get(name) {
+                command.env(name, value);
+            }
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|error| CliError::failed(format!("cannot start relay local: {error}")))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        let read = tokio::time::timeout(
+            Duration::from_secs(60),
+            BufReader::new(stdout).read_line(&mut line),
+        )
+        .await;
+        let info = match read {
+            Ok(Ok(n)) if n > 0 => serde_json::from_str::<LocalInfo>(&line).map_err(|error| {
+                CliError::failed(format!(
+                    "relay local printed an unexpected line ({error}): {line}"
+                ))
+            }),
+            _ => Err(CliError::failed(format!(
+                "relay local did not start; see {}",
+                log.display()
+            ))),
+        };
+        match info {
+            Ok(info) if info.sandbox.is_some() => Ok(LocalStack {
+                child,
+                info,
+                env_file,
+                log,
+            }),
+            Ok(_) => {
+                terminate(&mut child, Duration::from_secs(20)).await;
+                Err(CliError::failed("relay local did not start the sandbox"))
+            }
+            Err(error) => {
+                terminate(&mut child, Duration::from_secs(20)).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stops it as Ctrl-C would (SIGTERM), waiting up to `grace` before killing it.
+    pub async fn stop(mut self, grace: Duration) -> Result<(), CliError> {
+        match terminate(&mut self.child, grace).await {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => Err(CliError::failed(format!(
+                "relay local stopped with {status}; see {}",
+                self.log.display()
+            ))),
+            None => Err(CliError::failed(format!(
+                "relay local did not stop within {grace:?} and was killed; see {}",
+                self.log.display()
+            ))),
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL after `grace`; the exit status when it stopped by itself.
+async fn terminate(child: &mut Child, grace: Duration) -> Option<std::process::ExitStatus> {
+    if let Some(pid) = child.id() {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    }
+    match tokio::time::timeout(grace, child.wait()).await {
+        Ok(Ok(status)) => Some(status),
+        _ => {
+            let _ = child.kill().await;
+            None
+        }
+    }
+}
+
+/// The demo's settings: fresh secrets for the four sources, fast redelivery.
+fn demo_settings() -> String {
+    let standard_key = [
+        uuid::Uuid::new_v4().into_bytes(),
+        uuid::Uuid::new_v4().into_bytes(),
+    ]
+    .concat();
+    let secret = || uuid::Uuid::new_v4().simple().to_string();
+    [
+        format!(
+            "RELAY_STANDARD_WEBHOOKS_SECRET=whsec_{}",
+            BASE64.encode(standard_key)
+        ),
+        format!("HUBSPOT_CLIENT_SECRET={}", secret()),
+        format!("SALESFORCE_ORGANIZATION_ID={}", SALESFORCE_ORGANIZATION),
+        format!("SALESFORCE_URL_TOKEN={}", secret()),
+        format!("PIPEDRIVE_WEBHOOK_PASSWORD={}", secret()),
+        format!("RELAY_LOCAL_VISIBILITY_TIMEOUT_SECS={VISIBILITY_TIMEOUT_SECS}"),
+        format!("RELAY_LOCAL_MAX_RECEIVE_COUNT={MAX_RECEIVE_COUNT}"),
+        "RELAY_LOCAL_WAIT_SECONDS=1".to_owned(),
+        // A vendor call keeps retrying for at most 2 s: an outage parks contacts quickly.
+        "UPSTREAM_RETRY_DEADLINE_MS=2000".to_owned(),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// The demo's Salesforce organization (18 characters, as Salesforce sends it).
+pub const SALESFORCE_ORGANIZATION: &str = "00D5e000000DemoEAK";
