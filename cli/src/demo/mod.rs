@@ -103,6 +103,7 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         report = scenario::play(&demo) => report,
         _ = tokio::signal::ctrl_c() => Err(CliError::failed("interrupted (Ctrl-C)")),
     };
+    let moto_pid = stack.info.moto_pid;
     let stopped = stack.stop(Duration::from_secs(20)).await;
     let keep = demo.args.keep;
     if keep {
@@ -110,8 +111,18 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         demo.narrator
             .step(&format!("kept the work folder: {}", kept.display()));
     }
-    let report = played?;
+    let mut report = played?;
     stopped?;
+    let moto_left = moto_pid.filter(|pid| stack::is_running(*pid));
+    report.check(
+        report::TEARDOWN,
+        "relay local stopped on SIGTERM and stopped the moto it started",
+        match moto_left {
+            Some(pid) => format!("moto (pid {pid}) still running"),
+            None => format!("stopped (moto pid {moto_pid:?} gone)"),
+        },
+        moto_pid.is_some() && moto_left.is_none(),
+    );
     let exit = if report.all_held() {
         Exit::Done
     } else {

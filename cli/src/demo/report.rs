@@ -4,10 +4,13 @@ use serde::Serialize;
 
 use crate::output::table;
 
+/// The "scene" of the checks made after the scenes, on stopping the stack.
+pub const TEARDOWN: usize = 0;
+
 /// One checked expectation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Expectation {
-    /// The scene (1 to 4).
+    /// The scene (1 to 4), or [`TEARDOWN`].
     pub scene: usize,
     /// What should be true.
     pub expected: String,
@@ -65,7 +68,11 @@ impl Report {
             .iter()
             .map(|e| {
                 vec![
-                    e.scene.to_string(),
+                    if e.scene == TEARDOWN {
+                        "end".to_owned()
+                    } else {
+                        e.scene.to_string()
+                    },
                     if e.held { "ok" } else { "FAILED" }.to_owned(),
                     e.expected.clone(),
                     e.observed.clone(),

@@ -28,6 +28,9 @@ pub struct LocalInfo {
     pub webhooks: String,
     /// The sandbox's URLs (the demo always runs with the sandbox).
     pub sandbox: Option<SandboxUrls>,
+    /// The moto process `relay local` started, if it started one.
+    #[serde(default)]
+    pub moto_pid: Option<u32>,
 }
 
 /// The sandbox part of `relay local`'s line.
@@ -142,6 +145,11 @@ impl LocalStack {
             ))),
         }
     }
+}
+
+/// True while a process with this id exists (signal 0 probes without signalling).
+pub fn is_running(pid: u32) -> bool {
+    kill(Pid::from_raw(pid as i32), None).is_ok()
 }
 
 /// SIGTERM, then SIGKILL after `grace`; the exit status when it stopped by itself.

@@ -1,0 +1,82 @@
+//! The demo scenario as a test: `relay demo` with a shorter outage, its report's figures
+//! checked, and nothing left running afterwards.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn expectation<'a>(report: &'a Value, scene: u64, starts_with: &str) -> &'a Value {
+    report["expectations"]
+        .as_array()
+        .expect("expectations")
+        .iter()
+        .find(|e| {
+            e["scene"] == scene
+                && e["expected"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with(starts_with)
+        })
+        .unwrap_or_else(|| panic!("no expectation `{starts_with}` in scene {scene}: {report:#}"))
+}
+
+#[test]
+fn when_the_demo_runs_then_every_expectation_holds_with_the_expected_figures() {
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args([
+            "--json",
+            "demo",
+            "--outage-secs",
+            "5",
+            "--outage-signups",
+            "120",
+        ])
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("relay demo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("the report is JSON ({e}); stderr:\n{stderr}"));
+    let failed: Vec<&Value> = report["expectations"]
+        .as_array()
+        .expect("expectations")
+        .iter()
+        .filter(|e| e["held"] != true)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "expectations that did not hold: {failed:#?}\nstderr:\n{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+
+    // Scene 1: four sources, each one delivered, plus the invalid contact refused.
+    let scene_1 = report["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["scene"] == 1)
+        .count();
+    assert_eq!(scene_1, 4 * 2 + 2, "{report:#}");
+    // Scene 2: the figures are the outage's own.
+    assert_eq!(
+        expectation(&report, 2, "every contact Braze could not take")["observed"],
+        "120"
+    );
+    assert_eq!(
+        expectation(&report, 2, "each of the 120 users is in Userflow")["observed"],
+        "120"
+    );
+    assert_eq!(
+        expectation(&report, 2, "`signed_up` was sent exactly once")["observed"],
+        "120"
+    );
+    // Scene 3 and 4 ran to the end.
+    assert_eq!(
+        expectation(&report, 3, "the DLQ is empty")["observed"],
+        "Some(0)"
+    );
+    assert_eq!(
+        expectation(&report, 4, "getting it afterwards fails")["observed"],
+        "1"
+    );
+}
