@@ -12,10 +12,13 @@
 //! - [`intake`](mod@intake): the intake step (record -> contact -> validated -> deduplicated, with why
 //!   each refused record was refused), shared by every path that takes contacts in.
 //! - [`salesforce`]: the SOAP Ack and the markers that skip redelivered notifications.
+//! - [`outbound`]: the sending side: the request each CRM would send, built and signed from a
+//!   resolved source (`relay webhook send`).
 
 pub mod fetch;
 pub mod intake;
 pub mod mapping;
+pub mod outbound;
 pub mod payload;
 pub mod replay;
 pub mod salesforce;
@@ -28,7 +31,9 @@ pub use intake::{FieldError, Intake, IntakeContact, RejectedContact, intake};
 pub use mapping::{FieldMapping, Pointer};
 pub use payload::{Payload, PayloadError, Record};
 pub use signature::{AuthError, Verified};
-pub use sources::{Scheme, SchemeSettings, Source, SourceLookup, Sources, SourcesError};
+pub use sources::{
+    Scheme, SchemeSettings, Source, SourceLookup, SourceState, SourceStatus, Sources, SourcesError,
+};
 
 /// A webhook as received, before anything is trusted: what verification needs.
 #[derive(Debug, Clone, Copy)]

@@ -6,6 +6,12 @@ use http::HeaderMap;
 
 use super::{AUTHORIZATION, AuthError, malformed, optional_header, secret_eq};
 
+/// The `Authorization` value a sender with HTTP Basic credentials puts on every request:
+/// `Basic base64(user:password)`. For tools that send webhooks as Pipedrive does.
+pub fn basic_authorization(username: &str, password: &str) -> String {
+    format!("Basic {}", BASE64.encode(format!("{username}:{password}")))
+}
+
 /// Checks `Authorization: Basic base64(user:pass)` against the expected user name and
 /// password, both compared in constant time (the password check runs even when the user
 /// name is wrong).

@@ -20,6 +20,11 @@
 //! [`ReplayKey`] the caller checks against the requests already handled
 //! ([`crate::crm::replay`]).
 //!
+//! The sending side's primitives sit beside their verifiers, so each scheme's rules are in one
+//! place: [`standard_webhooks_signature`], [`hubspot_v3_signature`] (and v2 / v1),
+//! [`url_token_query`], [`basic_authorization`]; [`crate::crm::outbound`] builds whole
+//! requests with them.
+//!
 //! Each scheme is a module of its own (`standard_webhooks`, `hubspot`, `salesforce`,
 //! `basic`), re-exported here; this module holds [`AuthError`], the header names, the
 //! dispatch on [`SchemeSettings`] and the helpers the schemes share (header reading,
@@ -41,12 +46,15 @@ use subtle::ConstantTimeEq;
 use super::InboundRequest;
 use super::sources::SchemeSettings;
 
-pub use basic::verify_basic;
+pub use basic::{basic_authorization, verify_basic};
 pub use hubspot::{
     HubspotVersion, decode_hubspot_uri, hubspot_request_uri, hubspot_v1_signature,
     hubspot_v2_signature, hubspot_v3_signature, verify_hubspot,
 };
-pub use salesforce::{check_salesforce_organization, is_salesforce_id, verify_url_token};
+pub use salesforce::{
+    check_salesforce_organization, is_salesforce_id, redact_url_token, url_token_query,
+    verify_url_token,
+};
 pub use standard_webhooks::{
     SecretFormatError, decode_standard_webhooks_secret, standard_webhooks_signature,
     verify_standard_webhooks,

@@ -5,6 +5,37 @@ use subtle::ConstantTimeEq;
 
 use super::{AuthError, URL_TOKEN_PARAMETER, secret_eq};
 
+/// The raw query (without `?`) that carries a Salesforce URL token:
+/// `token=<form-urlencoded token>`. For tools that send Outbound Messages.
+pub fn url_token_query(token: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(URL_TOKEN_PARAMETER, token)
+        .finish()
+}
+
+/// `raw_query` with the value of every `token` parameter replaced by `***`, for showing a URL
+/// without its secret. Other parameters are kept as they are.
+pub fn redact_url_token(raw_query: &str) -> String {
+    if raw_query.is_empty() {
+        return String::new();
+    }
+    raw_query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+                .map(|(name, _)| name.into_owned())
+                .collect();
+            if decoded == URL_TOKEN_PARAMETER {
+                format!("{name}=***")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Checks the `token` query parameter against `expected` (constant time); `Ok` when no token
 /// is configured. Every `token` parameter present must match.
 pub fn verify_url_token(raw_query: &str, expected: Option<&str>) -> Result<(), AuthError> {
@@ -84,6 +115,19 @@ pub fn is_salesforce_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_a_url_token_is_queried_then_it_verifies_and_shows_redacted() {
+        let query = url_token_query("a b&c=d");
+        assert_eq!(query, "token=a+b%26c%3Dd");
+        assert_eq!(verify_url_token(&query, Some("a b&c=d")), Ok(()));
+        assert_eq!(
+            verify_url_token(&query, Some("other")),
+            Err(AuthError::BadUrlToken)
+        );
+        assert_eq!(redact_url_token(&format!("x=1&{query}")), "x=1&token=***");
+        assert_eq!(redact_url_token(""), "");
+    }
 
     #[test]
     fn when_salesforce_id_has_a_valid_checksum_then_it_is_accepted() {

@@ -284,10 +284,31 @@ pub enum SourceLookup<'a> {
     Unknown,
 }
 
+/// One configured source as an operator lists it: its name, its scheme (also when it is not
+/// enabled) and whether it is enabled or why not.
+#[derive(Debug)]
+pub struct SourceStatus<'a> {
+    /// The name in `/webhooks/{source}`.
+    pub name: &'a str,
+    /// Its scheme.
+    pub scheme: Scheme,
+    /// Enabled, or why not.
+    pub state: SourceState<'a>,
+}
+
+/// Whether a configured source is enabled.
+#[derive(Debug)]
+pub enum SourceState<'a> {
+    /// Enabled, with its settings.
+    Enabled(&'a Source),
+    /// Not enabled, with why and what to set (as [`SourceLookup::Disabled`]).
+    Disabled(&'a str),
+}
+
 #[derive(Debug, Clone)]
 enum Entry {
     Enabled(Box<Source>),
-    Disabled(String),
+    Disabled { scheme: Scheme, reason: String },
 }
 
 /// Every source, resolved: what `/webhooks/{source}` looks names up in.
@@ -310,7 +331,7 @@ impl Sources {
     pub fn get(&self, name: &str) -> SourceLookup<'_> {
         match self.entries.get(name) {
             Some(Entry::Enabled(source)) => SourceLookup::Found(source),
-            Some(Entry::Disabled(reason)) => SourceLookup::Disabled(reason),
+            Some(Entry::Disabled { reason, .. }) => SourceLookup::Disabled(reason),
             None => SourceLookup::Unknown,
         }
     }
@@ -324,7 +345,24 @@ impl Sources {
     pub fn enabled(&self) -> impl Iterator<Item = &Source> + '_ {
         self.entries.values().filter_map(|entry| match entry {
             Entry::Enabled(source) => Some(source.as_ref()),
-            Entry::Disabled(_) => None,
+            Entry::Disabled { .. } => None,
+        })
+    }
+
+    /// Every source, enabled or not, sorted by name, with its scheme: for the operator's
+    /// listing (`relay sources`).
+    pub fn statuses(&self) -> impl Iterator<Item = SourceStatus<'_>> + '_ {
+        self.entries.iter().map(|(name, entry)| match entry {
+            Entry::Enabled(source) => SourceStatus {
+                name,
+                scheme: source.scheme(),
+                state: SourceState::Enabled(source),
+            },
+            Entry::Disabled { scheme, reason } => SourceStatus {
+                name,
+                scheme: *scheme,
+                state: SourceState::Disabled(reason),
+            },
         })
     }
 
@@ -333,7 +371,7 @@ impl Sources {
     pub fn disabled(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.entries.iter().filter_map(|(name, entry)| match entry {
             Entry::Enabled(_) => None,
-            Entry::Disabled(reason) => Some((name.as_str(), reason.as_str())),
+            Entry::Disabled { reason, .. } => Some((name.as_str(), reason.as_str())),
         })
     }
 
@@ -356,11 +394,17 @@ impl Sources {
         }
     }
 
-    /// Adds a disabled source with its reason (tests of the handlers' "not enabled" answer).
+    /// Adds a disabled source of `scheme` with its reason (tests of the handlers' "not
+    /// enabled" answer).
     #[cfg(any(test, feature = "test-util"))]
-    pub fn with_disabled(mut self, name: &str, reason: &str) -> Sources {
-        self.entries
-            .insert(name.to_owned(), Entry::Disabled(reason.to_owned()));
+    pub fn with_disabled(mut self, name: &str, scheme: Scheme, reason: &str) -> Sources {
+        self.entries.insert(
+            name.to_owned(),
+            Entry::Disabled {
+                scheme,
+                reason: reason.to_owned(),
+            },
+        );
         self
     }
 }

@@ -13,6 +13,7 @@ use super::{
     ALLOW_UNAUTHENTICATED, DEFAULT_HUBSPOT_API_URL, Entry, HUBSPOT_API_BASE_URL, HubspotApi,
     RELAY_PUBLIC_URL, RELAY_SOURCES, SALESFORCE_ORGANIZATION_ID, SchemeSettings, Source, Sources,
 };
+use crate::crm::outbound::webhook_url;
 use crate::crm::signature::{decode_standard_webhooks_secret, is_salesforce_id};
 use crate::secrets::{SecretError, SecretRef, SecretResolver};
 
@@ -22,19 +23,23 @@ impl SourcesConfig {
     pub async fn resolve(self, secrets: &SecretResolver) -> Result<Sources, SourcesError> {
         let mut entries = BTreeMap::new();
         for spec in self.specs {
+            let scheme = spec.scheme.scheme();
             let entry = if !spec.enabled {
-                Entry::Disabled(format!(
-                    "source {} is disabled in {RELAY_SOURCES}",
-                    spec.name
-                ))
+                Entry::Disabled {
+                    scheme,
+                    reason: format!("source {} is disabled in {RELAY_SOURCES}", spec.name),
+                }
             } else {
                 match resolve_source(&spec, secrets).await? {
                     Resolved::Enabled(source) => Entry::Enabled(source),
-                    Resolved::Missing(missing) => Entry::Disabled(format!(
-                        "source {} is not enabled: set {}",
-                        spec.name,
-                        missing.join(" and ")
-                    )),
+                    Resolved::Missing(missing) => Entry::Disabled {
+                        scheme,
+                        reason: format!(
+                            "source {} is not enabled: set {}",
+                            spec.name,
+                            missing.join(" and ")
+                        ),
+                    },
                 }
             };
             entries.insert(spec.name, entry);
@@ -159,7 +164,7 @@ impl Resolution<'_> {
         match (configured, self.secrets.env_var(RELAY_PUBLIC_URL)) {
             (Some(url), _) => Ok(Some(url.clone())),
             (None, Some(base)) => {
-                let url = format!("{}/webhooks/{}", base.trim_end_matches('/'), self.name());
+                let url = webhook_url(&base, self.name());
                 check_public_url(&url).map_err(|problem| {
                     self.unusable(format!(
                         "{RELAY_PUBLIC_URL} {problem} (it is the base of public_url)"

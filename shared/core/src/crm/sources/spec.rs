@@ -60,6 +60,18 @@ pub(super) enum SchemeSpec {
     },
 }
 
+impl SchemeSpec {
+    /// The scheme these settings are for.
+    pub(super) fn scheme(&self) -> Scheme {
+        match self {
+            SchemeSpec::StandardWebhooks { .. } => Scheme::StandardWebhooks,
+            SchemeSpec::Hubspot { .. } => Scheme::Hubspot,
+            SchemeSpec::SalesforceOutbound { .. } => Scheme::SalesforceOutbound,
+            SchemeSpec::Pipedrive { .. } => Scheme::Pipedrive,
+        }
+    }
+}
+
 /// How a Salesforce source's URL token resolves.
 #[derive(Debug, Clone)]
 pub(super) enum UrlTokenSpec {

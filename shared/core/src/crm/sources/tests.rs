@@ -435,11 +435,25 @@ fn when_sources_are_built_for_tests_then_lookup_finds_them() {
         },
         send_signup_event: true,
     };
-    let sources = Sources::for_tests(vec![source]).with_disabled("off", "because");
+    let sources = Sources::for_tests(vec![source]).with_disabled("off", Scheme::Hubspot, "because");
     assert!(matches!(sources.get("t"), SourceLookup::Found(s) if s.name == "t"));
     assert!(matches!(
         sources.get("off"),
         SourceLookup::Disabled("because")
     ));
     assert_eq!(sources.names().collect::<Vec<_>>(), ["off", "t"]);
+    let statuses: Vec<(&str, Scheme, bool)> = sources
+        .statuses()
+        .map(|status| {
+            let enabled = matches!(status.state, SourceState::Enabled(_));
+            (status.name, status.scheme, enabled)
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("off", Scheme::Hubspot, false),
+            ("t", Scheme::Pipedrive, true)
+        ]
+    );
 }
