@@ -3,6 +3,8 @@
 Prints one JSON line, {"endpoint": "http://127.0.0.1:PORT", "pid": PID}, then serves until
 standard input closes or SIGTERM/SIGINT arrives, so a parent that dies never leaves it behind.
 The port is chosen by the OS (port 0) and read back, so parallel runs never collide.
+relay-core (feature `moto`) compiles this file in and runs it with `python -c`, so keep it
+self-contained (no imports of sibling files).
 """
 
 import json

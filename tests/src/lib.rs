@@ -8,12 +8,8 @@
 pub mod runtime_api;
 pub mod webhooks;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-
-use aws_sdk_s3::config::{Credentials, Region};
 
 /// A retry policy for clients talking to the sandbox: six attempts 10 to 200 ms apart within
 /// 20 s, so tests spend their time on behaviour, not on backoff.
@@ -34,18 +30,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The Python that has moto: `RELAY_PYTHON` if set, else the project's `.venv`.
+/// The Python that has moto: `RELAY_PYTHON` if set, else the project's `.venv`
+/// ([`relay_core::aws::moto::find_python`] from the workspace root).
 pub fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("RELAY_PYTHON") {
-        return PathBuf::from(path);
-    }
-    let venv = workspace_root().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run `make venv` (make test does it) to install the pinned moto[server]",
-        venv.display()
-    );
-    venv
+    relay_core::aws::moto::find_python(&workspace_root()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A name unique within this machine and run, for buckets and queues shared by one moto.
@@ -58,76 +46,39 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// Region and static credentials used against moto; moto accepts any.
-pub const TEST_REGION: &str = "us-east-1";
-const TEST_KEY_ID: &str = "testing";
-const TEST_SECRET: &str = "testing";
+/// Region used against moto; moto accepts any.
+pub const TEST_REGION: &str = relay_core::aws::moto::MOTO_REGION;
 
-/// A moto server process on a free loopback port, killed (by its PID) when dropped.
+/// A moto server process on a free loopback port, killed (by its PID) when dropped: relay-core's
+/// [`relay_core::aws::moto::Moto`] (shared with `relay local`), started from the workspace's
+/// `.venv`, plus what the tests need to create and drain buckets and queues.
 #[derive(Debug)]
 pub struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-#[derive(serde::Deserialize)]
-struct MotoReady {
-    endpoint: String,
+    inner: relay_core::aws::moto::Moto,
 }
 
 impl Moto {
     /// Starts moto and waits until it serves. Panics with the reason when it cannot.
     pub fn start() -> Moto {
-        let script = workspace_root().join("tools/moto_server.py");
-        let mut child = Command::new(python())
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        let read = BufReader::new(stdout).read_line(&mut line);
-        let ready: MotoReady = match read {
-            Ok(n) if n > 0 => serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("moto printed an unexpected line {line:?}: {e}")),
-            _ => {
-                let status = child.wait().ok();
-                panic!("moto exited before it was ready ({status:?}); see its stderr above")
-            }
-        };
-        Moto {
-            child,
-            endpoint: ready.endpoint,
-        }
+        let inner = relay_core::aws::moto::Moto::start_from(&workspace_root())
+            .unwrap_or_else(|e| panic!("{e}"));
+        Moto { inner }
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL` or an SDK `endpoint_url`.
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.inner.endpoint()
     }
 
     /// The process id, for tools that stop it themselves.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.inner.pid()
     }
 
     /// Shared SDK config pointing at this moto with static test credentials, over the
     /// functions' own HTTP client ([`relay_core::aws::aws_sdk_loader`]).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        relay_core::aws::aws_sdk_loader()
-            .endpoint_url(&self.endpoint)
-            .region(Region::new(TEST_REGION))
-            .credentials_provider(Credentials::new(
-                TEST_KEY_ID,
-                TEST_SECRET,
-                None,
-                None,
-                "relay-tests",
-            ))
-            .load()
-            .await
+        self.inner.sdk_config().await
     }
 
     /// An S3 client for this moto (path-style addressing, as loopback endpoints need).
@@ -222,12 +173,5 @@ impl Moto {
             );
         }
         bodies
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,3 +1,240 @@
 //! `relay local`: the whole stack in one process, on loopback: the API Gateway routes, SQS
 //! pollers acting as Lambda's event source mapping, S3/SQS (moto unless `AWS_ENDPOINT_URL`),
 //! and Braze + Userflow (the sandbox unless vendor settings are given).
+//!
+//! - [`config`]: `relay local`'s own settings and their defaults.
+//! - [`aws`]: moto or `AWS_ENDPOINT_URL`; the bucket and queues.
+//! - [`vendors`]: the real APIs or the sandbox.
+//! - [`functions`]: the functions' dependencies, built as their `main.rs` builds them.
+//! - [`gateway`]: `POST /webhooks/{source}` as API Gateway invokes crm-signup.
+//! - [`poller`]: the sync queue as Lambda's event source mapping invokes sync-worker.
+//! - [`invocation`]: the Lambda context of each invocation.
+//! - [`env_out`]: the `--env-out` file.
+//!
+//! [`run`] starts everything (or, when a step fails, stops what it had started), prints one
+//! JSON line ([`Ready`]) on stdout, serves until Ctrl-C or SIGTERM, then stops in order:
+//! pollers (batches in flight finish, bounded), gateway, sandbox, moto (by PID).
+
+pub mod aws;
+pub mod config;
+pub mod env_out;
+mod error;
+pub mod functions;
+pub mod gateway;
+pub mod invocation;
+pub mod poller;
+pub mod vendors;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use relay_core::aws::sqs_client;
+use serde::Serialize;
+use tokio::signal::unix::{SignalKind, signal};
+
+pub use error::LocalError;
+
+use crate::Settings;
+use aws::Aws;
+use config::{GATEWAY_TIMEOUT, LocalConfig};
+use gateway::{Gateway, HttpFunction};
+use invocation::Function;
+use poller::{Poller, QueueSource};
+use vendors::{SandboxUrls, Vendors};
+
+/// What `relay local` is asked for on its command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The webhook port on 127.0.0.1 (0: a free port).
+    pub port: u16,
+    /// Where to write the dotenv file for other `relay` commands.
+    pub env_out: Option<PathBuf>,
+}
+
+/// The startup line: where everything is (no secrets).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Ready {
+    /// The gateway: `POST <webhooks>/webhooks/{source}`.
+    pub webhooks: String,
+    /// S3 and SQS.
+    pub aws_endpoint: String,
+    /// moto's process id, when the stack started moto.
+    pub moto_pid: Option<u32>,
+    /// The state bucket.
+    pub state_bucket: String,
+    /// The sync queue.
+    pub sync_queue_url: String,
+    /// Its dead-letter queue.
+    pub sync_dlq_url: String,
+    /// The sandbox's URLs, when the sandbox runs.
+    pub sandbox: Option<SandboxUrls>,
+}
+
+/// How the stack ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stopped {
+    /// Ctrl-C.
+    Sigint,
+    /// SIGTERM.
+    Sigterm,
+}
+
+/// The running stack.
+pub struct Stack {
+    ready: Ready,
+    pollers: Vec<Poller>,
+    gateway: Gateway,
+    vendors: Vendors,
+    aws: Aws,
+    drain: Duration,
+}
+
+/// Runs the stack until Ctrl-C or SIGTERM; a signal during startup stops what was started.
+pub async fn run(options: Options, settings: &Settings) -> Result<Stopped, LocalError> {
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(LocalError::Signals)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(LocalError::Signals)?;
+    let signalled = async {
+        tokio::select! {
+            _ = interrupt.recv() => Stopped::Sigint,
+            _ = terminate.recv() => Stopped::Sigterm,
+        }
+    };
+    tokio::pin!(signalled);
+    // Dropping an unfinished start drops what it started: moto is killed by PID.
+    let stack = tokio::select! {
+        stack = Stack::start(&options, settings) => stack?,
+        stopped = &mut signalled => return Ok(stopped),
+    };
+    let line = serde_json::to_string(stack.ready()).unwrap_or_default();
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    }
+    let stopped = signalled.await;
+    tracing::info!(target: "relay_local", signal = ?stopped, "stopping");
+    stack.stop().await;
+    Ok(stopped)
+}
+
+impl Stack {
+    /// Starts everything; on an error, stops what was started before returning it.
+    pub async fn start(options: &Options, settings: &Settings) -> Result<Stack, LocalError> {
+        let config = LocalConfig::from_env(&settings.env())?;
+        let aws = Aws::start(settings).await?;
+        let vendors = vendors::start(settings).await?;
+        match Stack::start_on(options, settings, &config, &aws, &vendors).await {
+            Ok((ready, gateway, pollers)) => Ok(Stack {
+                ready,
+                pollers,
+                gateway,
+                vendors,
+                aws,
+                drain: config.poll.drain,
+            }),
+            Err(error) => {
+                vendors.stop().await;
+                drop(aws);
+                Err(error)
+            }
+        }
+    }
+
+    /// The resources, the functions, the gateway and the pollers on `aws` and `vendors`.
+    async fn start_on(
+        options: &Options,
+        settings: &Settings,
+        config: &LocalConfig,
+        aws: &Aws,
+        vendors: &Vendors,
+    ) -> Result<(Ready, Gateway, Vec<Poller>), LocalError> {
+        let resources = aws.create_resources(config).await?;
+        let bound = Gateway::bind(options.port).await?;
+        let mut added: Vec<(String, String)> = aws.variables();
+        added.push((config::STATE_BUCKET.into(), resources.state_bucket.clone()));
+        added.push(("SYNC_QUEUE_URL".into(), resources.sync.queue_url.clone()));
+        added.push(("SYNC_DLQ_URL".into(), resources.sync.dlq_url.clone()));
+        added.extend(vendors.variables(settings));
+        if settings.get("RELAY_PUBLIC_URL").is_none() {
+            added.push(("RELAY_PUBLIC_URL".into(), bound.url().to_owned()));
+        }
+        let functions_settings = added
+            .iter()
+            .fold(settings.clone(), |merged, (name, value)| {
+                merged.with(name, value.clone())
+            });
+        let signup = Arc::new(functions::crm_signup(&functions_settings, &aws.sdk).await?);
+        let worker = Arc::new(functions::sync_worker(&functions_settings, &aws.sdk).await?);
+        if let Some(path) = &options.env_out {
+            let mut vars = added.clone();
+            for (name, value) in env_out::source_variables(&functions_settings) {
+                if !vars.iter().any(|(n, _)| *n == name) {
+                    vars.push((name, value));
+                }
+            }
+            env_out::write(path, &vars).map_err(|source| LocalError::EnvOut {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        let gateway = bound.serve(HttpFunction {
+            function: Function {
+                name: "crm-signup",
+                region: aws.region.clone(),
+                timeout: GATEWAY_TIMEOUT,
+            },
+            handler: Arc::new(move |request| {
+                let deps = Arc::clone(&signup);
+                async move { crm_signup::handler(&deps, request).await }.boxed()
+            }),
+            bad_request: Arc::new(|error| crm_signup::Problem::from(error).into_response()),
+        });
+        let sync_poller = Poller::start(
+            sqs_client(&aws.sdk),
+            QueueSource {
+                queue_url: resources.sync.queue_url.clone(),
+                queue_arn: resources.sync.queue_arn.clone(),
+                region: aws.region.clone(),
+            },
+            Function {
+                name: "sync-worker",
+                region: aws.region.clone(),
+                timeout: config.poll.function_timeout,
+            },
+            config.poll.clone(),
+            Arc::new(move |event| {
+                let deps = Arc::clone(&worker);
+                async move { sync_worker::handler(&deps, event).await }.boxed()
+            }),
+        );
+        let ready = Ready {
+            webhooks: gateway.url().to_owned(),
+            aws_endpoint: aws.endpoint.clone(),
+            moto_pid: aws.moto_pid(),
+            state_bucket: resources.state_bucket,
+            sync_queue_url: resources.sync.queue_url,
+            sync_dlq_url: resources.sync.dlq_url,
+            sandbox: vendors.sandbox_urls(),
+        };
+        Ok((ready, gateway, vec![sync_poller]))
+    }
+
+    /// Where everything is.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    /// Stops polling (batches in flight finish, bounded), the gateway, the sandbox, moto.
+    pub async fn stop(self) {
+        for poller in self.pollers {
+            poller.stop().await;
+        }
+        self.gateway.stop(self.drain).await;
+        self.vendors.stop().await;
+        drop(self.aws);
+    }
+}

@@ -9,10 +9,13 @@
 //! - `clients`: [`s3_client`], [`sqs_client`], [`secrets_manager_client`] and the default
 //!   timeouts.
 //! - `errors`: [`classify_service_error`] and the classification of any SDK error.
+//! - [`moto`] (feature `moto`): moto on a free loopback port, for the tests and `relay local`.
 
 mod clients;
 mod errors;
 mod https;
+#[cfg(feature = "moto")]
+pub mod moto;
 mod sdk_config;
 
 pub use clients::{
@@ -21,4 +24,5 @@ pub use clients::{
 };
 pub use errors::classify_service_error;
 pub(crate) use errors::{classify_sdk_error, http_status};
+
 pub use sdk_config::{aws_sdk_config, aws_sdk_loader};

@@ -13,6 +13,7 @@
 //! - `batch`: packing bodies into `SendMessageBatch` calls, and the send loop with its retries,
 //!   independent of SQS.
 //! - `sqs`: [`SqsQueue`], over the `aws` module's SQS client and error classification.
+//! - [`setup`]: creating a queue and its dead-letter queue (`relay local`).
 //! - `memory`: `MemoryQueue`, the in-memory test double (`cfg(test)` or feature `test-util`).
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use relay_clients::upstream::FailureClass;
 mod batch;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
+pub mod setup;
 mod sqs;
 
 pub use batch::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, pack_batches};

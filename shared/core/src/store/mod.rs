@@ -9,6 +9,7 @@
 //!
 //! - this module: the [`ObjectStore`] trait and its [`StoreError`].
 //! - `s3`: [`S3Store`], over the `aws` module's S3 client and error classification.
+//! - [`setup`]: creating the bucket (`relay local`).
 //! - `memory`: `MemoryStore`, the in-memory test double (`cfg(test)` or feature `test-util`).
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use relay_clients::upstream::FailureClass;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
 mod s3;
+pub mod setup;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemoryStore;
@@ -38,7 +40,8 @@ pub enum PutIfAbsent {
 #[derive(Debug, thiserror::Error)]
 #[error("object store {operation} of {key} failed ({class:?}): {detail}")]
 pub struct StoreError {
-    /// `put`, `put_if_absent`, `get`, `delete`, `list`.
+    /// `put`, `put_if_absent`, `get`, `delete`, `list` (and `head_bucket`, `create_bucket`
+    /// from [`setup`]).
     pub operation: &'static str,
     /// The key (keys never hold personal data: ids are hashed before they become keys).
     pub key: String,

@@ -1,0 +1,58 @@
+//! The functions' dependencies, built as their `main.rs` builds them: `Config::from_env` over
+//! the merged settings plus what the local stack adds, then `into_deps` on the relay's HTTP
+//! client, the S3 store and the SQS queue (both on the stack's SDK configuration).
+
+use aws_config::SdkConfig;
+use relay_clients::upstream::{HttpTimeouts, http_client};
+use relay_core::aws::{s3_client, secrets_manager_client, sqs_client};
+use relay_core::queue::SqsQueue;
+use relay_core::secrets::SecretResolver;
+use relay_core::store::S3Store;
+
+use super::LocalError;
+use crate::Settings;
+
+/// crm-signup's dependencies on S3 and SQS.
+pub type SignupDeps = crm_signup::Deps<S3Store, SqsQueue>;
+/// sync-worker's dependencies on S3 and SQS.
+pub type WorkerDeps = sync_worker::Deps<S3Store, SqsQueue>;
+
+/// The resolver the functions get: the settings for `NAME` / `env:` references, and Secrets
+/// Manager on the stack's endpoint for ARNs.
+fn secrets(settings: &Settings, sdk: &SdkConfig) -> SecretResolver {
+    settings
+        .secrets()
+        .and_secrets_manager(secrets_manager_client(sdk))
+}
+
+/// crm-signup's [`crm_signup::Config`] and deps from `settings` (the functions' variables).
+pub async fn crm_signup(settings: &Settings, sdk: &SdkConfig) -> Result<SignupDeps, LocalError> {
+    let config = crm_signup::Config::from_env(&settings.env(), &secrets(settings, sdk))
+        .await
+        .map_err(signup_error)?;
+    let store = S3Store::new(s3_client(sdk), config.state_bucket.clone());
+    let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
+    config
+        .into_deps(http_client(HttpTimeouts::default()), store, queue)
+        .map_err(signup_error)
+}
+
+/// sync-worker's [`sync_worker::Config`] and deps from `settings`.
+pub async fn sync_worker(settings: &Settings, sdk: &SdkConfig) -> Result<WorkerDeps, LocalError> {
+    let config = sync_worker::Config::from_env(&settings.env(), &secrets(settings, sdk)).await?;
+    let store = S3Store::new(s3_client(sdk), config.state_bucket.clone());
+    let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
+    Ok(config.into_deps(http_client(HttpTimeouts::default()), store, queue)?)
+}
+
+/// A configuration error keeps its variable (exit 2 naming it); the sources' errors name
+/// their own setting in the message.
+fn signup_error(error: crm_signup::StartupError) -> LocalError {
+    match error {
+        crm_signup::StartupError::Config(config) => LocalError::Config(config),
+        other => LocalError::Function {
+            function: "crm-signup",
+            message: other.to_string(),
+        },
+    }
+}

@@ -1,0 +1,238 @@
+//! `relay local` end to end: the binary starts moto and the sandbox, prints its line, turns a
+//! signed webhook into a Braze profile through crm-signup, writes `--env-out`, and stops
+//! everything it started on SIGTERM, or when startup fails halfway.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use relay_tests::webhooks::{STANDARD_SECRET, contact_json, eventually, standard_webhook};
+use serde_json::{Value, json};
+
+const RELAY: &str = env!("CARGO_BIN_EXE_relay");
+
+/// The Python moto runs with: `RELAY_PYTHON`, else the workspace's `.venv`.
+fn python() -> String {
+    relay_tests::python().display().to_string()
+}
+
+/// A marker in the environment of `relay local` and so of every process it starts.
+fn marker() -> String {
+    relay_tests::unique_name("relay-local-test")
+}
+
+/// Process ids whose environment holds `marker` (relay and whatever it started).
+fn processes_with(marker: &str) -> Vec<u32> {
+    let needle = format!("RELAY_LOCAL_TEST_MARKER={marker}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|stat| !stat.contains(") Z "))
+                .unwrap_or(false);
+            alive
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .map(|environ| {
+                        environ
+                            .split(|b| *b == 0)
+                            .any(|entry| entry == needle.as_bytes())
+                    })
+                    .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.contains(") Z "))
+        .unwrap_or(false)
+}
+
+/// `relay local` with `args`, its stdout piped, and the startup line read (up to 90 s).
+fn start(marker: &str, args: &[&str]) -> (Child, Value) {
+    let mut child = Command::new(RELAY)
+        .arg("local")
+        .args(args)
+        .env("RELAY_PYTHON", python())
+        .env("RELAY_LOCAL_TEST_MARKER", marker)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("BRAZE_REST_ENDPOINT")
+        .env_remove("BRAZE_API_KEY")
+        .env_remove("USERFLOW_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("relay runs");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver
+        .recv_timeout(Duration::from_secs(90))
+        .expect("relay local printed its line");
+    let ready: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("the startup line {line:?} is not JSON: {e}"));
+    (child, ready)
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test]
+async fn when_a_signed_webhook_is_posted_to_relay_local_then_it_reaches_the_sandbox_and_sigterm_stops_everything()
+ {
+    let marker = marker();
+    let dir = tempfile::tempdir().unwrap();
+    let env_out = dir.path().join("stack.env");
+    let (mut child, ready) = start(
+        &marker,
+        &[
+            "--set",
+            &format!("RELAY_STANDARD_WEBHOOKS_SECRET={STANDARD_SECRET}"),
+            "--env-out",
+            env_out.to_str().unwrap(),
+        ],
+    );
+    let webhooks = ready["webhooks"].as_str().expect("webhooks URL").to_owned();
+    let admin = ready["sandbox"]["admin"]
+        .as_str()
+        .expect("sandbox admin URL");
+    let moto_pid = ready["moto_pid"].as_u64().expect("moto pid") as u32;
+    assert!(
+        is_running(moto_pid),
+        "moto {moto_pid} runs while relay does"
+    );
+    for key in [
+        "aws_endpoint",
+        "state_bucket",
+        "sync_queue_url",
+        "sync_dlq_url",
+    ] {
+        assert!(ready[key].is_string(), "{key} in {ready}");
+    }
+    let line = ready.to_string();
+    assert!(
+        !line.contains(STANDARD_SECRET) && !line.contains("sandbox-braze-rest-key"),
+        "no secret in the startup line: {line}"
+    );
+
+    let body = json!({ "contacts": [contact_json("local-e2e-1")] }).to_string();
+    let event = standard_webhook(&body);
+    let mut request = reqwest::Client::new()
+        .post(format!("{webhooks}/webhooks/standard-webhooks"))
+        .body(event.body.clone());
+    for (name, value) in &event.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("the gateway answers");
+    let status = response.status();
+    let answer = response.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {answer}");
+    let sandbox = sandbox::AdminClient::new(admin);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            sandbox
+                .braze_user("local-e2e-1")
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        })
+        .await,
+        "the contact is in the sandbox's Braze"
+    );
+
+    let written = std::fs::read_to_string(&env_out).unwrap();
+    for expected in [
+        "AWS_ENDPOINT_URL=",
+        "SYNC_QUEUE_URL=",
+        "SYNC_DLQ_URL=",
+        "STATE_BUCKET=",
+        &format!("RELAY_PUBLIC_URL='{webhooks}'"),
+        "BRAZE_API_KEY=",
+        "BRAZE_SCIM_TOKEN=",
+        &format!("RELAY_STANDARD_WEBHOOKS_SECRET='{STANDARD_SECRET}'"),
+    ] {
+        assert!(written.contains(expected), "{expected} in {written}");
+    }
+
+    terminate(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(60)).expect("relay stops on SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    assert!(!is_running(moto_pid), "moto {moto_pid} is gone");
+    assert!(
+        processes_with(&marker).is_empty(),
+        "nothing relay started is left"
+    );
+}
+
+#[test]
+fn when_a_function_setting_is_bad_then_startup_fails_naming_it_and_leaves_no_moto() {
+    let marker = marker();
+    let output = assert_cmd::Command::new(RELAY)
+        .args(["--json", "local", "--set", "WEBHOOK_MAX_CONTACTS=0"])
+        .env("RELAY_PYTHON", python())
+        .env("RELAY_LOCAL_TEST_MARKER", &marker)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("BRAZE_REST_ENDPOINT")
+        .env_remove("BRAZE_API_KEY")
+        .env_remove("USERFLOW_API_KEY")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let document: Value = serde_json::from_str(stdout.trim()).expect("one JSON document");
+    assert_eq!(document["error"]["variable"], "WEBHOOK_MAX_CONTACTS");
+    // The sandbox starts after moto: its log line shows the failure came after moto ran.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("sandbox started"), "{stderr}");
+    assert!(
+        processes_with(&marker).is_empty(),
+        "moto was left running after a failed start"
+    );
+}
+
+#[test]
+fn when_vendor_settings_are_partial_then_it_exits_2_naming_the_missing_ones() {
+    let output = assert_cmd::Command::new(RELAY)
+        .args([
+            "local",
+            "--set",
+            "BRAZE_REST_ENDPOINT=https://rest.iad-01.braze.com",
+        ])
+        .env("RELAY_PYTHON", python())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("BRAZE_API_KEY")
+        .env_remove("USERFLOW_API_KEY")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("BRAZE_API_KEY, USERFLOW_API_KEY"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,357 @@
+//! The SQS poller against moto, with a handler that records what it is given: partial batch
+//! responses, SQS's own redrive to the dead-letter queue, a handler slower than the
+//! visibility timeout, and a handler error.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use futures::FutureExt;
+use lambda_runtime::LambdaEvent;
+use relay_cli::local::config::PollSettings;
+use relay_cli::local::invocation::Function;
+use relay_cli::local::poller::{Poller, QueueSource, SqsHandler};
+use relay_core::aws::sqs_client;
+use relay_core::queue::setup::{QueuePair, QueueWithDlq, ensure_queue_with_dlq};
+use relay_tests::webhooks::eventually;
+use relay_tests::{Moto, TEST_REGION, unique_name};
+
+/// What a handler was given: per invocation, the records' (body, receive count).
+#[derive(Default)]
+struct Record {
+    invocations: Vec<Vec<(String, u32)>>,
+    running: HashMap<String, usize>,
+    most_concurrent: usize,
+}
+
+type Log = Arc<Mutex<Record>>;
+
+impl Record {
+    fn times_seen(&self, body: &str) -> usize {
+        self.invocations
+            .iter()
+            .flatten()
+            .filter(|(b, _)| b == body)
+            .count()
+    }
+}
+
+struct Setup {
+    moto: Moto,
+    queues: QueuePair,
+}
+
+async fn setup(max_receive_count: u32) -> Setup {
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    let name = unique_name("poller");
+    let queues = ensure_queue_with_dlq(
+        &sqs_client(&moto.sdk_config().await),
+        &QueueWithDlq {
+            dlq_name: format!("{name}-dlq"),
+            name,
+            visibility_timeout: Duration::from_secs(1),
+            max_receive_count,
+        },
+    )
+    .await
+    .unwrap();
+    Setup { moto, queues }
+}
+
+impl Setup {
+    async fn send(&self, bodies: &[&str]) {
+        let sqs = self.moto.sqs_client().await;
+        for body in bodies {
+            sqs.send_message()
+                .queue_url(&self.queues.queue_url)
+                .message_body(*body)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// A poller whose handler records each invocation, sleeps `work` for bodies starting
+    /// with `slow`, and answers with `decide(invocation number, bodies)`.
+    async fn poller(
+        &self,
+        log: Log,
+        work: Duration,
+        decide: impl Fn(usize, &SqsEvent) -> Result<SqsBatchResponse, String> + Send + Sync + 'static,
+    ) -> Poller {
+        let decide = Arc::new(decide);
+        let source = self.queues.queue_arn.clone();
+        let handler: SqsHandler = Arc::new(move |event: LambdaEvent<SqsEvent>| {
+            let log = log.clone();
+            let decide = decide.clone();
+            let source = source.clone();
+            async move {
+                let bodies: Vec<(String, u32)> = event
+                    .payload
+                    .records
+                    .iter()
+                    .map(|record| {
+                        assert_eq!(record.event_source.as_deref(), Some("aws:sqs"));
+                        assert_eq!(record.event_source_arn.as_deref(), Some(source.as_str()));
+                        let count = record.attributes["ApproximateReceiveCount"]
+                            .parse()
+                            .unwrap();
+                        (record.body.clone().unwrap_or_default(), count)
+                    })
+                    .collect();
+                let left = event
+                    .context
+                    .deadline()
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default();
+                assert!(left > Duration::from_secs(5), "deadline {left:?} away");
+                let number = {
+                    let mut log = log.lock().unwrap();
+                    for (body, _) in &bodies {
+                        let running = log.running.entry(body.clone()).or_default();
+                        *running += 1;
+                        let running = *running;
+                        log.most_concurrent = log.most_concurrent.max(running);
+                    }
+                    log.invocations.push(bodies.clone());
+                    log.invocations.len() - 1
+                };
+                if bodies.iter().any(|(body, _)| body.starts_with("slow")) {
+                    tokio::time::sleep(work).await;
+                }
+                let answer = decide(number, &event.payload);
+                let mut log = log.lock().unwrap();
+                for (body, _) in &bodies {
+                    *log.running.get_mut(body).unwrap() -= 1;
+                }
+                answer.map_err(Into::into)
+            }
+            .boxed()
+        });
+        Poller::start(
+            sqs_client(&self.moto.sdk_config().await),
+            QueueSource {
+                queue_url: self.queues.queue_url.clone(),
+                queue_arn: self.queues.queue_arn.clone(),
+                region: TEST_REGION.into(),
+            },
+            Function {
+                name: "test-worker",
+                region: TEST_REGION.into(),
+                timeout: Duration::from_secs(10),
+            },
+            PollSettings {
+                batch_size: 10,
+                batch_window: Duration::from_millis(200),
+                wait_seconds: 1,
+                visibility_timeout: Duration::from_secs(1),
+                concurrency: 2,
+                function_timeout: Duration::from_secs(10),
+                drain: Duration::from_secs(10),
+            },
+            handler,
+        )
+    }
+}
+
+/// Fails the records whose body is in `failing`.
+fn failing(
+    bodies: &'static [&'static str],
+) -> impl Fn(usize, &SqsEvent) -> Result<SqsBatchResponse, String> {
+    move |_, event| {
+        let mut response = SqsBatchResponse::default();
+        for record in &event.records {
+            if bodies.contains(&record.body.as_deref().unwrap_or_default()) {
+                response.add_failure(record.message_id.clone().unwrap_or_default());
+            }
+        }
+        Ok(response)
+    }
+}
+
+#[tokio::test]
+async fn when_a_batch_reports_one_failure_then_only_that_message_is_redelivered() {
+    let setup = setup(5).await;
+    setup.send(&["ok-1", "fail", "ok-2"]).await;
+    let log = Log::default();
+    let poller = setup
+        .poller(log.clone(), Duration::ZERO, failing(&["fail"]))
+        .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            log.lock().unwrap().times_seen("fail") >= 3
+        })
+        .await,
+        "the failed message came back"
+    );
+    // Give the others every chance to come back too, had they not been deleted.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    poller.stop().await;
+    let log = log.lock().unwrap();
+    assert_eq!(log.times_seen("ok-1"), 1);
+    assert_eq!(log.times_seen("ok-2"), 1);
+    let counts: Vec<u32> = log
+        .invocations
+        .iter()
+        .flatten()
+        .filter(|(body, _)| body == "fail")
+        .map(|(_, count)| *count)
+        .collect();
+    assert_eq!(&counts[..3], [1, 2, 3], "SQS's receive count rises");
+}
+
+#[tokio::test]
+async fn when_a_message_fails_max_receive_count_times_then_sqs_moves_it_to_the_dlq() {
+    let setup = setup(3).await;
+    setup.send(&["poison", "fine"]).await;
+    let log = Log::default();
+    let poller = setup
+        .poller(log.clone(), Duration::ZERO, failing(&["poison"]))
+        .await;
+    let dlq = setup.moto.sqs_client().await;
+    let dlq_url = setup.queues.dlq_url.clone();
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            let attributes = dlq
+                .get_queue_attributes()
+                .queue_url(&dlq_url)
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                )
+                .send()
+                .await
+                .unwrap();
+            attributes
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                })
+                .is_some_and(|n| n == "1")
+        })
+        .await,
+        "the message reached the DLQ"
+    );
+    poller.stop().await;
+    assert_eq!(
+        setup.moto.receive_all(&setup.queues.dlq_url).await,
+        ["poison"]
+    );
+    let log = log.lock().unwrap();
+    assert_eq!(log.times_seen("poison"), 3, "handled maxReceiveCount times");
+    assert_eq!(log.times_seen("fine"), 1);
+}
+
+#[tokio::test]
+async fn when_a_handler_outlives_the_visibility_timeout_then_its_message_is_not_run_twice() {
+    let setup = setup(5).await;
+    setup.send(&["slow-1"]).await;
+    let log = Log::default();
+    let poller = setup
+        .poller(log.clone(), Duration::from_millis(3500), failing(&[]))
+        .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            let log = log.lock().unwrap();
+            log.times_seen("slow-1") == 1 && log.running.get("slow-1") == Some(&0)
+        })
+        .await,
+        "the slow handler finished"
+    );
+    // Three visibility timeouts: a message still on the queue would have come back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    poller.stop().await;
+    {
+        let log = log.lock().unwrap();
+        assert_eq!(log.most_concurrent, 1, "never two handlers on one message");
+        assert_eq!(log.times_seen("slow-1"), 1, "run once, then deleted");
+    }
+    assert!(
+        setup
+            .moto
+            .receive_all(&setup.queues.queue_url)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn when_a_handler_returns_an_error_then_the_whole_batch_is_redelivered() {
+    let setup = setup(5).await;
+    setup.send(&["one", "two", "three"]).await;
+    let log = Log::default();
+    let poller = setup
+        .poller(log.clone(), Duration::ZERO, |number, _| {
+            if number == 0 {
+                Err("the first invocation fails".to_owned())
+            } else {
+                Ok(SqsBatchResponse::default())
+            }
+        })
+        .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            let log = log.lock().unwrap();
+            log.invocations.len() >= 2
+                && log.invocations[0]
+                    .iter()
+                    .all(|(body, _)| log.times_seen(body) >= 2)
+        })
+        .await,
+        "every message of the failed batch came back"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    poller.stop().await;
+    let log = log.lock().unwrap();
+    for body in ["one", "two", "three"] {
+        let seen = log.times_seen(body);
+        let in_first = log.invocations[0].iter().any(|(b, _)| b == body);
+        assert_eq!(seen, if in_first { 2 } else { 1 }, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn when_the_queues_and_bucket_are_created_twice_then_the_second_run_applies_the_new_settings()
+{
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    let sdk = moto.sdk_config().await;
+    let sqs = sqs_client(&sdk);
+    let name = unique_name("setup");
+    let mut spec = QueueWithDlq {
+        dlq_name: format!("{name}-dlq"),
+        name,
+        visibility_timeout: Duration::from_secs(30),
+        max_receive_count: 5,
+    };
+    let first = ensure_queue_with_dlq(&sqs, &spec).await.unwrap();
+    spec.visibility_timeout = Duration::from_secs(2);
+    spec.max_receive_count = 3;
+    let second = ensure_queue_with_dlq(&sqs, &spec).await.unwrap();
+    assert_eq!(first, second, "the same queues");
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&second.queue_url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attributes = attributes.attributes().unwrap();
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "2");
+    let redrive: serde_json::Value =
+        serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert_eq!(redrive["deadLetterTargetArn"], second.dlq_arn.as_str());
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "3"
+    );
+
+    let s3 = relay_core::aws::s3_client(&sdk);
+    let bucket = unique_name("setup-bucket");
+    for _ in 0..2 {
+        relay_core::store::setup::ensure_bucket(&s3, &bucket)
+            .await
+            .unwrap();
+    }
+    assert!(s3.head_bucket().bucket(&bucket).send().await.is_ok());
+}
