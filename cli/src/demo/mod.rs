@@ -84,7 +84,14 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         .map_err(|error| CliError::failed(format!("cannot create the demo folder: {error}")))?;
     narrator.line("Lifecycle Relay demo: the main job on one machine, against the sandbox.");
     narrator.step(&format!("work folder: {}", dir.path().display()));
-    let stack = stack::LocalStack::start(&relay_exe, dir.path(), &context.settings).await?;
+    let stack = match stack::LocalStack::start(&relay_exe, dir.path(), &context.settings).await {
+        Ok(stack) => stack,
+        Err(error) => {
+            // Keep the folder: its log says why the stack did not start.
+            let _ = dir.keep();
+            return Err(error);
+        }
+    };
     narrator.step(&format!(
         "relay local is up: webhooks on {}, sandbox admin on {} (its log: {})",
         stack.info.webhooks,
@@ -105,7 +112,8 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
     };
     let moto_pid = stack.info.moto_pid;
     let stopped = stack.stop(Duration::from_secs(20)).await;
-    let keep = demo.args.keep;
+    // A run that did not fully hold keeps its folder: the log is where to look.
+    let keep = demo.args.keep || !played.as_ref().is_ok_and(Report::all_held);
     if keep {
         let kept = dir.keep();
         demo.narrator

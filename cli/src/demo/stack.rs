@@ -188,10 +188,14 @@ fn demo_settings() -> String {
         "RELAY_LOCAL_WAIT_SECONDS=1".to_owned(),
         // A vendor call keeps retrying for at most 2 s: an outage parks contacts quickly.
         "UPSTREAM_RETRY_DEADLINE_MS=2000".to_owned(),
+        // The sandbox takes far more than a real Userflow workspace's unpublished limit (the
+        // default, 10/s, is a safe guess for that): the drain is not paced by a guess.
+        "USERFLOW_RATE=200".to_owned(),
+        "USERFLOW_CONCURRENCY=16".to_owned(),
     ]
     .join("\n")
         + "\n"
 }
 
 /// The demo's Salesforce organization (18 characters, as Salesforce sends it).
-pub const SALESFORCE_ORGANIZATION: &str = "00D5e000000DemoEAK";
+pub const SALESFORCE_ORGANIZATION: &str = "00D5e000000AbCdEAK";
