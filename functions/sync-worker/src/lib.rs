@@ -17,6 +17,12 @@
 //! re-parked fewer times than it has contacts. A message that is not a job this relay can
 //! read is recorded under `failed/messages/` and acknowledged.
 //!
+//! Every batch item failure also writes why, as `failed/attempts/<message id>.json`
+//! ([`FailedAttempt`]: when, the receive count, the failures counted by step and class; no
+//! contact data). SQS keeps the message id when it moves the message to the dead-letter
+//! queue, so `relay dlq list` shows each dead letter's last failure. Writing it is best
+//! effort: the message is redelivered either way.
+//!
 //! A message is acknowledged only after its records are written and its remainder parked;
 //! if either fails, it is a batch item failure instead, so nothing is lost. One log line per
 //! batch counts what happened.
@@ -34,6 +40,7 @@ use relay_core::delivery::{Deliverer, Delivery, FailureTally, Outcome, StepFailu
 use relay_core::jobs::{ContactsJob, Job, ParkedContact};
 use relay_core::parking::{ParkedFrom, park};
 use relay_core::queue::JobQueue;
+use relay_core::queue::dead_letters::{FailedAttempt, message_key};
 use relay_core::store::ObjectStore;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -44,6 +51,8 @@ pub use config::Config;
 pub const FAILED_CONTACTS_PREFIX: &str = "failed/contacts/";
 /// Key prefix of messages that are not readable jobs.
 pub const FAILED_MESSAGES_PREFIX: &str = "failed/messages/";
+/// Key prefix of the records of failed attempts ([`FailedAttempt::key`]).
+pub use relay_core::queue::dead_letters::FAILED_ATTEMPTS_PREFIX;
 
 /// Timing of one invocation.
 #[derive(Debug, Clone)]
@@ -121,11 +130,16 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
     let mut response = SqsBatchResponse::default();
     let mut counts = Counts::default();
     let mut jobs: Vec<(String, ContactsJob)> = Vec::new();
+    let mut receive_counts: HashMap<String, Option<u64>> = HashMap::new();
+    let mut attempts: Vec<FailedAttempt> = Vec::new();
     for message in messages {
         let id = message.message_id.clone().unwrap_or_default();
         let body = message.body.as_deref().unwrap_or("");
         match Job::decode(body) {
-            Ok(Job::Contacts(job)) => jobs.push((id, job)),
+            Ok(Job::Contacts(job)) => {
+                receive_counts.insert(id.clone(), receive_count(message));
+                jobs.push((id, job));
+            }
             Err(error) => {
                 tracing::warn!(message_id = %id, error = %error, "unreadable message; recording it");
                 let record = FailedMessage {
@@ -134,10 +148,19 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
                     error: error.to_string(),
                     body,
                 };
-                let key = format!("{FAILED_MESSAGES_PREFIX}{}.json", safe_key(&id));
+                let key = format!("{FAILED_MESSAGES_PREFIX}{}.json", message_key(&id));
                 if record_json(deps, &key, &record).await {
                     counts.unreadable += 1;
                 } else {
+                    attempts.push(FailedAttempt {
+                        message_id: id.clone(),
+                        recorded_at: Utc::now(),
+                        receive_count: receive_count(message),
+                        reason: "not a readable job, and its failed/messages record could not be written".into(),
+                        failures: String::new(),
+                        contacts: 0,
+                        unfinished: 0,
+                    });
                     response.add_failure(id);
                     counts.retry_messages += 1;
                 }
@@ -191,8 +214,10 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
     let park_by = deadline + deps.settings.deadline_margin / 2;
     for (id, job) in &jobs {
         let mut unfinished: Vec<ParkedContact> = Vec::new();
+        let mut unfinished_failures = FailureTally::default();
         for (index, contact) in job.contacts.iter().enumerate() {
-            let done = match outcome_of[contact.contact.external_id.as_str()] {
+            let outcome = outcome_of[contact.contact.external_id.as_str()];
+            let done = match outcome {
                 Outcome::Delivered => {
                     counts.delivered += 1;
                     true
@@ -205,6 +230,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
                 }
             };
             if !done {
+                unfinished_failures.add(outcome);
                 unfinished.push(contact.clone());
             }
         }
@@ -217,10 +243,24 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
             counts.reparked += remainder;
             continue;
         }
+        attempts.push(FailedAttempt {
+            message_id: id.clone(),
+            recorded_at: Utc::now(),
+            receive_count: receive_counts.get(id).copied().flatten(),
+            reason: if progressed {
+                "the unfinished remainder could not be parked again".into()
+            } else {
+                "no contact finished".into()
+            },
+            failures: unfinished_failures.to_string(),
+            contacts: job.contacts.len(),
+            unfinished: remainder,
+        });
         response.add_failure(id.clone());
         counts.retry_messages += 1;
         counts.retry_contacts += remainder;
     }
+    record_attempts(deps, &attempts).await;
     tracing::info!(
         messages = messages.len(),
         contacts = slots.len(),
@@ -258,7 +298,7 @@ async fn record_rejected<S: ObjectStore, Q: JobQueue>(
     let key = format!(
         "{FAILED_CONTACTS_PREFIX}{}/{}-{index}.json",
         Utc::now().format("%Y-%m-%d"),
-        safe_key(message_id)
+        message_key(message_id)
     );
     record_json(deps, &key, &record).await
 }
@@ -288,6 +328,27 @@ struct Counts {
     retry_contacts: usize,
 }
 
+/// Writes the record of every message handed back to SQS, concurrently; a record that cannot
+/// be written is logged (the message is redelivered whether or not its record exists).
+async fn record_attempts<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    attempts: &[FailedAttempt],
+) {
+    let writes = attempts.iter().map(|attempt| async move {
+        let key = FailedAttempt::key(&attempt.message_id);
+        record_json(deps, &key, attempt).await
+    });
+    futures::future::join_all(writes).await;
+}
+
+/// SQS's `ApproximateReceiveCount` of a message, when the event carries it.
+fn receive_count(message: &SqsMessage) -> Option<u64> {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+}
+
 /// The invocation's deadline less the margin, and never more than `max_batch_time` away.
 pub fn batch_deadline(settings: &Settings, lambda_deadline: SystemTime) -> Instant {
     let left = lambda_deadline
@@ -315,20 +376,6 @@ async fn record_json<S: ObjectStore, Q: JobQueue>(
             tracing::error!(key, class = ?error.class, "failure record not written; message kept for redelivery");
             false
         }
-    }
-}
-
-/// SQS message ids are UUIDs; anything else is reduced to `[A-Za-z0-9-]`.
-fn safe_key(id: &str) -> String {
-    let cleaned: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(128)
-        .collect();
-    if cleaned.is_empty() {
-        "no-message-id".into()
-    } else {
-        cleaned
     }
 }
 

@@ -10,12 +10,13 @@ use relay_core::contact::Contact;
 use relay_core::env::Env;
 use relay_core::jobs::{ContactsJob, Job, ParkedContact};
 use relay_core::queue::MemoryQueue;
+use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::MemoryStore;
 use relay_tests::webhooks::relay_variables;
 use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
-use sync_worker::{Config, Deps, handler};
+use sync_worker::{Config, Deps, FAILED_ATTEMPTS_PREFIX, handler};
 
 const FIXTURE: &str = include_str!("fixtures/sqs-event.json");
 
@@ -241,6 +242,105 @@ async fn when_braze_keeps_failing_then_only_that_message_is_a_batch_item_failure
         .await
         .unwrap();
     assert_eq!(failures(&response), ["m-4"]);
+    let keys = stack.deps.deliverer.store().keys();
+    assert!(
+        keys.iter()
+            .all(|k| !k.starts_with("failed/contacts/") && !k.starts_with("failed/messages/")),
+        "nothing refused for good: {keys:?}"
+    );
+    let failed: Vec<&String> = keys.iter().filter(|k| k.starts_with("failed/")).collect();
+    assert_eq!(
+        failed,
+        ["failed/attempts/m-4.json"],
+        "only the attempt is recorded"
+    );
+}
+
+/// The attempt record of `message_id`, decoded.
+fn attempt(stack: &Stack, message_id: &str) -> FailedAttempt {
+    let key = FailedAttempt::key(message_id);
+    let body = stack
+        .deps
+        .deliverer
+        .store()
+        .get_now(&key)
+        .unwrap_or_else(|| panic!("{key} is written"));
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn when_a_message_is_handed_back_to_sqs_then_its_attempt_is_recorded_without_contact_data() {
+    let stack = stack().await;
+    stack
+        .fail(Api::Braze, "/users/track", FaultKind::status(503, true))
+        .await;
+    let mut event = sqs_event(&[("m-tried", contacts_job(&["t-1", "t-2"], 0, true))]);
+    event.payload.records[0]
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "4".into());
+
+    let response = handler(&stack.deps, event).await.unwrap();
+
+    assert_eq!(failures(&response), ["m-tried"]);
+    let record = attempt(&stack, "m-tried");
+    assert_eq!(record.message_id, "m-tried");
+    assert_eq!(record.receive_count, Some(4));
+    assert_eq!(record.reason, "no contact finished");
+    assert_eq!((record.contacts, record.unfinished), (2, 2));
+    assert!(
+        record.failures.starts_with("braze:transient=2"),
+        "{}",
+        record.failures
+    );
+    let raw = String::from_utf8(
+        stack
+            .deps
+            .deliverer
+            .store()
+            .get_now(&FailedAttempt::key("m-tried"))
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for personal in ["t-1", "t-2", "example.com"] {
+        assert!(!raw.contains(personal), "{personal} in {raw}");
+    }
+}
+
+#[tokio::test]
+async fn when_the_remainder_cannot_be_parked_then_the_attempt_says_so() {
+    let stack = stack().await;
+    stack.refuse_one_userflow_upsert().await;
+    stack.deps.queue.fail_next_sends(1);
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-rest", contacts_job(&["r-1", "r-2"], 0, true))]),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(failures(&response), ["m-rest"]);
+    let record = attempt(&stack, "m-rest");
+    assert_eq!(
+        record.reason,
+        "the unfinished remainder could not be parked again"
+    );
+    assert_eq!((record.contacts, record.unfinished), (2, 1));
+    assert_eq!(record.receive_count, Some(1), "from the event's attributes");
+    assert!(
+        record.failures.starts_with("userflow:misconfigured=1"),
+        "{}",
+        record.failures
+    );
+}
+
+#[tokio::test]
+async fn when_every_message_is_acknowledged_then_no_attempt_is_recorded() {
+    let stack = stack().await;
+    let response = handler(&stack.deps, sqs_event(&[("m-ok", job("ok-1", 0))]))
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
     assert!(
         stack
             .deps
@@ -248,7 +348,7 @@ async fn when_braze_keeps_failing_then_only_that_message_is_a_batch_item_failure
             .store()
             .keys()
             .iter()
-            .all(|k| !k.starts_with("failed/"))
+            .all(|k| !k.starts_with(FAILED_ATTEMPTS_PREFIX))
     );
 }
 

@@ -229,7 +229,11 @@ async fn when_create_succeeds_then_the_body_has_the_user_schema_and_user_name() 
         }),
         ..new_user()
     };
-    let created = client_for(server.uri()).create(&user).await.unwrap();
+    let created = client_for(server.uri())
+        .create(&user)
+        .await
+        .unwrap()
+        .expect("the answer is the user");
 
     assert_eq!(created.user_name, "ada@example.com");
 }

@@ -13,7 +13,11 @@ async fn when_a_dashboard_user_goes_through_its_lifecycle_then_scim_answers_like
         permissions: None,
     };
 
-    let created = scim.create(&new_user).await.expect("create");
+    let created = scim
+        .create(&new_user)
+        .await
+        .expect("create")
+        .expect("the answer is the user");
     let conflict = scim.create(&new_user).await.expect_err("second create");
     assert!(
         matches!(conflict, ScimError::Conflict { .. }),
@@ -37,7 +41,11 @@ async fn when_a_dashboard_user_goes_through_its_lifecycle_then_scim_answers_like
         department: "finance".into(),
         permissions: Default::default(),
     };
-    let replaced = scim.replace(&created.id, &update).await.expect("replace");
+    let replaced = scim
+        .replace(&created.id, &update)
+        .await
+        .expect("replace")
+        .expect("the answer is the user");
     assert_eq!(replaced.user_name, "ops@example.com");
     assert_eq!(
         scim.get(&created.id)

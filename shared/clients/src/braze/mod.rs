@@ -19,8 +19,8 @@ pub mod validation;
 
 pub use client::{
     BatchReport, BrazeClient, BrazeConfig, BrazeRates, DeleteReport, ExportIdsReport, FailedBatch,
-    FailedChunk, InvalidItem, ItemOutcome, ItemRef, MAX_TRACK_BATCH, RejectedItem, TrackArray,
-    TrackReport, UnmappedError,
+    FailedChunk, InvalidItem, ItemOutcome, ItemRef, KEY_CHECK_EXTERNAL_ID, MAX_TRACK_BATCH,
+    RejectedItem, TrackArray, TrackReport, UnmappedError,
 };
 pub use cluster::{BrazeEndpoint, CLUSTERS, Cluster};
 pub use error::BrazeError;

@@ -15,12 +15,15 @@
 //! - `sqs`: [`SqsQueue`], over the `aws` module's SQS client and error classification.
 //! - [`setup`]: creating a queue and its dead-letter queue (`relay local`).
 //! - `memory`: `MemoryQueue`, the in-memory test double (`cfg(test)` or feature `test-util`).
+//! - [`dead_letters`]: a queue's dead-letter queue: list, replay, purge (`relay dlq`), and the
+//!   record of a message's last failed attempt.
 
 use std::future::Future;
 
 use relay_clients::upstream::FailureClass;
 
 mod batch;
+pub mod dead_letters;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
 pub mod setup;

@@ -53,6 +53,9 @@ pub use track::{
 /// Most objects one `/users/track` request may carry, all arrays combined.
 pub const MAX_TRACK_BATCH: usize = 75;
 
+/// The external id [`BrazeClient::check_key`] looks up: one no profile is meant to have.
+pub const KEY_CHECK_EXTERNAL_ID: &str = "relay-key-check";
+
 /// Client-side request rates per endpoint family, for one process. Braze's limits are per
 /// company (or workspace), shared by every instance: the defaults take a share so that about
 /// ten concurrent instances stay under the documented defaults. Set them from the contract.
@@ -300,6 +303,24 @@ impl BrazeClient {
     /// `POST /users/export/ids`: look profiles up by identifiers.
     pub fn export_ids(&self) -> ExportIdsRequest<'_> {
         ExportIdsRequest::new(self)
+    }
+
+    /// Checks the key with a call that reads one field and changes nothing: `POST
+    /// /users/export/ids` (route `users.export.ids`, its own limiter, safe to repeat) for the
+    /// external id [`KEY_CHECK_EXTERNAL_ID`], exporting only `external_id`. No other endpoint
+    /// the relay uses is a read.
+    ///
+    /// `Ok` when Braze accepted the key. [`BrazeError::KeyRejected`] (401) means a wrong key
+    /// or a key of a workspace on another cluster (Braze answers both alike);
+    /// [`BrazeError::PermissionDenied`] (403) means the key is valid but lacks
+    /// `users.export.ids`.
+    pub async fn check_key(&self) -> Result<(), BrazeError> {
+        self.export_ids()
+            .external_ids([KEY_CHECK_EXTERNAL_ID])
+            .fields(["external_id"])
+            .send()
+            .await
+            .map(|_| ())
     }
 
     /// `POST /users/export/segment`: start an asynchronous export of `segment_id`.

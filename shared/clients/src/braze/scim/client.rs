@@ -148,10 +148,15 @@ impl ScimClient {
 
     /// `POST /scim/v2/Users` (200 or 201). An existing user is [`ScimError::Conflict`].
     ///
+    /// Any 2xx means the user was created: the answer is `Some(user)` when its body is the
+    /// user, `None` when it is empty or another shape (find the user with
+    /// [`Self::find_by_user_name`]). An unreadable answer is never an error, since a caller
+    /// that retried the create would then meet a conflict with its own user.
+    ///
     /// Sent as not idempotent: only repeated after a 429 or when no connection was made, so a
     /// retry never turns our own successful create into a conflict. After a 5xx, check with
     /// [`Self::find_by_user_name`] before creating again.
-    pub async fn create(&self, user: &NewScimUser) -> Result<ScimUser, ScimError> {
+    pub async fn create(&self, user: &NewScimUser) -> Result<Option<ScimUser>, ScimError> {
         if user.user_name.is_empty() {
             return Err(ScimError::InvalidRequest {
                 reason: "userName is empty",
@@ -161,15 +166,22 @@ impl ScimClient {
         let response = self
             .execute(Method::POST, url, Some(user), Idempotency::NotIdempotent)
             .await?;
-        decode(&response.body, "user")
+        Ok(read_written_user(&response.body, "create"))
     }
 
     /// `PUT /scim/v2/Users/{id}`: replaces name, department and permissions (all required;
     /// the user name cannot change).
-    pub async fn replace(&self, id: &str, update: &ScimUserUpdate) -> Result<ScimUser, ScimError> {
+    ///
+    /// Like [`Self::create`], any 2xx means done: `Some(user)` when the body is the user,
+    /// `None` when it is empty or another shape (read the user with [`Self::get`]).
+    pub async fn replace(
+        &self,
+        id: &str,
+        update: &ScimUserUpdate,
+    ) -> Result<Option<ScimUser>, ScimError> {
         let url = self.user_url(id)?;
         let response = self.call(Method::PUT, url, Some(update)).await?;
-        decode(&response.body, "user")
+        Ok(read_written_user(&response.body, "replace"))
     }
 
     /// `DELETE /scim/v2/Users/{id}` (200 or 204). A user that is already gone is
@@ -259,6 +271,28 @@ fn default_headers(token: &SecretString, origin: &str) -> Result<HeaderMap, Scim
     Ok(headers)
 }
 
+/// Reads the 2xx answer of a write (create, replace): the user when the body is one, `None`
+/// otherwise (empty, HTML from a proxy, another shape). Braze made the change either way, so
+/// an unreadable answer is logged (the JSON path and category only, never the body) and is
+/// not an error.
+fn read_written_user(body: &[u8], operation: &'static str) -> Option<ScimUser> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    match decode_json(body) {
+        Ok(user) => Some(user),
+        Err(error) => {
+            tracing::warn!(
+                operation,
+                path = %error.path,
+                category = error.category,
+                "braze scim accepted the request but its answer is not a user; counted as done"
+            );
+            None
+        }
+    }
+}
+
 fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, ScimError> {
     decode_json(body).map_err(|source| ScimError::Decode { what, source })
 }
@@ -271,6 +305,83 @@ mod tests {
     fn when_email_has_quotes_then_the_filter_escapes_them() {
         assert_eq!(user_name_filter("a@b.com"), r#"userName eq "a@b.com""#);
         assert_eq!(user_name_filter(r#"a"b\c@d"#), r#"userName eq "a\"b\\c@d""#);
+    }
+
+    #[test]
+    fn when_a_write_answer_is_a_user_then_it_is_read_and_otherwise_it_is_none() {
+        let user = br#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u-1","userName":"ada@example.com","name":{"givenName":"Ada","familyName":"L"},"department":"eng"}"#;
+        let read = read_written_user(user, "create").expect("a user");
+        assert_eq!(
+            (read.id.as_str(), read.user_name.as_str()),
+            ("u-1", "ada@example.com")
+        );
+        for body in [
+            &b""[..],
+            b"  \n",
+            b"{}",
+            b"<html>ok</html>",
+            br#"{"id":"u-1","userName":42}"#,
+            br#"{"message":"queued"}"#,
+        ] {
+            assert_eq!(read_written_user(body, "create"), None, "{body:?}");
+        }
+    }
+
+    mod against_a_server {
+        use super::*;
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        fn client(server: &MockServer) -> ScimClient {
+            let config = ScimConfig::new(server.uri(), "token".to_owned().into(), "origin");
+            ScimClient::new(config, reqwest::Client::new()).unwrap()
+        }
+
+        fn new_user() -> NewScimUser {
+            NewScimUser {
+                user_name: "ada@example.com".into(),
+                name: crate::braze::scim::ScimName::new("Ada", "Lovelace"),
+                department: "eng".into(),
+                permissions: None,
+            }
+        }
+
+        #[tokio::test]
+        async fn when_create_is_answered_201_with_an_unexpected_body_then_it_is_done_once() {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/scim/v2/Users"))
+                .respond_with(
+                    ResponseTemplate::new(201).set_body_raw("<html>created</html>", "text/html"),
+                )
+                .expect(1)
+                .mount(&server)
+                .await;
+
+            let created = client(&server).create(&new_user()).await;
+
+            assert!(matches!(created, Ok(None)), "{created:?}");
+        }
+
+        #[tokio::test]
+        async fn when_replace_is_answered_204_without_a_body_then_it_is_done() {
+            let server = MockServer::start().await;
+            Mock::given(method("PUT"))
+                .and(path("/scim/v2/Users/u-1"))
+                .respond_with(ResponseTemplate::new(204))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let update = ScimUserUpdate {
+                name: crate::braze::scim::ScimName::new("Ada", "King"),
+                department: "eng".into(),
+                permissions: Default::default(),
+            };
+
+            let replaced = client(&server).replace("u-1", &update).await;
+
+            assert!(matches!(replaced, Ok(None)), "{replaced:?}");
+        }
     }
 
     #[test]

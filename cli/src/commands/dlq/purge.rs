@@ -1,0 +1,101 @@
+//! `relay dlq purge`: deletes every message of the dead-letter queue and says how many. On a
+//! terminal it asks first (type the queue's name); without one it needs `--yes`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde::Serialize;
+
+use super::{QueueArg, QueueName, aws, dead_letter_queue, forget_attempts, state_store};
+use crate::output::{Exit, progress};
+use crate::{CliError, Context, Outcome};
+
+/// Arguments of `relay dlq purge`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    queue: QueueArg,
+    /// Delete without asking.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// The `--json` document.
+#[derive(Debug, Serialize)]
+struct Purged {
+    purged: usize,
+    failed: Vec<Failed>,
+}
+
+/// A message that could not be deleted.
+#[derive(Debug, Serialize)]
+struct Failed {
+    message_id: String,
+    reason: String,
+}
+
+/// Runs `relay dlq purge`.
+pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
+    let settings = &context.settings;
+    let queue = args.queue.queue;
+    settings.required(queue.url_variable())?;
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.yes && !terminal {
+        return Err(CliError::usage(
+            "relay dlq purge deletes every message and there is no terminal to ask on: pass --yes",
+        ));
+    }
+    let sdk = aws::sdk_config(settings).await;
+    let dlq = dead_letter_queue(queue, settings, relay_core::aws::sqs_client(&sdk)).await?;
+    let depth = dlq.depth().await.map(|depth| depth.visible).unwrap_or(0);
+    if !args.yes && !confirmed(queue, dlq.url(), depth)? {
+        return Err(CliError::failed("not confirmed: nothing was deleted"));
+    }
+    let bar = progress(depth, "purging", context.json);
+    let report = dlq
+        .purge(|deleted| bar.inc(deleted as u64))
+        .await
+        .map_err(|error| CliError::failed(error.to_string()))?;
+    bar.finish_and_clear();
+    forget_attempts(state_store(settings, &sdk).as_ref(), &report.purged).await;
+
+    let purged = report.purged.len();
+    let failed: Vec<Failed> = report
+        .failed
+        .into_iter()
+        .map(|(message_id, reason)| Failed { message_id, reason })
+        .collect();
+    let exit = match (purged, failed.is_empty() && report.stopped.is_none()) {
+        (_, true) => Exit::Done,
+        (0, false) => Exit::Failed,
+        (_, false) => Exit::Partial,
+    };
+    let mut text = format!("purged {purged} message(s) from {}", dlq.url());
+    for failure in &failed {
+        text.push_str(&format!(
+            "\nnot deleted {}: {}",
+            failure.message_id, failure.reason
+        ));
+    }
+    if let Some(stopped) = &report.stopped {
+        text.push_str(&format!("\nstopped early: {stopped}"));
+    }
+    Ok(Outcome::new(exit, &Purged { purged, failed }, text))
+}
+
+/// Asks on the terminal; the answer must be the queue's name.
+fn confirmed(queue: QueueName, dlq_url: &str, depth: u64) -> Result<bool, CliError> {
+    let mut stderr = std::io::stderr();
+    write!(
+        stderr,
+        "This deletes every message (about {depth}) of {dlq_url} for good.\nType the queue name ({}) to confirm: ",
+        queue.name()
+    )
+    .and_then(|()| stderr.flush())
+    .map_err(|error| CliError::failed(format!("cannot ask for confirmation: {error}")))?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|error| CliError::failed(format!("cannot read the confirmation: {error}")))?;
+    Ok(answer.trim() == queue.name())
+}

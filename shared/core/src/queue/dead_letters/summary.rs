@@ -1,0 +1,86 @@
+//! What a queued message is, in a line: its job kind, request and contact count, or why it is
+//! not a job this relay can read. Read with the relay's own decoder ([`Job::decode`]), so the
+//! answer is exactly what sync-worker would make of the message.
+
+use serde::Serialize;
+
+use crate::jobs::Job;
+
+/// A message body, summarised for an operator (no contact data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSummary {
+    /// The job's kind (`contacts`), or `unreadable`.
+    pub kind: String,
+    /// The webhook request the job came from.
+    pub request_id: Option<String>,
+    /// The CRM source.
+    pub source: Option<String>,
+    /// How many contacts the job holds.
+    pub contacts: Option<usize>,
+    /// Why the body is not a job this relay reads (for `unreadable`).
+    pub problem: Option<String>,
+}
+
+impl JobSummary {
+    /// The kind written for a body that does not decode as a job.
+    pub const UNREADABLE: &'static str = "unreadable";
+
+    /// Summarises `body`.
+    pub fn of(body: &str) -> JobSummary {
+        match Job::decode(body) {
+            Ok(job) => {
+                let kind = job.kind().to_owned();
+                let Job::Contacts(job) = job;
+                JobSummary {
+                    kind,
+                    request_id: Some(job.request_id),
+                    source: Some(job.source),
+                    contacts: Some(job.contacts.len()),
+                    problem: None,
+                }
+            }
+            Err(error) => JobSummary {
+                kind: JobSummary::UNREADABLE.to_owned(),
+                request_id: None,
+                source: None,
+                contacts: None,
+                problem: Some(error.to_string()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact::Contact;
+    use crate::jobs::{ContactsJob, ParkedContact};
+
+    #[test]
+    fn when_a_body_is_a_contacts_job_then_the_summary_counts_its_contacts() {
+        let parked = |id: &str| ParkedContact {
+            is_signup: true,
+            contact: Contact::new(id),
+        };
+        let body = Job::Contacts(ContactsJob {
+            source: "hubspot".into(),
+            request_id: "req-9".into(),
+            received_at: chrono::Utc::now(),
+            contacts: vec![parked("u-1"), parked("u-2")],
+        })
+        .encode();
+        let summary = JobSummary::of(&body);
+        assert_eq!(summary.kind, "contacts");
+        assert_eq!(summary.request_id.as_deref(), Some("req-9"));
+        assert_eq!(summary.contacts, Some(2));
+        assert_eq!(summary.problem, None);
+    }
+
+    #[test]
+    fn when_a_body_is_not_a_job_then_it_is_unreadable_with_the_reason() {
+        let summary = JobSummary::of(r#"{"v":7,"kind":"contacts"}"#);
+        assert_eq!(summary.kind, "unreadable");
+        assert!(summary.problem.unwrap().contains("version 7"));
+        assert_eq!(summary.contacts, None);
+    }
+}
