@@ -6,6 +6,7 @@
 //! The CLI is a shell like the functions: every rule it applies (sources, signatures, queues,
 //! vendor calls) is relay-core's or relay-clients' code, never a second implementation.
 
+pub mod aws;
 pub mod commands;
 #[cfg(feature = "sandbox")]
 pub mod demo;

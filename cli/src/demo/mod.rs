@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use sandbox::AdminClient;
 
-use crate::{CliError, Context, Exit, Outcome};
+use crate::{CliError, Context, Exit, Outcome, Settings};
 
 pub use report::{Expectation, Report};
 
@@ -42,13 +42,40 @@ pub struct Args {
 /// What the scenes share: the operator commands, the sandbox's admin API, the narration.
 pub(crate) struct Demo {
     relay: cli::RelayCommands,
+    /// The stack's SQS (moto), to see when the sync queue is drained.
+    sqs: aws_sdk_sqs::Client,
+    /// The sync queue's URL.
+    sync_queue_url: String,
     admin: AdminClient,
     narrator: Narrator,
     args: Args,
     dir: PathBuf,
 }
 
+impl Demo {
+    /// What the scenes need of a started stack: its commands, its SQS, its sandbox.
+    async fn new(
+        args: Args,
+        narrator: Narrator,
+        relay_exe: PathBuf,
+        stack: &stack::LocalStack,
+        dir: &std::path::Path,
+    ) -> Result<Demo, CliError> {
+        let stack_settings = Settings::load(Some(&stack.env_file), &[])?;
+        Ok(Demo {
+            relay: cli::RelayCommands::new(relay_exe, stack.env_file.clone()),
+            sqs: relay_core::aws::sqs_client(&crate::aws::sdk_config(&stack_settings).await),
+            sync_queue_url: stack.info.sync_queue_url.clone(),
+            admin: AdminClient::new(stack.info.admin()),
+            narrator,
+            dir: dir.to_path_buf(),
+            args,
+        })
+    }
+}
+
 /// Numbered narration: on stdout, or on stderr with `--json` (stdout holds the report).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Narrator {
     json: bool,
 }
@@ -98,26 +125,21 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         stack.info.admin(),
         stack.log.display()
     ));
-    let demo = Demo {
-        relay: cli::RelayCommands::new(relay_exe, stack.env_file.clone()),
-        admin: AdminClient::new(stack.info.admin()),
-        narrator,
-        dir: dir.path().to_path_buf(),
-        args,
-    };
-    // Ctrl-C stops the scenes; the stack is stopped either way.
-    let played = tokio::select! {
-        report = scenario::play(&demo) => report,
-        _ = tokio::signal::ctrl_c() => Err(CliError::failed("interrupted (Ctrl-C)")),
+    let keep_always = args.keep;
+    let played = match Demo::new(args, narrator, relay_exe, &stack, dir.path()).await {
+        // Ctrl-C stops the scenes; the stack is stopped either way.
+        Ok(demo) => tokio::select! {
+            report = scenario::play(&demo) => report,
+            _ = tokio::signal::ctrl_c() => Err(CliError::failed("interrupted (Ctrl-C)")),
+        },
+        Err(error) => Err(error),
     };
     let moto_pid = stack.info.moto_pid;
     let stopped = stack.stop(Duration::from_secs(20)).await;
     // A run that did not fully hold keeps its folder: the log is where to look.
-    let keep = demo.args.keep || !played.as_ref().is_ok_and(Report::all_held);
-    if keep {
+    if keep_always || !played.as_ref().is_ok_and(Report::all_held) {
         let kept = dir.keep();
-        demo.narrator
-            .step(&format!("kept the work folder: {}", kept.display()));
+        narrator.step(&format!("kept the work folder: {}", kept.display()));
     }
     let mut report = played?;
     stopped?;

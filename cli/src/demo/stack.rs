@@ -26,6 +26,8 @@ pub const MAX_RECEIVE_COUNT: u32 = 10;
 pub struct LocalInfo {
     /// Base URL of the webhook routes.
     pub webhooks: String,
+    /// The sync queue.
+    pub sync_queue_url: String,
     /// The sandbox's URLs (the demo always runs with the sandbox).
     pub sandbox: Option<SandboxUrls>,
     /// The moto process `relay local` started, if it started one.

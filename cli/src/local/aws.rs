@@ -3,19 +3,16 @@
 //! dead-letter queue, created idempotently by relay-core ([`relay_core::store::setup`],
 //! [`relay_core::queue::setup`]).
 
-use aws_config::{Region, SdkConfig};
-use aws_sdk_s3::config::Credentials;
+use aws_config::SdkConfig;
 use relay_core::aws::moto::{MOTO_ACCESS_KEY_ID, MOTO_REGION, MOTO_SECRET_ACCESS_KEY, Moto};
-use relay_core::aws::{aws_sdk_loader, s3_client, sqs_client};
+use relay_core::aws::{s3_client, sqs_client};
 use relay_core::queue::setup::{QueuePair, QueueWithDlq, ensure_queue_with_dlq};
 use relay_core::store::setup::ensure_bucket;
 
 use super::LocalError;
 use super::config::LocalConfig;
 use crate::Settings;
-
-/// The endpoint variable every AWS SDK honours.
-pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+use crate::aws::{AWS_ENDPOINT_URL, AwsTarget, StaticCredentials};
 
 /// S3 and SQS as the stack uses them.
 #[derive(Debug)]
@@ -24,12 +21,8 @@ pub struct Aws {
     pub moto: Option<Moto>,
     /// The SDK configuration every client of the stack is built from.
     pub sdk: SdkConfig,
-    /// The endpoint URL.
-    pub endpoint: String,
-    /// The region.
-    pub region: String,
-    /// Static credentials to hand on (moto's test keys, or the ones given in the settings).
-    pub credentials: Option<(String, String)>,
+    /// Where that configuration points (always with an endpoint and a region).
+    pub target: AwsTarget,
 }
 
 /// The state bucket and the sync queues, created.
@@ -45,26 +38,15 @@ impl Aws {
     /// `AWS_ENDPOINT_URL` from the settings, or moto started now (blocking work in
     /// `spawn_blocking`).
     pub async fn start(settings: &Settings) -> Result<Aws, LocalError> {
-        let given = settings
-            .get("AWS_ACCESS_KEY_ID")
-            .zip(settings.get("AWS_SECRET_ACCESS_KEY"))
-            .map(|(id, secret)| (id.to_owned(), secret.to_owned()));
-        match settings.get(AWS_ENDPOINT_URL) {
-            Some(endpoint) => {
-                let region = settings
-                    .get("AWS_REGION")
-                    .or_else(|| settings.get("AWS_DEFAULT_REGION"))
-                    .unwrap_or(MOTO_REGION)
-                    .to_owned();
-                let sdk = sdk_config(endpoint, &region, given.as_ref()).await;
-                Ok(Aws {
-                    moto: None,
-                    sdk,
-                    endpoint: endpoint.to_owned(),
-                    region,
-                    credentials: given,
-                })
-            }
+        let given = AwsTarget::from_settings(settings);
+        let (target, moto) = match given.endpoint {
+            Some(_) => (
+                AwsTarget {
+                    region: given.region.or_else(|| Some(MOTO_REGION.to_owned())),
+                    ..given
+                },
+                None,
+            ),
             None => {
                 let moto = tokio::task::spawn_blocking(Moto::start)
                     .await
@@ -73,20 +55,33 @@ impl Aws {
                             reason: format!("the starting thread failed: {error}"),
                         })
                     })??;
-                let credentials = (
-                    MOTO_ACCESS_KEY_ID.to_owned(),
-                    MOTO_SECRET_ACCESS_KEY.to_owned(),
-                );
-                let sdk = sdk_config(moto.endpoint(), MOTO_REGION, Some(&credentials)).await;
-                Ok(Aws {
-                    endpoint: moto.endpoint().to_owned(),
-                    moto: Some(moto),
-                    sdk,
-                    region: MOTO_REGION.to_owned(),
-                    credentials: Some(credentials),
-                })
+                let target = AwsTarget {
+                    endpoint: Some(moto.endpoint().to_owned()),
+                    region: Some(MOTO_REGION.to_owned()),
+                    credentials: Some(StaticCredentials {
+                        access_key_id: MOTO_ACCESS_KEY_ID.to_owned(),
+                        secret_access_key: MOTO_SECRET_ACCESS_KEY.to_owned(),
+                        session_token: None,
+                    }),
+                };
+                (target, Some(moto))
             }
-        }
+        };
+        Ok(Aws {
+            sdk: target.sdk_config().await,
+            target,
+            moto,
+        })
+    }
+
+    /// The endpoint URL (set in every target [`Aws::start`] builds).
+    pub fn endpoint(&self) -> &str {
+        self.target.endpoint.as_deref().unwrap_or_default()
+    }
+
+    /// The region (set in every target [`Aws::start`] builds).
+    pub fn region(&self) -> &str {
+        self.target.region.as_deref().unwrap_or(MOTO_REGION)
     }
 
     /// moto's process id, when the stack started moto.
@@ -115,36 +110,26 @@ impl Aws {
 
     /// The variables other processes need to reach the same S3 and SQS.
     pub fn variables(&self) -> Vec<(String, String)> {
-        let mut vars = vec![
-            (AWS_ENDPOINT_URL.to_owned(), self.endpoint.clone()),
-            ("AWS_REGION".to_owned(), self.region.clone()),
-        ];
-        if let Some((id, secret)) = &self.credentials {
-            vars.push(("AWS_ACCESS_KEY_ID".to_owned(), id.clone()));
-            vars.push(("AWS_SECRET_ACCESS_KEY".to_owned(), secret.clone()));
+        let mut vars = Vec::new();
+        if let Some(endpoint) = &self.target.endpoint {
+            vars.push((AWS_ENDPOINT_URL.to_owned(), endpoint.clone()));
+        }
+        if let Some(region) = &self.target.region {
+            vars.push(("AWS_REGION".to_owned(), region.clone()));
+        }
+        if let Some(credentials) = &self.target.credentials {
+            vars.push((
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                credentials.access_key_id.clone(),
+            ));
+            vars.push((
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                credentials.secret_access_key.clone(),
+            ));
+            if let Some(token) = &credentials.session_token {
+                vars.push(("AWS_SESSION_TOKEN".to_owned(), token.clone()));
+            }
         }
         vars
     }
-}
-
-/// The relay's SDK configuration ([`aws_sdk_loader`]) pointed at `endpoint`, with static
-/// credentials when given (the default chain otherwise).
-async fn sdk_config(
-    endpoint: &str,
-    region: &str,
-    credentials: Option<&(String, String)>,
-) -> SdkConfig {
-    let mut loader = aws_sdk_loader()
-        .endpoint_url(endpoint)
-        .region(Region::new(region.to_owned()));
-    if let Some((id, secret)) = credentials {
-        loader = loader.credentials_provider(Credentials::new(
-            id.clone(),
-            secret.clone(),
-            None,
-            None,
-            "relay-local",
-        ));
-    }
-    loader.load().await
 }

@@ -184,7 +184,7 @@ impl Stack {
         let gateway = bound.serve(HttpFunction {
             function: Function {
                 name: "crm-signup",
-                region: aws.region.clone(),
+                region: aws.region().to_owned(),
                 timeout: GATEWAY_TIMEOUT,
             },
             handler: Arc::new(move |request| {
@@ -198,11 +198,11 @@ impl Stack {
             QueueSource {
                 queue_url: resources.sync.queue_url.clone(),
                 queue_arn: resources.sync.queue_arn.clone(),
-                region: aws.region.clone(),
+                region: aws.region().to_owned(),
             },
             Function {
                 name: "sync-worker",
-                region: aws.region.clone(),
+                region: aws.region().to_owned(),
                 timeout: config.poll.function_timeout,
             },
             config.poll.clone(),
@@ -213,7 +213,7 @@ impl Stack {
         );
         let ready = Ready {
             webhooks: gateway.url().to_owned(),
-            aws_endpoint: aws.endpoint.clone(),
+            aws_endpoint: aws.endpoint().to_owned(),
             moto_pid: aws.moto_pid(),
             state_bucket: resources.state_bucket,
             sync_queue_url: resources.sync.queue_url,

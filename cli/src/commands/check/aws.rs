@@ -6,8 +6,8 @@ use relay_core::queue::dead_letters::{DeadLetterError, DeadLetterQueue, queue_de
 
 use super::Row;
 use crate::Settings;
+use crate::aws::sdk_config;
 use crate::commands::dlq::QueueName;
-use crate::commands::dlq::aws::sdk_config;
 
 const STATE_BUCKET: &str = "state bucket";
 const SYNC_QUEUE: &str = "sync queue";

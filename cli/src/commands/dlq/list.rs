@@ -7,7 +7,8 @@ use relay_core::queue::dead_letters::{DeadLetter, FailedAttempt, JobSummary};
 use relay_core::store::{ObjectStore, S3Store};
 use serde::Serialize;
 
-use super::{QueueArg, aws, dead_letter_queue};
+use super::{QueueArg, dead_letter_queue};
+use crate::aws;
 use crate::output::table;
 use crate::{CliError, Context, Outcome};
 

@@ -11,7 +11,6 @@
 //! - `purge`: every message deleted, after a confirmation;
 //! - `aws`: the SDK configuration from the settings (shared with `relay check`).
 
-pub(crate) mod aws;
 mod list;
 mod purge;
 mod replay;

@@ -5,7 +5,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
 
-use super::{QueueArg, QueueName, aws, dead_letter_queue, forget_attempts, state_store};
+use super::{QueueArg, QueueName, dead_letter_queue, forget_attempts, state_store};
+use crate::aws;
 use crate::output::{Exit, progress};
 use crate::{CliError, Context, Outcome};
 

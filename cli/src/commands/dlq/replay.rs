@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::{QueueArg, aws, dead_letter_queue, forget_attempts, state_store};
+use super::{QueueArg, dead_letter_queue, forget_attempts, state_store};
+use crate::aws;
 use crate::output::{Exit, progress};
 use crate::{CliError, Context, Outcome};
 

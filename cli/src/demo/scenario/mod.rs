@@ -40,6 +40,14 @@ where
     }
 }
 
+/// True when the sync queue holds no message, visible or in flight: nothing parked is left.
+async fn sync_queue_drained(demo: &Demo) -> Result<bool, CliError> {
+    let depth = relay_core::queue::dead_letters::queue_depth(&demo.sqs, &demo.sync_queue_url)
+        .await
+        .map_err(|error| CliError::failed(format!("cannot read the sync queue: {error}")))?;
+    Ok(depth.visible + depth.in_flight == 0)
+}
+
 /// The sandbox's admin API failed: the demo cannot check anything more.
 fn admin_error(error: sandbox::AdminError) -> CliError {
     CliError::failed(format!("the sandbox's admin API failed: {error}"))

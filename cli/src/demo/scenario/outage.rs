@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use sandbox::{Api, FaultKind, FaultRule};
 use serde_json::{Value, json};
 
-use super::{Demo, Report, admin_error, eventually};
+use super::{Demo, Report, admin_error, eventually, sync_queue_drained};
 use crate::CliError;
 
 const SCENE: usize = 2;
 /// Contacts per webhook request (the CRM batches them).
 const PER_REQUEST: usize = 50;
+/// The external ids of this scene's contacts start with this.
+const ID_PREFIX: &str = "demo-outage-";
 /// The signup event the relay sends once per user (its default name).
 pub(super) const SIGNUP_EVENT: &str = "signed_up";
 
@@ -27,7 +29,7 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
             outage.as_secs()
         ),
     );
-    let ids: Vec<String> = (1..=total).map(|i| format!("demo-outage-{i:04}")).collect();
+    let ids: Vec<String> = (1..=total).map(|i| format!("{ID_PREFIX}{i:04}")).collect();
     let files = write_batches(demo, &ids)?;
     let profiles_before = demo.admin.braze_user_count().await.map_err(admin_error)?;
 
@@ -112,9 +114,22 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
     demo.narrator
         .step("Braze is back: SQS redelivers the parked messages to the sync-worker");
 
+    // Drained: every profile in Braze, every signup event sent, and no message left on the
+    // sync queue (visible or in flight), so nothing of this scene runs into the next one.
     let drained = eventually(Duration::from_secs(90), || async {
         let count = demo.admin.braze_user_count().await.map_err(admin_error)?;
-        Ok(count >= profiles_before + total)
+        let events = demo
+            .admin
+            .userflow_events(None, Some(SIGNUP_EVENT))
+            .await
+            .map_err(admin_error)?;
+        let signed_up = events
+            .iter()
+            .filter(|e| e.user_id.as_ref().is_some_and(|u| u.starts_with(ID_PREFIX)))
+            .count();
+        Ok(count >= profiles_before + total
+            && signed_up >= total
+            && sync_queue_drained(demo).await?)
     })
     .await?;
     demo.narrator.step(&format!(
