@@ -52,6 +52,16 @@ impl Outcome {
         }
     }
 
+    /// Done (exit 0) with nothing more to print: the command already printed its one JSON
+    /// document while it ran (`relay local`'s startup line).
+    pub fn printed() -> Outcome {
+        Outcome {
+            exit: Exit::Done,
+            document: Value::Null,
+            text: String::new(),
+        }
+    }
+
     /// Done (exit 0).
     pub fn done(document: &impl Serialize, text: impl Into<String>) -> Outcome {
         Outcome::new(Exit::Done, document, text)
@@ -63,7 +73,9 @@ pub fn print(outcome: Result<Outcome, CliError>, json: bool) -> Exit {
     match outcome {
         Ok(outcome) => {
             if json {
-                println!("{}", outcome.document);
+                if !outcome.document.is_null() {
+                    println!("{}", outcome.document);
+                }
             } else if !outcome.text.is_empty() {
                 println!("{}", outcome.text.trim_end());
             }

@@ -7,8 +7,6 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use crate::local::{self, Options};
 use crate::{CliError, Context, Outcome};
 
@@ -35,8 +33,9 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         env_out: args.env_out,
     };
     let stopped = local::run(options, &context.settings).await?;
-    // The startup line was the JSON document; stopping adds only a note (empty text).
-    Ok(Outcome::done(&json!({ "stopped": stopped }), ""))
+    tracing::info!(signal = ?stopped, "relay local stopped");
+    // The startup line was the one JSON document.
+    Ok(Outcome::printed())
 }
 
 /// Logs (the functions' tracing and the stack's own lines) on stderr; `RUST_LOG` filters.
