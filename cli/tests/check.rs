@@ -219,6 +219,11 @@ async fn when_settings_are_missing_then_their_rows_name_them_and_it_exits_2() {
         "no HubSpot token set: no HubSpot row"
     );
     assert_eq!(row(&rows, "sync queue")["ok"], true, "the others still run");
+    assert_eq!(
+        row(&rows, "userflow key")["ok"],
+        true,
+        "a missing Braze key does not hide the Userflow check: {rows:?}"
+    );
 }
 
 #[tokio::test]

@@ -29,16 +29,22 @@ impl VendorConfig {
         env: &Env,
         secrets: &SecretResolver,
     ) -> Result<VendorConfig, ConfigError> {
+        Ok(VendorConfig {
+            braze: VendorConfig::braze_from_env(env, secrets).await?,
+            userflow: VendorConfig::userflow_from_env(env, secrets).await?,
+        })
+    }
+
+    /// The Braze half of [`VendorConfig::from_env`]: `BRAZE_REST_ENDPOINT`,
+    /// `BRAZE_ALLOW_CUSTOM_ENDPOINT`, `BRAZE_API_KEY[_SECRET]`, `BRAZE_TRACK_BATCH`,
+    /// `BRAZE_TRACK_RATE`, `UPSTREAM_RETRY_DEADLINE_MS`.
+    pub async fn braze_from_env(
+        env: &Env,
+        secrets: &SecretResolver,
+    ) -> Result<BrazeConfig, ConfigError> {
         let allow_custom = env.flag("BRAZE_ALLOW_CUSTOM_ENDPOINT")?;
         let endpoint = BrazeEndpoint::parse(&env.required("BRAZE_REST_ENDPOINT")?, allow_custom)
             .map_err(|e| ConfigError::unusable("BRAZE_REST_ENDPOINT", e))?;
-        let retry = RetryPolicy {
-            deadline: env.millis(
-                "UPSTREAM_RETRY_DEADLINE_MS",
-                RetryPolicy::default().deadline,
-            )?,
-            ..RetryPolicy::default()
-        };
         let braze_key = secrets.resolve_setting(env, "BRAZE_API_KEY").await?;
         let mut braze = BrazeConfig::new(endpoint, braze_key);
         braze.track_batch = env.parsed("BRAZE_TRACK_BATCH", BrazeConfig::DEFAULT_TRACK_BATCH)?;
@@ -49,7 +55,17 @@ impl VendorConfig {
             ));
         }
         braze.rates.track = env.rate("BRAZE_TRACK_RATE", 100)?;
-        braze.retry = retry;
+        braze.retry = retry_policy(env)?;
+        Ok(braze)
+    }
+
+    /// The Userflow half of [`VendorConfig::from_env`]: `USERFLOW_API_KEY[_SECRET]`,
+    /// `USERFLOW_REGION` or `USERFLOW_BASE_URL`, `USERFLOW_RATE`, `UPSTREAM_RETRY_DEADLINE_MS`;
+    /// read on its own by tools that check one vendor (`relay check`).
+    pub async fn userflow_from_env(
+        env: &Env,
+        secrets: &SecretResolver,
+    ) -> Result<UserflowConfig, ConfigError> {
         let userflow_key = secrets.resolve_setting(env, "USERFLOW_API_KEY").await?;
         let mut userflow = match env.get("USERFLOW_BASE_URL") {
             Some(base_url) => UserflowConfig::with_base_url(base_url, userflow_key),
@@ -71,8 +87,8 @@ impl VendorConfig {
             "USERFLOW_RATE",
             relay_clients::userflow::DEFAULT_RATE_PER_SECOND,
         )?;
-        userflow.retry = retry;
-        Ok(VendorConfig { braze, userflow })
+        userflow.retry = retry_policy(env)?;
+        Ok(userflow)
     }
 
     /// Builds both clients on one HTTP client.
@@ -86,4 +102,15 @@ impl VendorConfig {
             .map_err(|e| ConfigError::unusable("USERFLOW_*", e))?;
         Ok((braze, userflow))
     }
+}
+
+/// The retry policy of every vendor call, with `UPSTREAM_RETRY_DEADLINE_MS`.
+fn retry_policy(env: &Env) -> Result<RetryPolicy, ConfigError> {
+    Ok(RetryPolicy {
+        deadline: env.millis(
+            "UPSTREAM_RETRY_DEADLINE_MS",
+            RetryPolicy::default().deadline,
+        )?,
+        ..RetryPolicy::default()
+    })
 }

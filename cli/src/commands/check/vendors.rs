@@ -92,20 +92,10 @@ pub(super) async fn braze(settings: &Settings) -> Vec<Row> {
 /// `userflow key`: lists one user.
 pub(super) async fn userflow(settings: &Settings) -> Row {
     let env = settings.env();
-    let vendors = match VendorConfig::from_env(&env, &settings.secrets()).await {
-        Ok(vendors) => vendors,
-        Err(error) if error.variable().starts_with("BRAZE") => {
-            return Row::setting(
-                USERFLOW_KEY,
-                format!(
-                    "not checked until {} is fixed (the vendor settings are read together)",
-                    error.variable()
-                ),
-            );
-        }
+    let mut config = match VendorConfig::userflow_from_env(&env, &settings.secrets()).await {
+        Ok(config) => config,
         Err(error) => return Row::setting(USERFLOW_KEY, error),
     };
-    let mut config = vendors.userflow;
     config.retry = check_retry();
     let client = match UserflowClient::new(config, http_client(HttpTimeouts::default())) {
         Ok(client) => client,
