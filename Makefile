@@ -40,8 +40,7 @@ sandbox: ## Run the Braze + Userflow sandbox (prints its URLs and keys as one JS
 	$(CARGO) run --quiet --locked -p sandbox
 
 demo: venv ## The main job end to end on the local stack (relay local + the sandbox), with a report
-	$(CARGO) build --quiet --locked -p relay
-	target/debug/relay demo $(DEMO_ARGS)
+	$(CARGO) run --quiet --locked -p relay -- demo $(DEMO_ARGS)
 
 # Benchmarks are not tests: `make test` never runs them. BENCH_ARGS passes options through,
 # e.g. make bench BENCH_ARGS="--runs 50" (relay-bench --help lists them).

@@ -80,3 +80,65 @@ fn when_the_demo_runs_then_every_expectation_holds_with_the_expected_figures() {
         "1"
     );
 }
+
+/// The pid after `label` in the demo's "processes:" line.
+fn pid_after(line: &str, label: &str) -> u32 {
+    let rest = &line[line
+        .find(label)
+        .unwrap_or_else(|| panic!("{label} in {line}"))
+        + label.len()..];
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("a pid after {label} in {line}"))
+}
+
+fn is_running(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[test]
+fn when_the_demo_gets_sigterm_then_relay_local_and_moto_are_stopped() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(["demo", "--outage-secs", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("relay demo starts");
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let processes = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains("processes:"))
+        .expect("the demo names its processes");
+    let local = pid_after(&processes, "relay local pid");
+    let moto = pid_after(&processes, "moto pid");
+    assert!(is_running(local) && is_running(moto), "{processes}");
+
+    // Interrupt it mid-scene, as a CI timeout would.
+    let _ = lines.next();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(demo.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM is sent");
+    let status = demo.wait().expect("the demo exits");
+
+    assert_eq!(status.code(), Some(1), "interrupted is a failed run");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while (is_running(local) || is_running(moto)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !is_running(local),
+        "relay local (pid {local}) was left running"
+    );
+    assert!(!is_running(moto), "moto (pid {moto}) was left running");
+}

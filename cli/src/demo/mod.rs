@@ -14,10 +14,10 @@
 mod cli;
 mod report;
 mod scenario;
+mod signals;
 mod stack;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use sandbox::AdminClient;
 
@@ -111,31 +111,45 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         .map_err(|error| CliError::failed(format!("cannot create the demo folder: {error}")))?;
     narrator.line("Lifecycle Relay demo: the main job on one machine, against the sandbox.");
     narrator.step(&format!("work folder: {}", dir.path().display()));
-    let stack = match stack::LocalStack::start(&relay_exe, dir.path(), &context.settings).await {
-        Ok(stack) => stack,
-        Err(error) => {
-            // Keep the folder: its log says why the stack did not start.
-            let _ = dir.keep();
-            return Err(error);
-        }
-    };
+    let mut signals = signals::StopSignals::install()?;
+    let stack =
+        match stack::LocalStack::start(&relay_exe, dir.path(), &context.settings, &mut signals)
+            .await
+        {
+            Ok(stack) => stack,
+            Err(error) => {
+                // Keep the folder: its log says why the stack did not start.
+                let _ = dir.keep();
+                return Err(error);
+            }
+        };
     narrator.step(&format!(
         "relay local is up: webhooks on {}, sandbox admin on {} (its log: {})",
         stack.info.webhooks,
         stack.info.admin(),
         stack.log.display()
     ));
+    narrator.step(&format!(
+        "processes: relay local pid {}, moto pid {}",
+        stack
+            .pid()
+            .map_or_else(|| "?".to_owned(), |pid| pid.to_string()),
+        stack
+            .info
+            .moto_pid
+            .map_or_else(|| "?".to_owned(), |pid| pid.to_string()),
+    ));
     let keep_always = args.keep;
     let played = match Demo::new(args, narrator, relay_exe, &stack, dir.path()).await {
-        // Ctrl-C stops the scenes; the stack is stopped either way.
+        // Ctrl-C or SIGTERM stops the scenes; the stack is stopped either way.
         Ok(demo) => tokio::select! {
             report = scenario::play(&demo) => report,
-            _ = tokio::signal::ctrl_c() => Err(CliError::failed("interrupted (Ctrl-C)")),
+            interrupted = signals.received() => Err(interrupted),
         },
         Err(error) => Err(error),
     };
     let moto_pid = stack.info.moto_pid;
-    let stopped = stack.stop(Duration::from_secs(20)).await;
+    let stopped = stack.stop(stack::STOP_GRACE).await;
     // A run that did not fully hold keeps its folder: the log is where to look.
     if keep_always || !played.as_ref().is_ok_and(Report::all_held) {
         let kept = dir.keep();

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::signals::StopSignals;
 use crate::{CliError, Settings};
 
 /// Seconds a failed message stays invisible before SQS delivers it again (scene 3's pace).
@@ -20,6 +21,9 @@ pub const VISIBILITY_TIMEOUT_SECS: u64 = 3;
 /// Receives before SQS moves a message to the dead-letter queue. High enough that a
 /// 20 s outage (scene 2) never sends a parked contact there, low enough for scene 3.
 pub const MAX_RECEIVE_COUNT: u32 = 10;
+
+/// How long `relay local` may take to stop everything before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(20);
 
 /// What `relay local` printed when it was ready (the fields the demo uses).
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +72,7 @@ impl LocalStack {
         relay: &Path,
         dir: &Path,
         caller: &Settings,
+        signals: &mut StopSignals,
     ) -> Result<LocalStack, CliError> {
         let settings_file = dir.join("demo.env");
         std::fs::write(&settings_file, demo_settings()).map_err(|error| {
@@ -97,13 +102,19 @@ impl LocalStack {
         let mut child = command
             .spawn()
             .map_err(|error| CliError::failed(format!("cannot start relay local: {error}")))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let Some(stdout) = child.stdout.take() else {
+            terminate(&mut child, STOP_GRACE).await;
+            return Err(CliError::failed("relay local's stdout is not readable"));
+        };
         let mut line = String::new();
-        let read = tokio::time::timeout(
-            Duration::from_secs(60),
-            BufReader::new(stdout).read_line(&mut line),
-        )
-        .await;
+        let mut stdout = BufReader::new(stdout);
+        let read = tokio::select! {
+            read = tokio::time::timeout(Duration::from_secs(60), stdout.read_line(&mut line)) => read,
+            interrupted = signals.received() => {
+                terminate(&mut child, STOP_GRACE).await;
+                return Err(interrupted);
+            }
+        };
         let info = match read {
             Ok(Ok(n)) if n > 0 => serde_json::from_str::<LocalInfo>(&line).map_err(|error| {
                 CliError::failed(format!(
@@ -123,14 +134,19 @@ impl LocalStack {
                 log,
             }),
             Ok(_) => {
-                terminate(&mut child, Duration::from_secs(20)).await;
+                terminate(&mut child, STOP_GRACE).await;
                 Err(CliError::failed("relay local did not start the sandbox"))
             }
             Err(error) => {
-                terminate(&mut child, Duration::from_secs(20)).await;
+                terminate(&mut child, STOP_GRACE).await;
                 Err(error)
             }
         }
+    }
+
+    /// Its process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Stops it as Ctrl-C would (SIGTERM), waiting up to `grace` before killing it.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sandbox::{Api, FaultKind, FaultRule};
+use sandbox::{Api, BrazeUserQuery, FaultKind, FaultRule};
 use serde_json::{Value, json};
 
 use super::{Demo, Report, admin_error, eventually, sync_queue_drained};
@@ -16,8 +16,8 @@ const SCENE: usize = 2;
 const PER_REQUEST: usize = 50;
 /// The external ids of this scene's contacts start with this.
 const ID_PREFIX: &str = "demo-outage-";
-/// The signup event the relay sends once per user (its default name).
-pub(super) const SIGNUP_EVENT: &str = "signed_up";
+/// The signup event the relay sends once per user (the demo keeps the default name).
+pub(super) const SIGNUP_EVENT: &str = relay_core::delivery::DEFAULT_SIGNUP_EVENT_NAME;
 
 pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliError> {
     let total = demo.args.outage_signups;
@@ -136,15 +136,15 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
         "drained in {:.1} s after Braze came back",
         back.elapsed().as_secs_f64()
     ));
+    let new_profiles = demo.admin.braze_user_count().await.map_err(admin_error)? - profiles_before;
     report.check(
         SCENE,
-        format!("all {total} contacts reach Braze after the outage"),
+        format!("all {total} contacts reach Braze after the outage, as {total} new profiles"),
         format!(
-            "{} new profiles{}",
-            demo.admin.braze_user_count().await.map_err(admin_error)? - profiles_before,
+            "{new_profiles} new profiles{}",
             if drained { "" } else { " (timed out)" }
         ),
-        drained,
+        drained && new_profiles == total,
     );
     check_exactly_once(demo, report, SCENE, &ids).await
 }
@@ -170,22 +170,31 @@ pub(super) async fn check_exactly_once(
         in_userflow,
         ids.len(),
     );
-    let mut in_braze = 0;
+    let mut in_braze_once = 0;
     for id in ids {
+        let query = BrazeUserQuery {
+            external_id: Some(id.clone()),
+            limit: Some(0),
+            ..BrazeUserQuery::default()
+        };
         if demo
             .admin
-            .braze_user(id)
+            .braze_users(&query)
             .await
             .map_err(admin_error)?
-            .is_some()
+            .total
+            == 1
         {
-            in_braze += 1;
+            in_braze_once += 1;
         }
     }
     report.equal(
         scene,
-        format!("each of the {} users has one Braze profile", ids.len()),
-        in_braze,
+        format!(
+            "each of the {} users has exactly one Braze profile",
+            ids.len()
+        ),
+        in_braze_once,
         ids.len(),
     );
     let events = demo

@@ -59,11 +59,14 @@ pub struct DeliveryOptions {
     pub event_grace: Duration,
 }
 
+/// The signup event's name unless `SIGNUP_EVENT_NAME` says otherwise.
+pub const DEFAULT_SIGNUP_EVENT_NAME: &str = "signed_up";
+
 impl Default for DeliveryOptions {
     fn default() -> Self {
         DeliveryOptions {
             userflow_concurrency: 8,
-            signup_event_name: "signed_up".into(),
+            signup_event_name: DEFAULT_SIGNUP_EVENT_NAME.into(),
             event_min_time_left: Duration::from_millis(300),
             event_grace: Duration::from_millis(500),
         }
