@@ -51,6 +51,26 @@ impl RelayCommands {
         })
     }
 
+    /// `relay webhook send --source SOURCE --contact NAME=VALUE ...` for one contact: narrated,
+    /// then run.
+    pub async fn send_contact(
+        &self,
+        narrator: &super::Narrator,
+        source: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Answer, CliError> {
+        let pairs: Vec<String> = fields
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let mut args = vec!["webhook", "send", "--source", source];
+        for pair in &pairs {
+            args.extend(["--contact", pair.as_str()]);
+        }
+        narrator.step(&RelayCommands::shown(&args));
+        self.run(&args).await
+    }
+
     /// The command line as an operator would type it (for the narration).
     pub fn shown(args: &[&str]) -> String {
         format!("relay {}", args.join(" "))

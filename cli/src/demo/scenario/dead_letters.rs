@@ -33,18 +33,15 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
     demo.narrator
         .step("Userflow now refuses the relay's API key (401), as after a key rotation");
     let id = "demo-dead-letter-1";
-    let args = [
-        "webhook",
-        "send",
-        "--source",
-        "standard-webhooks",
-        "--contact",
-        &format!("external_id={id}"),
-        "--contact",
-        &format!("email={id}@example.com"),
-    ];
-    demo.narrator.step(&RelayCommands::shown(&args));
-    let answer = demo.relay.run(&args).await?;
+    let email = format!("{id}@example.com");
+    let answer = demo
+        .relay
+        .send_contact(
+            &demo.narrator,
+            "standard-webhooks",
+            &[("external_id", id), ("email", &email)],
+        )
+        .await?;
     let parked = answer
         .document
         .pointer("/response/parked")

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use super::{Demo, Report, admin_error};
 use crate::CliError;
-use crate::demo::cli::RelayCommands;
 
 const SCENE: usize = 1;
 
@@ -24,22 +23,19 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
     );
     for (source, id) in SIGNUPS {
         let email = format!("signup-{id}@example.com");
-        let args = [
-            "webhook",
-            "send",
-            "--source",
-            source,
-            "--contact",
-            &format!("external_id={id}"),
-            "--contact",
-            &format!("email={email}"),
-            "--contact",
-            "first_name=Ada",
-            "--contact",
-            "last_name=Lovelace",
-        ];
-        demo.narrator.step(&RelayCommands::shown(&args));
-        let answer = demo.relay.run(&args).await?;
+        let answer = demo
+            .relay
+            .send_contact(
+                &demo.narrator,
+                source,
+                &[
+                    ("external_id", id),
+                    ("email", &email),
+                    ("first_name", "Ada"),
+                    ("last_name", "Lovelace"),
+                ],
+            )
+            .await?;
         let status = answer
             .document
             .pointer("/status")
@@ -73,21 +69,15 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
     }
 
     let invalid = "demo-invalid-1";
-    let args = [
-        "webhook",
-        "send",
-        "--source",
-        "standard-webhooks",
-        "--contact",
-        &format!("external_id={invalid}"),
-        "--contact",
-        "email=not-an-email",
-    ];
-    demo.narrator.step(&format!(
-        "{}   (an invalid email)",
-        RelayCommands::shown(&args)
-    ));
-    let answer = demo.relay.run(&args).await?;
+    demo.narrator.step("an invalid email:");
+    let answer = demo
+        .relay
+        .send_contact(
+            &demo.narrator,
+            "standard-webhooks",
+            &[("external_id", invalid), ("email", "not-an-email")],
+        )
+        .await?;
     let status = answer.document.pointer("/status").and_then(Value::as_u64);
     let errors = answer
         .document
