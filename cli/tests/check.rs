@@ -1,12 +1,13 @@
 //! `relay check` end to end: the relay binary against the sandbox (Braze, Userflow, HubSpot)
 //! and moto (the state bucket, the sync queue and its dead-letter queue).
 
+mod common;
+
 use std::collections::HashMap;
-use std::process::Output;
 use std::sync::OnceLock;
 
-use aws_sdk_sqs::types::QueueAttributeName;
-use relay_tests::{Moto, unique_name};
+use common::{code, json, queue_with_dlq, relay};
+use relay_tests::Moto;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
@@ -25,28 +26,7 @@ async fn stack() -> Stack {
     let sandbox = sandbox::start(SandboxConfig::default()).await.unwrap();
     let moto = moto();
     let sqs = moto.sqs_client().await;
-    let dlq = moto.create_queue("relay-check-dlq").await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": 5});
-    let source = sqs
-        .create_queue()
-        .queue_name(unique_name("relay-check-sync"))
-        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let source = queue_with_dlq(&sqs, "relay-check-sync", 5).await.queue_url;
     let bucket = moto.create_bucket("relay-check-state").await;
     let info = sandbox.info();
     let env = [
@@ -86,27 +66,11 @@ impl Stack {
     }
 }
 
-/// Runs `relay --json check` with exactly `env`, off the runtime (the sandbox serves on it).
+/// Runs `relay --json check` with exactly `env`: its exit code and rows.
 async fn check(env: &HashMap<String, String>) -> (i32, Vec<Value>) {
-    let env = env.clone();
-    let output: Output = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_relay"))
-            .args(["--json", "check"])
-            .env_clear()
-            .envs(&env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
-    let rows = document["checks"].as_array().expect("checks").clone();
-    (output.status.code().expect("exited"), rows)
+    let output = relay(&["--json", "check"], env).await;
+    let rows = json(&output)["checks"].as_array().expect("checks").clone();
+    (code(&output), rows)
 }
 
 fn row<'r>(rows: &'r [Value], name: &str) -> &'r Value {

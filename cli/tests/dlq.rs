@@ -2,17 +2,19 @@
 //! and its dead-letter queue linked by a `RedrivePolicy`, as `relay local` and the
 //! deployment create them.
 
-use std::collections::HashMap;
-use std::process::Output;
-use std::sync::OnceLock;
+mod common;
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::Utc;
+use common::{code, json, queue_with_dlq, relay};
 use relay_core::contact::Contact;
 use relay_core::jobs::{ContactsJob, Job, ParkedContact};
 use relay_core::queue::dead_letters::FailedAttempt;
-use relay_tests::{Moto, unique_name};
-use serde_json::Value;
+use relay_tests::Moto;
 
 /// One moto for the whole file (it stops when this process ends); names are unique per test.
 fn moto() -> &'static Moto {
@@ -32,35 +34,11 @@ struct Queues {
 async fn queues(max_receive_count: u32) -> Queues {
     let moto = moto();
     let sqs = moto.sqs_client().await;
-    let dlq = moto.create_queue("relay-sync-dlq").await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let policy = serde_json::json!({
-        "deadLetterTargetArn": arn,
-        "maxReceiveCount": max_receive_count.to_string(),
-    });
-    let source = sqs
-        .create_queue()
-        .queue_name(unique_name("relay-sync"))
-        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let pair = queue_with_dlq(&sqs, "relay-sync", max_receive_count).await;
     let bucket = moto.create_bucket("relay-state").await;
     Queues {
-        source,
-        dlq,
+        source: pair.queue_url,
+        dlq: pair.dlq_url,
         bucket,
         sqs,
     }
@@ -184,37 +162,6 @@ fn job(request_id: &str, n: usize) -> String {
             .collect(),
     })
     .encode()
-}
-
-/// Runs `relay <args>` with exactly `env` (stdin not a terminal).
-async fn relay(args: &[&str], env: &HashMap<String, String>) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env = env.clone();
-    tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_relay"))
-            .args(&args)
-            .env_clear()
-            .envs(&env)
-            .write_stdin("")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
 }
 
 #[tokio::test]
@@ -343,6 +290,51 @@ async fn when_replayed_then_every_message_is_back_on_the_source_queue_and_the_dl
         !queues.has_attempt(&ids[0]).await,
         "the record of a moved message is removed"
     );
+}
+
+#[tokio::test]
+async fn when_replayed_messages_fail_again_during_the_run_then_they_are_left_in_the_dlq_and_it_ends()
+ {
+    let queues = queues(1).await;
+    let mut originals = Vec::new();
+    for n in 0..3 {
+        originals.push(queues.dead_letter(&job(&format!("again-{n}"), 1)).await);
+    }
+    // A consumer that fails every message on the source queue at once, so each replayed one
+    // is back in the DLQ (under a new id) while the replay still reads it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let failing = tokio::spawn({
+        let (sqs, source, stop) = (queues.sqs.clone(), queues.source.clone(), stop.clone());
+        async move {
+            while !stop.load(Ordering::Relaxed) {
+                sqs.receive_message()
+                    .queue_url(&source)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+
+    let output = relay(
+        &["--json", "dlq", "replay", "--queue", "sync"],
+        &queues.env(),
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    failing.await.unwrap();
+
+    assert_eq!(code(&output), 0, "{output:?}");
+    let document = json(&output);
+    assert_eq!(document["moved"], 3, "{document}");
+    for arrived in document["arrived"].as_array().unwrap() {
+        assert!(
+            !originals.iter().any(|id| arrived == id),
+            "only messages that arrived during the run are left: {document}"
+        );
+    }
 }
 
 #[tokio::test]

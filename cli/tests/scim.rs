@@ -1,10 +1,12 @@
 //! `relay scim ...` end to end: the relay binary against the sandbox's Braze SCIM.
 
+mod common;
+
 use std::collections::HashMap;
-use std::process::Output;
+
+use common::{code, json, relay, stderr};
 
 use sandbox::{Sandbox, SandboxConfig};
-use serde_json::Value;
 
 async fn sandbox() -> Sandbox {
     sandbox::start(SandboxConfig::default()).await.unwrap()
@@ -22,40 +24,6 @@ fn env(sandbox: &Sandbox) -> HashMap<String, String> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
-}
-
-/// Runs `relay <args>` with exactly `env`, off the runtime (the sandbox serves on it).
-async fn relay(args: &[&str], env: &HashMap<String, String>) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env = env.clone();
-    tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_relay"))
-            .args(&args)
-            .env_clear()
-            .envs(&env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 const CREATE: [&str; 10] = [
@@ -193,4 +161,31 @@ async fn when_the_origin_is_wrong_then_the_401_is_explained() {
 
     assert_eq!(code(&output), 1);
     assert!(stderr(&output).contains("X-Request-Origin"), "{output:?}");
+}
+
+#[tokio::test]
+async fn when_update_has_no_change_or_bad_permissions_json_then_it_exits_2_before_calling_braze() {
+    let sandbox = sandbox().await;
+    let env = env(&sandbox);
+
+    // An id Braze does not know: a call would end in its 404 (exit 1), not in exit 2.
+    let nothing = relay(&["scim", "update", "no-such-user"], &env).await;
+    let bad_json = relay(
+        &[
+            "scim",
+            "update",
+            "no-such-user",
+            "--given-name",
+            "Op",
+            "--permissions",
+            "{not json",
+        ],
+        &env,
+    )
+    .await;
+
+    assert_eq!(code(&nothing), 2, "{nothing:?}");
+    assert!(stderr(&nothing).contains("--given-name"), "{nothing:?}");
+    assert_eq!(code(&bad_json), 2, "{bad_json:?}");
+    assert!(stderr(&bad_json).contains("--permissions"), "{bad_json:?}");
 }

@@ -38,9 +38,10 @@ pub enum Command {
 /// Arguments of `relay scim list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// The email (userName) to look for; required: Braze's SCIM cannot list every user.
-    #[arg(long, value_name = "EMAIL")]
-    filter: Option<String>,
+    /// The email (userName) to look for; required: Braze's SCIM API finds users by userName
+    /// (email) only and cannot list them all.
+    #[arg(long, value_name = "EMAIL", required = true)]
+    filter: String,
 }
 
 /// A user id.
@@ -81,7 +82,7 @@ pub struct CreateArgs {
     /// Family (last) name.
     #[arg(long)]
     family_name: String,
-    /// Department, free text (Braze requires one; default empty).
+    /// Department, free text. Braze requires the field; when not given it is sent empty.
     #[arg(long, default_value = "")]
     department: String,
     #[command(flatten)]
@@ -138,15 +139,27 @@ impl From<ScimUser> for UserView {
 
 /// Runs one `relay scim` subcommand.
 pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
-    if let Command::List(ListArgs { filter: None }) = command {
-        return Err(CliError::usage(
-            "relay scim list needs --filter EMAIL: Braze's SCIM API finds users by userName (email) only and cannot list them all",
-        ));
-    }
+    // Arguments are checked before any call: a usage error costs no request.
+    let update_permissions = match &command {
+        Command::Update(args) => {
+            let given = permissions(&args.permissions)?;
+            if args.given_name.is_none()
+                && args.family_name.is_none()
+                && args.department.is_none()
+                && given.is_none()
+            {
+                return Err(CliError::usage(
+                    "relay scim update: give at least one of --given-name, --family-name, --department or a permission flag",
+                ));
+            }
+            given
+        }
+        _ => None,
+    };
     let client = client(&context.settings).await?;
     match command {
         Command::List(args) => {
-            let email = args.filter.unwrap_or_default();
+            let email = args.filter;
             let found = client.find_by_user_name(&email).await.map_err(failed)?;
             let users: Vec<UserView> = found.into_iter().map(UserView::from).collect();
             let text = if users.is_empty() {
@@ -186,16 +199,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         }
         Command::Update(args) => {
             let current = client.get(&args.id).await.map_err(failed)?;
-            let given = permissions(&args.permissions)?;
-            if args.given_name.is_none()
-                && args.family_name.is_none()
-                && args.department.is_none()
-                && given.is_none()
-            {
-                return Err(CliError::usage(
-                    "relay scim update: give at least one of --given-name, --family-name, --department or a permission flag",
-                ));
-            }
+            let given = update_permissions;
             let update = ScimUserUpdate {
                 name: ScimName::new(
                     args.given_name.unwrap_or(current.name.given_name),
@@ -233,9 +237,18 @@ async fn client(settings: &Settings) -> Result<ScimClient, CliError> {
         .resolve_setting(&env, "BRAZE_SCIM_TOKEN")
         .await?;
     let origin = settings.required("BRAZE_SCIM_ORIGIN")?;
+    // The origin is sent as the X-Request-Origin header; the endpoint was checked above, so
+    // once the origin is known to be a header value, a client that cannot be built means
+    // the token cannot be sent.
+    if origin.trim().is_empty() || http::HeaderValue::from_str(origin.trim()).is_err() {
+        return Err(CliError::Config(ConfigError::new(
+            "BRAZE_SCIM_ORIGIN",
+            "is empty or has characters a header (X-Request-Origin) cannot carry",
+        )));
+    }
     let config = ScimConfig::new(endpoint.base_url(), token, origin);
     ScimClient::new(config, http_client(HttpTimeouts::default()))
-        .map_err(|error| CliError::Config(ConfigError::unusable("BRAZE_SCIM_*", error)))
+        .map_err(|error| CliError::Config(ConfigError::unusable("BRAZE_SCIM_TOKEN", error)))
 }
 
 /// A SCIM failure with Braze's `detail` when it gave one (exit 1).

@@ -261,6 +261,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
         counts.retry_contacts += remainder;
     }
     record_attempts(deps, &attempts).await;
+    forget_attempts(deps, messages, &response).await;
     tracing::info!(
         messages = messages.len(),
         contacts = slots.len(),
@@ -339,6 +340,35 @@ async fn record_attempts<S: ObjectStore, Q: JobQueue>(
         record_json(deps, &key, attempt).await
     });
     futures::future::join_all(writes).await;
+}
+
+/// Deletes the failed-attempt records of the messages this batch acknowledged that were
+/// received before (`ApproximateReceiveCount` over 1, so an earlier attempt may have written
+/// one): a message that finally succeeded is not a failure any more, and `relay dlq list`
+/// must not show a stale record. Best effort: a record not deleted is logged and only costs
+/// storage.
+async fn forget_attempts<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    messages: &[SqsMessage],
+    response: &SqsBatchResponse,
+) {
+    let redelivered: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect();
+    let deletes = messages
+        .iter()
+        .filter(|message| receive_count(message).is_some_and(|count| count > 1))
+        .filter_map(|message| message.message_id.as_deref())
+        .filter(|id| !id.is_empty() && !redelivered.contains(id))
+        .map(|id| async move {
+            let key = FailedAttempt::key(id);
+            if let Err(error) = deps.deliverer.store().delete(&key).await {
+                tracing::warn!(key, class = ?error.class, "failed-attempt record of an acknowledged message not deleted");
+            }
+        });
+    futures::future::join_all(deletes).await;
 }
 
 /// SQS's `ApproximateReceiveCount` of a message, when the event carries it.

@@ -12,7 +12,7 @@ use relay_core::jobs::{ContactsJob, Job, ParkedContact};
 use relay_core::queue::MemoryQueue;
 use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::secrets::SecretResolver;
-use relay_core::store::MemoryStore;
+use relay_core::store::{MemoryStore, ObjectStore};
 use relay_tests::webhooks::relay_variables;
 use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
@@ -253,6 +253,41 @@ async fn when_braze_keeps_failing_then_only_that_message_is_a_batch_item_failure
         failed,
         ["failed/attempts/m-4.json"],
         "only the attempt is recorded"
+    );
+}
+
+#[tokio::test]
+async fn when_a_message_that_failed_before_succeeds_then_its_attempt_record_is_deleted() {
+    let stack = stack().await;
+    let store = stack.deps.deliverer.store();
+    for id in ["m-healed", "m-first"] {
+        store
+            .put(
+                &FailedAttempt::key(id),
+                b"{}".to_vec().into(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+    }
+    let mut event = sqs_event(&[("m-healed", job("h-1", 0)), ("m-first", job("h-2", 0))]);
+    event.payload.records[0]
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "3".into());
+    event.payload.records[1]
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "1".into());
+
+    let response = handler(&stack.deps, event).await.unwrap();
+
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert!(
+        store.get_now(&FailedAttempt::key("m-healed")).is_none(),
+        "the record of a redelivered message that succeeded is deleted"
+    );
+    assert!(
+        store.get_now(&FailedAttempt::key("m-first")).is_some(),
+        "a first delivery cannot have a record, so none is looked for"
     );
 }
 

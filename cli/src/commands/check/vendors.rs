@@ -72,12 +72,7 @@ pub(super) async fn braze(settings: &Settings) -> Vec<Row> {
     };
     let key_row = match client.check_key().await {
         Ok(()) => Row::pass(BRAZE_KEY, format!("key accepted by {label}")),
-        Err(BrazeError::KeyRejected { cluster, .. }) => Row::fail(
-            BRAZE_KEY,
-            format!(
-                "key rejected by {cluster} (HTTP 401): wrong cluster or wrong key; a REST key belongs to one workspace, which lives on one cluster: check the key, and that BRAZE_REST_ENDPOINT is that workspace's cluster"
-            ),
-        ),
+        Err(error @ BrazeError::KeyRejected { .. }) => Row::fail(BRAZE_KEY, error.to_string()),
         Err(BrazeError::PermissionDenied { permission, .. }) => Row::pass(
             BRAZE_KEY,
             format!(

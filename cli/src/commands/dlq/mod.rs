@@ -19,8 +19,37 @@ use futures::StreamExt;
 use relay_core::env::ConfigError;
 use relay_core::queue::dead_letters::{DeadLetterError, DeadLetterQueue, FailedAttempt};
 use relay_core::store::{ObjectStore, S3Store};
+use serde::Serialize;
 
+use crate::output::Exit;
 use crate::{CliError, Context, Outcome, Settings};
+
+/// A message a replay or purge could not handle, with why (in the `--json` document).
+#[derive(Debug, Serialize)]
+struct Failed {
+    message_id: String,
+    reason: String,
+}
+
+impl Failed {
+    /// The failures of a relay-core report (`(message id, why)` pairs).
+    fn from_report(failed: Vec<(String, String)>) -> Vec<Failed> {
+        failed
+            .into_iter()
+            .map(|(message_id, reason)| Failed { message_id, reason })
+            .collect()
+    }
+}
+
+/// The exit of a replay or purge that handled `done` messages: done when nothing failed and
+/// the run was not `stopped` early, partly done when some were handled, failed otherwise.
+fn exit(done: usize, failed: &[Failed], stopped: bool) -> Exit {
+    match (done, failed.is_empty() && !stopped) {
+        (_, true) => Exit::Done,
+        (0, false) => Exit::Failed,
+        (_, false) => Exit::Partial,
+    }
+}
 
 /// The subcommands of `relay dlq`.
 #[derive(Debug, clap::Subcommand)]

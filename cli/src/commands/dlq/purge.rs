@@ -5,9 +5,9 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
 
-use super::{QueueArg, QueueName, dead_letter_queue, forget_attempts, state_store};
+use super::{Failed, QueueArg, QueueName, dead_letter_queue, exit, forget_attempts, state_store};
 use crate::aws;
-use crate::output::{Exit, progress};
+use crate::output::progress;
 use crate::{CliError, Context, Outcome};
 
 /// Arguments of `relay dlq purge`.
@@ -25,13 +25,6 @@ pub struct Args {
 struct Purged {
     purged: usize,
     failed: Vec<Failed>,
-}
-
-/// A message that could not be deleted.
-#[derive(Debug, Serialize)]
-struct Failed {
-    message_id: String,
-    reason: String,
 }
 
 /// Runs `relay dlq purge`.
@@ -60,16 +53,8 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
     forget_attempts(state_store(settings, &sdk).as_ref(), &report.purged).await;
 
     let purged = report.purged.len();
-    let failed: Vec<Failed> = report
-        .failed
-        .into_iter()
-        .map(|(message_id, reason)| Failed { message_id, reason })
-        .collect();
-    let exit = match (purged, failed.is_empty() && report.stopped.is_none()) {
-        (_, true) => Exit::Done,
-        (0, false) => Exit::Failed,
-        (_, false) => Exit::Partial,
-    };
+    let failed = Failed::from_report(report.failed);
+    let exit = exit(purged, &failed, report.stopped.is_some());
     let mut text = format!("purged {purged} message(s) from {}", dlq.url());
     for failure in &failed {
         text.push_str(&format!(

@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::{QueueArg, dead_letter_queue, forget_attempts, state_store};
+use super::{Failed, QueueArg, dead_letter_queue, exit, forget_attempts, state_store};
 use crate::aws;
-use crate::output::{Exit, progress};
+use crate::output::progress;
 use crate::{CliError, Context, Outcome};
 
 /// Arguments of `relay dlq replay`.
@@ -25,13 +25,8 @@ pub struct Args {
 struct Replayed {
     moved: usize,
     failed: Vec<Failed>,
-}
-
-/// A message that was not moved.
-#[derive(Debug, Serialize)]
-struct Failed {
-    message_id: String,
-    reason: String,
+    /// Messages that reached the DLQ during the run (left there for a later run).
+    arrived: Vec<String>,
 }
 
 /// Runs `relay dlq replay`.
@@ -54,21 +49,13 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
     bar.finish_and_clear();
     forget_attempts(state_store(settings, &sdk).as_ref(), &report.moved).await;
 
-    let mut failed: Vec<Failed> = report
-        .failed
-        .into_iter()
-        .map(|(message_id, reason)| Failed { message_id, reason })
-        .collect();
+    let mut failed = Failed::from_report(report.failed);
     failed.extend(report.not_found.into_iter().map(|message_id| Failed {
         message_id,
         reason: "not in the dead-letter queue".into(),
     }));
     let moved = report.moved.len();
-    let exit = match (moved, failed.is_empty() && report.stopped.is_none()) {
-        (_, true) => Exit::Done,
-        (0, false) => Exit::Failed,
-        (_, false) => Exit::Partial,
-    };
+    let exit = exit(moved, &failed, report.stopped.is_some());
     let mut text = if moved == 0 && failed.is_empty() {
         format!("no messages to replay in {}", dlq.url())
     } else {
@@ -84,8 +71,19 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
             failure.message_id, failure.reason
         ));
     }
+    if !report.arrived.is_empty() {
+        text.push_str(&format!(
+            "\nleft {} message(s) that reached the DLQ during this run (replayed ones that failed again, or new failures): replay again later",
+            report.arrived.len()
+        ));
+    }
     if let Some(stopped) = &report.stopped {
         text.push_str(&format!("\nstopped early: {stopped}"));
     }
-    Ok(Outcome::new(exit, &Replayed { moved, failed }, text))
+    let document = Replayed {
+        moved,
+        failed,
+        arrived: report.arrived,
+    };
+    Ok(Outcome::new(exit, &document, text))
 }

@@ -11,9 +11,12 @@ use crate::upstream::{DecodeError, FailureClass, UpstreamError};
 /// Everything that can go wrong talking to Braze's REST API.
 #[derive(Debug, thiserror::Error)]
 pub enum BrazeError {
-    /// Braze answered 401. A wrong cluster answers exactly like a wrong key, so the message
+    /// Braze answered 401. A wrong cluster answers exactly like a wrong key (a REST key
+    /// belongs to one workspace, which lives on one cluster), so the message says both and
     /// names the cluster the key was tried against.
-    #[error("key rejected by {cluster} ({host}); check the workspace's cluster")]
+    #[error(
+        "key rejected by {cluster} ({host}, HTTP 401): wrong cluster or wrong key; a REST key belongs to one workspace, which lives on one cluster: check the key, and that the REST endpoint is that workspace's cluster"
+    )]
     KeyRejected {
         /// Cluster name (`US-03`), or the host for a custom endpoint.
         cluster: String,

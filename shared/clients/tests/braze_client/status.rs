@@ -28,7 +28,7 @@ async fn when_braze_answers_401_then_key_rejected_names_the_cluster_and_nothing_
 
     assert_eq!(
         err.to_string(),
-        "key rejected by US-03 (rest.iad-03.braze.com); check the workspace's cluster"
+        "key rejected by US-03 (rest.iad-03.braze.com, HTTP 401): wrong cluster or wrong key; a REST key belongs to one workspace, which lives on one cluster: check the key, and that the REST endpoint is that workspace's cluster"
     );
     assert!(matches!(err, BrazeError::KeyRejected { .. }));
     assert_eq!(err.class(), FailureClass::Misconfigured);
@@ -57,7 +57,9 @@ async fn when_a_custom_endpoint_answers_401_then_key_rejected_names_the_host() {
 
     assert_eq!(
         err.to_string(),
-        format!("key rejected by {host} ({host}); check the workspace's cluster")
+        format!(
+            "key rejected by {host} ({host}, HTTP 401): wrong cluster or wrong key; a REST key belongs to one workspace, which lives on one cluster: check the key, and that the REST endpoint is that workspace's cluster"
+        )
     );
 }
 

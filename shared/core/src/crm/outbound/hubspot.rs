@@ -18,9 +18,18 @@ const OBJECT_ID_PROPERTY: &str = "hs_object_id";
 
 /// The body: `{"vid": <hs_object_id>, "properties": {name: {"value": ..}}}`; `vid` only when
 /// the record has `hs_object_id` (a number when it is all digits, as HubSpot sends it).
-pub(super) fn body(record: Value) -> Vec<u8> {
-    let Value::Object(record) = record else {
-        unreachable!("records are built as objects");
+/// A record that is not an object (a mapping reading a field from the whole record) cannot
+/// be given in this shape: an error, not a panic.
+pub(super) fn body(record: Value) -> Result<Vec<u8>, OutboundError> {
+    let record = match record {
+        Value::Object(record) => record,
+        _ => {
+            return Err(OutboundError::Unplaceable {
+                field: "*".into(),
+                pointer: "/".into(),
+                reason: "HubSpot's contact shape needs the fields as properties of one object",
+            });
+        }
     };
     let mut body = Map::new();
     if let Some(Value::String(id)) = record.get(OBJECT_ID_PROPERTY) {
@@ -34,7 +43,7 @@ pub(super) fn body(record: Value) -> Vec<u8> {
         .map(|(name, value)| (name, json!({ "value": value })))
         .collect();
     body.insert("properties".into(), Value::Object(properties));
-    Value::Object(body).to_string().into_bytes()
+    Ok(Value::Object(body).to_string().into_bytes())
 }
 
 /// Signs `request` as HubSpot does with the first of `versions` (v3 when none is listed):
@@ -67,5 +76,30 @@ pub(super) fn sign(
             set_header(headers, HUBSPOT_SIGNATURE, &signature)?;
             set_header(headers, HUBSPOT_SIGNATURE_VERSION, "v1")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_the_record_is_not_an_object_then_the_body_is_an_error() {
+        let error = body(Value::String("whole".into())).unwrap_err();
+
+        assert!(
+            matches!(error, OutboundError::Unplaceable { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn when_the_record_has_an_object_id_then_it_is_the_vid() {
+        let record = json!({ "hs_object_id": "42", "email": "e" });
+
+        let sent: Value = serde_json::from_slice(&body(record).unwrap()).unwrap();
+
+        assert_eq!(sent["vid"], 42);
+        assert_eq!(sent["properties"]["email"]["value"], "e");
     }
 }

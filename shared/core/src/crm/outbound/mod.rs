@@ -225,7 +225,7 @@ pub fn build_request(
             let record = fields.record(source, check)?;
             match &source.settings {
                 SchemeSettings::StandardWebhooks { .. } => standard_webhooks::body(record),
-                SchemeSettings::Hubspot { .. } => hubspot::body(record),
+                SchemeSettings::Hubspot { .. } => hubspot::body(record)?,
                 SchemeSettings::SalesforceOutbound {
                     organization_id, ..
                 } => salesforce::body(record, organization_id, stamp),

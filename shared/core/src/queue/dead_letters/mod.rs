@@ -139,6 +139,10 @@ pub struct ReplayReport {
     pub failed: Vec<(String, String)>,
     /// Ids asked for that the DLQ did not hold.
     pub not_found: Vec<String>,
+    /// Messages left in the DLQ because they reached it during this run (sent to the source
+    /// queue after the run started: most often a message this run replayed that failed
+    /// again). A later run replays them.
+    pub arrived: Vec<String>,
     /// Why the run stopped before reading the whole queue, if it did.
     pub stopped: Option<String>,
 }
@@ -330,13 +334,22 @@ impl DeadLetterQueue {
         outcome.map(|()| letters)
     }
 
-    /// Moves messages back to the source queue: every message, or only those whose ids are
-    /// in `only`. Each message is sent first (`SendMessageBatch`, through [`SqsQueue`]) and
+    /// Moves messages back to the source queue: every message that was in the DLQ when the
+    /// run started, or only those whose ids are in `only`. Each message is sent first (`SendMessageBatch`, through [`SqsQueue`]) and
     /// deleted from the DLQ only once its send succeeded; a message whose send failed stays
     /// in the DLQ. `on_moved(n)` is called as messages are moved (for a progress bar).
     ///
     /// `Err` only when the first read of the DLQ fails (nothing was done); a later failure
     /// ends the run with [`ReplayReport::stopped`] set.
+    ///
+    /// A replayed message gets a new id on the source queue. If it fails again while the
+    /// run goes on, SQS moves it to the DLQ keeping that id and its `SentTimestamp` (the time
+    /// of this run's send), so it looks like a message the run has not seen: replaying it
+    /// too could go on without end. Without `only`, a message whose `SentTimestamp` is at or
+    /// after the start of the run is therefore not replayed but left in the DLQ and reported
+    /// in [`ReplayReport::arrived`]. (The comparison is between SQS's clock and this
+    /// machine's: a skew of a few seconds only matters for messages sent within those seconds
+    /// of the start, and cannot make a run endless, as every resend is stamped later.)
     pub async fn replay(
         &self,
         only: Option<&[String]>,
@@ -347,6 +360,9 @@ impl DeadLetterQueue {
             only.map(|ids| ids.iter().map(String::as_str).collect());
         let mut holder = Holder::new(&self.sqs, &self.url, HOLD_VISIBILITY);
         let mut report = ReplayReport::default();
+        // SentTimestamp has whole milliseconds.
+        let now = Utc::now();
+        let started = DateTime::<Utc>::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         let mut first = true;
         loop {
             if wanted.as_ref().is_some_and(HashSet::is_empty) {
@@ -369,6 +385,10 @@ impl DeadLetterQueue {
                 .into_iter()
                 .filter(|letter| match wanted.as_mut() {
                     Some(wanted) => wanted.remove(letter.message_id.as_str()),
+                    None if arrived_since(letter, started) => {
+                        report.arrived.push(letter.message_id.clone());
+                        false
+                    }
                     None => true,
                 })
                 .collect();
@@ -450,9 +470,38 @@ impl DeadLetterQueue {
     }
 }
 
+/// Whether `letter` was sent (to the source queue) at or after `started`: it reached the DLQ
+/// during the run that started then. A message without a `SentTimestamp` counts as older.
+fn arrived_since(letter: &DeadLetter, started: DateTime<Utc>) -> bool {
+    letter.sent_at.is_some_and(|sent_at| sent_at >= started)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sent(at: Option<DateTime<Utc>>) -> DeadLetter {
+        DeadLetter {
+            message_id: "m".into(),
+            body: String::new(),
+            receive_count: Some(2),
+            sent_at: at,
+        }
+    }
+
+    #[test]
+    fn when_a_message_was_sent_after_the_run_started_then_it_arrived_during_the_run() {
+        // SentTimestamp has whole milliseconds.
+        let now = Utc::now();
+        let started = DateTime::<Utc>::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+        let later = started + chrono::Duration::milliseconds(1);
+        let earlier = started - chrono::Duration::seconds(60);
+
+        assert!(arrived_since(&sent(Some(later)), started));
+        assert!(arrived_since(&sent(Some(started)), started));
+        assert!(!arrived_since(&sent(Some(earlier)), started));
+        assert!(!arrived_since(&sent(None), started));
+    }
 
     #[test]
     fn when_the_redrive_policy_names_a_queue_arn_then_its_name_account_and_count_are_read() {
