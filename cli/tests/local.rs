@@ -236,3 +236,81 @@ fn when_vendor_settings_are_partial_then_it_exits_2_naming_the_missing_ones() {
         "{stderr}"
     );
 }
+
+#[test]
+fn when_vendor_settings_are_partial_then_it_exits_2_before_starting_moto() {
+    // A Python that cannot run: reaching moto would fail with exit 1 instead.
+    let output = assert_cmd::Command::new(RELAY)
+        .args([
+            "local",
+            "--set",
+            "BRAZE_REST_ENDPOINT=https://rest.iad-01.braze.com",
+        ])
+        .env("RELAY_PYTHON", "/nonexistent/relay-test/python")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("BRAZE_API_KEY")
+        .env_remove("USERFLOW_API_KEY")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BRAZE_API_KEY"), "{stderr}");
+}
+
+#[test]
+fn when_relay_python_is_given_with_set_then_moto_is_started_with_it() {
+    let output = assert_cmd::Command::new(RELAY)
+        .args([
+            "local",
+            "--set",
+            "RELAY_PYTHON=/nonexistent/relay-test/python",
+        ])
+        .env("RELAY_PYTHON", python())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("BRAZE_REST_ENDPOINT")
+        .env_remove("BRAZE_API_KEY")
+        .env_remove("USERFLOW_API_KEY")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("/nonexistent/relay-test/python"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn when_sigterm_comes_during_startup_then_it_exits_1_saying_so_and_leaves_nothing() {
+    let marker = marker();
+    let mut child = Command::new(RELAY)
+        .arg("local")
+        .env("RELAY_PYTHON", python())
+        .env("RELAY_LOCAL_TEST_MARKER", &marker)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("BRAZE_REST_ENDPOINT")
+        .env_remove("BRAZE_API_KEY")
+        .env_remove("USERFLOW_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relay runs");
+    // moto runs (a second process with the marker) before the stack is ready.
+    let until = Instant::now() + Duration::from_secs(30);
+    while processes_with(&marker).len() < 2 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    terminate(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(60)).expect("relay stops on SIGTERM");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stopped by SIGTERM before the stack was ready"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no startup line");
+    assert!(processes_with(&marker).is_empty(), "nothing is left");
+}

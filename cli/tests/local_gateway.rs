@@ -186,3 +186,27 @@ async fn when_the_payload_is_over_10_mb_then_413_is_answered_without_an_invocati
         .unwrap();
     assert_eq!(ok.status(), 202, "exactly 10 MB is accepted");
 }
+
+#[tokio::test]
+async fn when_the_client_stops_sending_mid_body_then_400_is_answered_without_an_invocation() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (gateway, seen) = gateway().await;
+    let address = gateway.url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /webhooks/standard-webhooks HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"partial\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The client stops sending: 12 of 100 bytes.
+    stream.shutdown().await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .expect("the gateway answers or closes")
+        .unwrap();
+    let status = answer.lines().next().unwrap_or_default();
+    assert!(status.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(seen.lock().unwrap().is_empty(), "no invocation");
+    gateway.stop(Duration::from_secs(1)).await;
+}

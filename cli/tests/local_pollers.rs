@@ -17,10 +17,16 @@ use relay_core::queue::setup::{QueuePair, QueueWithDlq, ensure_queue_with_dlq};
 use relay_tests::webhooks::eventually;
 use relay_tests::{Moto, TEST_REGION, unique_name};
 
-/// What a handler was given: per invocation, the records' (body, receive count).
+/// What a handler was given: per invocation, the records' (body, receive count), and what
+/// the test body checks afterwards (asserting in the handler would only cause a redelivery:
+/// the poller catches a handler's panic).
 #[derive(Default)]
 struct Record {
     invocations: Vec<Vec<(String, u32)>>,
+    /// Per record: its `eventSource` and `eventSourceARN`.
+    sources: Vec<(Option<String>, Option<String>)>,
+    /// Per invocation: how far away its context's deadline was when it started.
+    deadlines: Vec<Duration>,
     running: HashMap<String, usize>,
     most_concurrent: usize,
 }
@@ -28,6 +34,18 @@ struct Record {
 type Log = Arc<Mutex<Record>>;
 
 impl Record {
+    /// Every record came from `queue_arn` as `aws:sqs`, with a deadline over 5 s away.
+    fn assert_lambda_shaped(&self, queue_arn: &str) {
+        assert!(!self.sources.is_empty(), "the handler ran");
+        for (source, arn) in &self.sources {
+            assert_eq!(source.as_deref(), Some("aws:sqs"));
+            assert_eq!(arn.as_deref(), Some(queue_arn));
+        }
+        for left in &self.deadlines {
+            assert!(*left > Duration::from_secs(5), "deadline {left:?} away");
+        }
+    }
+
     fn times_seen(&self, body: &str) -> usize {
         self.invocations
             .iter()
@@ -43,6 +61,11 @@ struct Setup {
 }
 
 async fn setup(max_receive_count: u32) -> Setup {
+    setup_with(max_receive_count, Duration::from_secs(1)).await
+}
+
+/// A queue whose visibility timeout is `visibility`.
+async fn setup_with(max_receive_count: u32, visibility: Duration) -> Setup {
     let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
     let name = unique_name("poller");
     let queues = ensure_queue_with_dlq(
@@ -50,7 +73,7 @@ async fn setup(max_receive_count: u32) -> Setup {
         &QueueWithDlq {
             dlq_name: format!("{name}-dlq"),
             name,
-            visibility_timeout: Duration::from_secs(1),
+            visibility_timeout: visibility,
             max_receive_count,
         },
     )
@@ -80,23 +103,32 @@ impl Setup {
         work: Duration,
         decide: impl Fn(usize, &SqsEvent) -> Result<SqsBatchResponse, String> + Send + Sync + 'static,
     ) -> Poller {
+        self.poller_with(log, work, decide, test_settings()).await
+    }
+
+    /// [`Setup::poller`] with `settings`.
+    async fn poller_with(
+        &self,
+        log: Log,
+        work: Duration,
+        decide: impl Fn(usize, &SqsEvent) -> Result<SqsBatchResponse, String> + Send + Sync + 'static,
+        settings: PollSettings,
+    ) -> Poller {
         let decide = Arc::new(decide);
-        let source = self.queues.queue_arn.clone();
         let handler: SqsHandler = Arc::new(move |event: LambdaEvent<SqsEvent>| {
             let log = log.clone();
             let decide = decide.clone();
-            let source = source.clone();
             async move {
                 let bodies: Vec<(String, u32)> = event
                     .payload
                     .records
                     .iter()
                     .map(|record| {
-                        assert_eq!(record.event_source.as_deref(), Some("aws:sqs"));
-                        assert_eq!(record.event_source_arn.as_deref(), Some(source.as_str()));
-                        let count = record.attributes["ApproximateReceiveCount"]
-                            .parse()
-                            .unwrap();
+                        let count = record
+                            .attributes
+                            .get("ApproximateReceiveCount")
+                            .and_then(|count| count.parse().ok())
+                            .unwrap_or(0);
                         (record.body.clone().unwrap_or_default(), count)
                     })
                     .collect();
@@ -105,9 +137,13 @@ impl Setup {
                     .deadline()
                     .duration_since(std::time::SystemTime::now())
                     .unwrap_or_default();
-                assert!(left > Duration::from_secs(5), "deadline {left:?} away");
                 let number = {
                     let mut log = log.lock().unwrap();
+                    log.deadlines.push(left);
+                    for record in &event.payload.records {
+                        log.sources
+                            .push((record.event_source.clone(), record.event_source_arn.clone()));
+                    }
                     for (body, _) in &bodies {
                         let running = log.running.entry(body.clone()).or_default();
                         *running += 1;
@@ -141,17 +177,22 @@ impl Setup {
                 region: TEST_REGION.into(),
                 timeout: Duration::from_secs(10),
             },
-            PollSettings {
-                batch_size: 10,
-                batch_window: Duration::from_millis(200),
-                wait_seconds: 1,
-                visibility_timeout: Duration::from_secs(1),
-                concurrency: 2,
-                function_timeout: Duration::from_secs(10),
-                drain: Duration::from_secs(10),
-            },
+            settings,
             handler,
         )
+    }
+}
+
+/// The pollers' settings in these tests (the queue's visibility timeout is 1 s).
+fn test_settings() -> PollSettings {
+    PollSettings {
+        batch_size: 10,
+        batch_window: Duration::from_millis(200),
+        wait_seconds: 1,
+        visibility_timeout: Duration::from_secs(1),
+        concurrency: 2,
+        function_timeout: Duration::from_secs(10),
+        drain: Duration::from_secs(10),
     }
 }
 
@@ -189,6 +230,7 @@ async fn when_a_batch_reports_one_failure_then_only_that_message_is_redelivered(
     tokio::time::sleep(Duration::from_secs(2)).await;
     poller.stop().await;
     let log = log.lock().unwrap();
+    log.assert_lambda_shaped(&setup.queues.queue_arn);
     assert_eq!(log.times_seen("ok-1"), 1);
     assert_eq!(log.times_seen("ok-2"), 1);
     let counts: Vec<u32> = log
@@ -238,6 +280,7 @@ async fn when_a_message_fails_max_receive_count_times_then_sqs_moves_it_to_the_d
         ["poison"]
     );
     let log = log.lock().unwrap();
+    log.assert_lambda_shaped(&setup.queues.queue_arn);
     assert_eq!(log.times_seen("poison"), 3, "handled maxReceiveCount times");
     assert_eq!(log.times_seen("fine"), 1);
 }
@@ -263,6 +306,7 @@ async fn when_a_handler_outlives_the_visibility_timeout_then_its_message_is_not_
     poller.stop().await;
     {
         let log = log.lock().unwrap();
+        log.assert_lambda_shaped(&setup.queues.queue_arn);
         assert_eq!(log.most_concurrent, 1, "never two handlers on one message");
         assert_eq!(log.times_seen("slow-1"), 1, "run once, then deleted");
     }
@@ -303,11 +347,104 @@ async fn when_a_handler_returns_an_error_then_the_whole_batch_is_redelivered() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     poller.stop().await;
     let log = log.lock().unwrap();
+    log.assert_lambda_shaped(&setup.queues.queue_arn);
     for body in ["one", "two", "three"] {
         let seen = log.times_seen(body);
         let in_first = log.invocations[0].iter().any(|(b, _)| b == body);
         assert_eq!(seen, if in_first { 2 } else { 1 }, "{body}");
     }
+}
+
+/// The queue's (visible, in flight) message counts.
+async fn counts(setup: &Setup) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let attributes = setup
+        .moto
+        .sqs_client()
+        .await
+        .get_queue_attributes()
+        .queue_url(&setup.queues.queue_url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attributes = attributes.attributes().unwrap();
+    (
+        attributes[&QueueAttributeName::ApproximateNumberOfMessages].clone(),
+        attributes[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible].clone(),
+    )
+}
+
+#[tokio::test]
+async fn when_stopping_abandons_a_running_batch_then_its_heartbeat_stops_and_the_message_returns() {
+    let setup = setup(5).await;
+    setup.send(&["slow-abandoned"]).await;
+    let log = Log::default();
+    let poller = setup
+        .poller_with(
+            log.clone(),
+            Duration::from_secs(60),
+            failing(&[]),
+            PollSettings {
+                drain: Duration::from_millis(100),
+                ..test_settings()
+            },
+        )
+        .await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            log.lock().unwrap().running.get("slow-abandoned") == Some(&1)
+        })
+        .await,
+        "the handler started"
+    );
+    poller.stop().await;
+    // The queue's visibility timeout is 1 s: without a heartbeat, the message is back soon.
+    let until = std::time::Instant::now() + Duration::from_secs(6);
+    let mut back = Vec::new();
+    while back.is_empty() && std::time::Instant::now() < until {
+        back = setup.moto.receive_all(&setup.queues.queue_url).await;
+    }
+    assert_eq!(
+        back,
+        ["slow-abandoned"],
+        "the abandoned message came back (no heartbeat kept it hidden)"
+    );
+}
+
+#[tokio::test]
+async fn when_stopped_during_the_batching_window_then_the_gathered_messages_are_still_handled() {
+    let setup = setup_with(5, Duration::from_secs(30)).await;
+    let log = Log::default();
+    let poller = setup
+        .poller_with(
+            log.clone(),
+            Duration::ZERO,
+            failing(&[]),
+            PollSettings {
+                batch_window: Duration::from_secs(5),
+                visibility_timeout: Duration::from_secs(30),
+                ..test_settings()
+            },
+        )
+        .await;
+    setup.send(&["gathered"]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            counts(&setup).await.1 == "1"
+        })
+        .await,
+        "the poller received the message"
+    );
+    let stopping = std::time::Instant::now();
+    poller.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(4),
+        "stop ends the batching window early ({:?})",
+        stopping.elapsed()
+    );
+    assert_eq!(log.lock().unwrap().times_seen("gathered"), 1);
+    assert_eq!(counts(&setup).await, ("0".into(), "0".into()), "deleted");
 }
 
 #[tokio::test]

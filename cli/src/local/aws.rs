@@ -4,7 +4,11 @@
 //! [`relay_core::queue::setup`]).
 
 use aws_config::SdkConfig;
-use relay_core::aws::moto::{MOTO_ACCESS_KEY_ID, MOTO_REGION, MOTO_SECRET_ACCESS_KEY, Moto};
+use std::path::PathBuf;
+
+use relay_core::aws::moto::{
+    MOTO_ACCESS_KEY_ID, MOTO_REGION, MOTO_SECRET_ACCESS_KEY, Moto, PYTHON_VARIABLE,
+};
 use relay_core::aws::{s3_client, sqs_client};
 use relay_core::queue::setup::{QueuePair, QueueWithDlq, ensure_queue_with_dlq};
 use relay_core::store::setup::ensure_bucket;
@@ -36,7 +40,8 @@ pub struct Resources {
 
 impl Aws {
     /// `AWS_ENDPOINT_URL` from the settings, or moto started now (blocking work in
-    /// `spawn_blocking`).
+    /// `spawn_blocking`) with the settings' `RELAY_PYTHON` (so `--env-file`/`--set` reach it),
+    /// else the project's `.venv`.
     pub async fn start(settings: &Settings) -> Result<Aws, LocalError> {
         let given = AwsTarget::from_settings(settings);
         let (target, moto) = match given.endpoint {
@@ -48,7 +53,8 @@ impl Aws {
                 None,
             ),
             None => {
-                let moto = tokio::task::spawn_blocking(Moto::start)
+                let python = settings.get(PYTHON_VARIABLE).map(PathBuf::from);
+                let moto = tokio::task::spawn_blocking(move || Moto::start_with_python(python))
                     .await
                     .map_err(|error| {
                         LocalError::Moto(relay_core::aws::moto::MotoError::NotReady {

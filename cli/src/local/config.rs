@@ -132,6 +132,13 @@ impl LocalConfig {
                 "must be 1 to 43200 seconds",
             ));
         }
+        if batch_window >= Duration::from_secs(visibility) {
+            return Err(ConfigError::new(
+                BATCH_WINDOW_MS,
+                "must be shorter than the visibility timeout (RELAY_LOCAL_VISIBILITY_TIMEOUT_SECS): \
+                 messages gathered first would otherwise reappear before their batch runs",
+            ));
+        }
         let max_receive_count: u32 =
             env.parsed(MAX_RECEIVE_COUNT_VAR, DEFAULT_MAX_RECEIVE_COUNT)?;
         if !(1..=MAX_RECEIVE_COUNT).contains(&max_receive_count) {
@@ -218,6 +225,22 @@ mod tests {
             let error = LocalConfig::from_env(&env(&[(name, value)])).unwrap_err();
             assert_eq!(error.variable(), name, "{name}={value}");
         }
+    }
+
+    #[test]
+    fn when_the_batch_window_reaches_the_visibility_timeout_then_the_error_names_the_window() {
+        let error = LocalConfig::from_env(&env(&[
+            (VISIBILITY_TIMEOUT_SECS, "2"),
+            (BATCH_WINDOW_MS, "2000"),
+        ]))
+        .unwrap_err();
+        assert_eq!(error.variable(), BATCH_WINDOW_MS);
+        let config = LocalConfig::from_env(&env(&[
+            (VISIBILITY_TIMEOUT_SECS, "2"),
+            (BATCH_WINDOW_MS, "1999"),
+        ]))
+        .unwrap();
+        assert_eq!(config.poll.batch_window, Duration::from_millis(1999));
     }
 
     #[test]

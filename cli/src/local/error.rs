@@ -68,6 +68,9 @@ pub enum LocalError {
         #[source]
         source: std::io::Error,
     },
+    /// Ctrl-C or SIGTERM came before the stack was ready; what was started is stopped (exit 1).
+    #[error("stopped by {0} before the stack was ready")]
+    StoppedStarting(super::Stopped),
     /// Signals could not be listened for (exit 1).
     #[error("cannot listen for signals: {0}")]
     Signals(#[source] std::io::Error),

@@ -83,6 +83,15 @@ pub enum Stopped {
     Sigterm,
 }
 
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stopped::Sigint => "SIGINT",
+            Stopped::Sigterm => "SIGTERM",
+        })
+    }
+}
+
 /// The running stack.
 pub struct Stack {
     ready: Ready,
@@ -93,7 +102,8 @@ pub struct Stack {
     drain: Duration,
 }
 
-/// Runs the stack until Ctrl-C or SIGTERM; a signal during startup stops what was started.
+/// Runs the stack until Ctrl-C or SIGTERM; a signal during startup stops what was started
+/// and is an error ([`LocalError::StoppedStarting`], exit 1).
 pub async fn run(options: Options, settings: &Settings) -> Result<Stopped, LocalError> {
     let mut interrupt = signal(SignalKind::interrupt()).map_err(LocalError::Signals)?;
     let mut terminate = signal(SignalKind::terminate()).map_err(LocalError::Signals)?;
@@ -107,7 +117,7 @@ pub async fn run(options: Options, settings: &Settings) -> Result<Stopped, Local
     // Dropping an unfinished start drops what it started: moto is killed by PID.
     let stack = tokio::select! {
         stack = Stack::start(&options, settings) => stack?,
-        stopped = &mut signalled => return Ok(stopped),
+        stopped = &mut signalled => return Err(LocalError::StoppedStarting(stopped)),
     };
     let line = serde_json::to_string(stack.ready()).unwrap_or_default();
     {
@@ -124,9 +134,11 @@ pub async fn run(options: Options, settings: &Settings) -> Result<Stopped, Local
 impl Stack {
     /// Starts everything; on an error, stops what was started before returning it.
     pub async fn start(options: &Options, settings: &Settings) -> Result<Stack, LocalError> {
+        // Every check that needs no I/O comes first: a bad setting starts nothing.
         let config = LocalConfig::from_env(&settings.env())?;
+        let choice = vendors::choose(settings)?;
         let aws = Aws::start(settings).await?;
-        let vendors = vendors::start(settings).await?;
+        let vendors = vendors::start(choice).await?;
         match Stack::start_on(options, settings, &config, &aws, &vendors).await {
             Ok((ready, gateway, pollers)) => Ok(Stack {
                 ready,

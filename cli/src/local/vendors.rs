@@ -46,14 +46,25 @@ fn given(settings: &Settings, name: &str) -> bool {
         || (name.ends_with("_KEY") && settings.get(&format!("{name}_SECRET")).is_some())
 }
 
-/// The real APIs, or the sandbox started now; a usage error when the settings are partial.
-pub async fn start(settings: &Settings) -> Result<Vendors, LocalError> {
+/// Which vendor APIs to use, decided from the settings alone (no I/O), so that a bad choice
+/// is refused before anything starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// Every vendor setting is given: the real APIs.
+    Real,
+    /// None is given: the sandbox (this build has it).
+    Sandbox,
+}
+
+/// The vendor APIs `settings` select; a usage error when they are partial, or when they ask
+/// for the sandbox and this build has none.
+pub fn choose(settings: &Settings) -> Result<Choice, LocalError> {
     let (present, missing): (Vec<&str>, Vec<&str>) = VENDOR_SETTINGS
         .iter()
         .copied()
         .partition(|name| given(settings, name));
     if missing.is_empty() {
-        return Ok(Vendors::Real);
+        return Ok(Choice::Real);
     }
     if !present.is_empty() {
         return Err(LocalError::PartialVendors {
@@ -61,7 +72,19 @@ pub async fn start(settings: &Settings) -> Result<Vendors, LocalError> {
             given: present.join(", "),
         });
     }
-    start_sandbox().await
+    if cfg!(feature = "sandbox") {
+        Ok(Choice::Sandbox)
+    } else {
+        Err(LocalError::NoSandbox)
+    }
+}
+
+/// The real APIs, or the sandbox started now, as [`choose`] decided.
+pub async fn start(choice: Choice) -> Result<Vendors, LocalError> {
+    match choice {
+        Choice::Real => Ok(Vendors::Real),
+        Choice::Sandbox => start_sandbox().await,
+    }
 }
 
 #[cfg(feature = "sandbox")]
@@ -98,10 +121,7 @@ impl Vendors {
     /// are the sandbox's only when the operator gave none.
     pub fn variables(&self, settings: &Settings) -> Vec<(String, String)> {
         match self {
-            Vendors::Real => {
-                let _ = settings;
-                Vec::new()
-            }
+            Vendors::Real => Vec::new(),
             #[cfg(feature = "sandbox")]
             Vendors::Sandbox(sandbox) => {
                 let info = sandbox.info();
@@ -153,17 +173,13 @@ mod tests {
         )
     }
 
-    #[tokio::test]
-    async fn when_vendor_settings_are_partly_given_then_the_error_names_the_missing_ones() {
-        let error = match start(&settings(&[(
+    #[test]
+    fn when_vendor_settings_are_partly_given_then_the_error_names_the_missing_ones() {
+        let error = choose(&settings(&[(
             "BRAZE_REST_ENDPOINT",
             "https://rest.iad-01.braze.com",
         )]))
-        .await
-        {
-            Err(error) => error,
-            Ok(_) => panic!("partial settings were accepted"),
-        };
+        .unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains("BRAZE_API_KEY, USERFLOW_API_KEY"),
@@ -174,13 +190,14 @@ mod tests {
 
     #[tokio::test]
     async fn when_every_vendor_setting_is_given_then_the_real_apis_are_used() {
-        let vendors = start(&settings(&[
+        let choice = choose(&settings(&[
             ("BRAZE_REST_ENDPOINT", "https://rest.iad-01.braze.com"),
             ("BRAZE_API_KEY_SECRET", "env:KEY"),
             ("USERFLOW_API_KEY", "ak_x"),
         ]))
-        .await
         .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(choice, Choice::Real);
+        let vendors = start(choice).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(vendors, Vendors::Real));
         assert!(vendors.sandbox_urls().is_none());
     }

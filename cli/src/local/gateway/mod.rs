@@ -5,7 +5,8 @@
 //! everything else is API Gateway's `404 {"message":"Not Found"}`.
 //!
 //! As API Gateway: a payload over 10 MB is `413 {"message":"Request Entity Too Large"}`
-//! without an invocation; an invocation that fails (`Err` or panic) is
+//! and a body the client stopped sending `400 {"message":"Bad Request"}`, both without an
+//! invocation; an invocation that fails (`Err` or panic) is
 //! `500 {"message":"Internal Server Error"}`; one that outlives the 30 s integration timeout
 //! is `503 {"message":"Service Unavailable"}`; every answer carries `apigw-requestid`.
 
@@ -180,7 +181,7 @@ async fn webhook(
     let request_id = BASE64.encode(&uuid::Uuid::new_v4().as_bytes()[..10]);
     let (parts, body) = request.into_parts();
     let mut response = match read_body(body).await {
-        Some(body) => {
+        Ok(body) => {
             let trace_id = new_trace_id();
             let event = event::event(&Incoming {
                 method: &parts.method,
@@ -195,7 +196,13 @@ async fn webhook(
             });
             invoke(&state.function, event, &trace_id).await
         }
-        None => gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+        Err(Unread::TooLarge) => {
+            gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+        }
+        Err(Unread::Aborted) => {
+            tracing::info!(target: "relay_local", request_id = %request_id, "request body aborted; not invoked");
+            gateway_answer(StatusCode::BAD_REQUEST, "Bad Request")
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(APIGW_REQUEST_ID, value);
@@ -203,19 +210,27 @@ async fn webhook(
     response
 }
 
-/// The body, or `None` when it is over API Gateway's 10 MB (read no further) or the client
-/// stopped sending.
-async fn read_body(body: axum::body::Body) -> Option<Vec<u8>> {
+/// Why a request's body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unread {
+    /// Over API Gateway's 10 MB (read no further): 413.
+    TooLarge,
+    /// The client stopped sending before the body was complete: 400, and no invocation.
+    Aborted,
+}
+
+/// The whole body, or why not.
+async fn read_body(body: axum::body::Body) -> Result<Vec<u8>, Unread> {
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.ok()?;
+        let chunk = chunk.map_err(|_| Unread::Aborted)?;
         if bytes.len() + chunk.len() > MAX_PAYLOAD_BYTES {
-            return None;
+            return Err(Unread::TooLarge);
         }
         bytes.extend_from_slice(&chunk);
     }
-    Some(bytes)
+    Ok(bytes)
 }
 
 /// One invocation of the HTTP function with `event`, as Lambda runs it; one log line.

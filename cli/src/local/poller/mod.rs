@@ -16,6 +16,10 @@
 //!   count raised towards the dead-letter queue by redeliveries it never saw. Should SQS
 //!   still hand a message out again (a late heartbeat), [`in_flight`] keeps it from a second
 //!   concurrent handler and the delete uses its latest receipt handle.
+//! - Stopping cancels a long poll that has received nothing yet; messages already received
+//!   (a batching window under way) are invoked and drained like any batch. A batch the drain
+//!   abandons is dropped with its heartbeat, so its messages return after the visibility
+//!   timeout.
 //! - Lambda itself does not extend visibility (AWS advises a visibility timeout of six times
 //!   the function timeout instead): locally, short visibility timeouts then stay usable.
 
@@ -27,13 +31,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName,
-};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lambda_runtime::LambdaEvent;
+use relay_core::queue::{MAX_BATCH_ENTRIES, receipts};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -115,16 +117,16 @@ async fn poll(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
             _ = stopped.wait_for(|stop| *stop) => break,
         };
         while batches.try_join_next().is_some() {}
-        let gathered = tokio::select! {
-            gathered = gather(&shared) => gathered,
-            _ = stopped.wait_for(|stop| *stop) => break,
-        };
+        let gathered = gather(&shared, &mut stopped).await;
         if !gathered.is_empty() {
             let shared = shared.clone();
             batches.spawn(async move {
                 invoke(shared, gathered).await;
                 drop(permit);
             });
+        }
+        if *stopped.borrow() {
+            break;
         }
     }
     let drained = tokio::time::timeout(shared.settings.drain, async {
@@ -144,12 +146,24 @@ async fn poll(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
 
 /// One batch: a long poll, then more receives for the batching window until the batch is
 /// full. Receive errors are logged; what was gathered is kept.
-async fn gather(shared: &Shared) -> Vec<Message> {
+///
+/// A stop cancels the long poll (nothing received yet), but never a receive in the window:
+/// it ends the window early, and the messages gathered so far are returned to be invoked
+/// (and drained) like any batch; cancelling them would leave them hidden for the visibility
+/// timeout with their receive count raised.
+async fn gather(shared: &Shared, stopped: &mut watch::Receiver<bool>) -> Vec<Message> {
     let size = usize::from(shared.settings.batch_size);
-    let mut batch = match receive(shared, size, shared.settings.wait_seconds).await {
+    let first = tokio::select! {
+        received = receive(shared, size, shared.settings.wait_seconds) => received,
+        _ = stopped.wait_for(|stop| *stop) => return Vec::new(),
+    };
+    let mut batch = match first {
         Ok(received) => shared.in_flight.admit(received),
         Err(()) => {
-            tokio::time::sleep(RECEIVE_BACKOFF).await;
+            tokio::select! {
+                _ = tokio::time::sleep(RECEIVE_BACKOFF) => {}
+                _ = stopped.wait_for(|stop| *stop) => {}
+            }
             return Vec::new();
         }
     };
@@ -157,13 +171,16 @@ async fn gather(shared: &Shared) -> Vec<Message> {
         return batch;
     }
     let window_ends = Instant::now() + shared.settings.batch_window;
-    while batch.len() < size && Instant::now() < window_ends {
+    while batch.len() < size && Instant::now() < window_ends && !*stopped.borrow() {
         match receive(shared, size - batch.len(), 0).await {
             Ok(received) => {
                 let admitted = shared.in_flight.admit(received);
                 if admitted.is_empty() {
                     let left = window_ends.saturating_duration_since(Instant::now());
-                    tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(left.min(Duration::from_millis(100))) => {}
+                        _ = stopped.wait_for(|stop| *stop) => {}
+                    }
                 }
                 batch.extend(admitted);
             }
@@ -179,7 +196,7 @@ async fn receive(shared: &Shared, max: usize, wait_seconds: u8) -> Result<Vec<Me
         .client
         .receive_message()
         .queue_url(&shared.source.queue_url)
-        .max_number_of_messages(max.clamp(1, 10) as i32)
+        .max_number_of_messages(max.clamp(1, MAX_BATCH_ENTRIES) as i32)
         .wait_time_seconds(i32::from(wait_seconds))
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .message_attribute_names("All")
@@ -226,14 +243,15 @@ async fn invoke(shared: Arc<Shared>, messages: Vec<Message>) {
     let request_id = context.request_id.clone();
     let ended = match event::sqs_event(records) {
         Ok(payload) => {
-            let heartbeat = tokio::spawn(heartbeat(Arc::clone(&shared), ids.clone()));
+            // Aborted when this invocation ends, or is dropped (an abandoned drain).
+            let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(Arc::clone(&shared), ids.clone())));
             let invocation = (shared.handler)(LambdaEvent::new(payload, context));
             let outcome = tokio::time::timeout(
                 shared.settings.function_timeout,
                 AssertUnwindSafe(invocation).catch_unwind(),
             )
             .await;
-            heartbeat.abort();
+            drop(heartbeat);
             match outcome {
                 Ok(Ok(Ok(response))) => redeliveries(&response, &ids),
                 Ok(Ok(Err(error))) => {
@@ -283,91 +301,72 @@ fn redeliveries(response: &SqsBatchResponse, ids: &[String]) -> Ended {
     Ended::Answered(failed)
 }
 
+/// Aborts its task when dropped: a heartbeat must not outlive its batch, also when the
+/// batch's invocation is dropped without finishing (a drain that ran out).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `ids` with their latest receipt handles (those no longer in flight are left out).
+fn receipts_of<'i>(
+    shared: &Shared,
+    ids: impl IntoIterator<Item = &'i String>,
+) -> Vec<(String, String)> {
+    ids.into_iter()
+        .filter_map(|id| Some((id.clone(), shared.in_flight.receipt(id)?)))
+        .collect()
+}
+
 /// Keeps `ids` invisible while their handler runs: every third of the visibility timeout,
 /// their visibility is set to the full timeout again (with their latest receipt handles).
 async fn heartbeat(shared: Arc<Shared>, ids: Vec<String>) {
     let timeout = shared.settings.visibility_timeout;
     let every = (timeout / 3).max(MIN_HEARTBEAT);
-    let seconds = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
     loop {
         tokio::time::sleep(every).await;
-        for chunk in ids.chunks(10) {
-            let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(at, id)| {
-                    let handle = shared.in_flight.receipt(id)?;
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(at.to_string())
-                        .receipt_handle(handle)
-                        .visibility_timeout(seconds)
-                        .build()
-                        .ok()
-                })
-                .collect();
-            if entries.is_empty() {
-                continue;
-            }
-            let changed = shared
-                .client
-                .change_message_visibility_batch()
-                .queue_url(&shared.source.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await;
-            if let Err(error) = changed {
-                tracing::warn!(
-                    target: "relay_local",
-                    queue = %shared.source.queue_url,
-                    error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
-                    "visibility heartbeat failed"
-                );
-            }
+        let entries = receipts_of(&shared, &ids);
+        if entries.is_empty() {
+            continue;
+        }
+        let report = receipts::change_visibility(
+            &shared.client,
+            &shared.source.queue_url,
+            &entries,
+            timeout,
+        )
+        .await;
+        if let Some((_, error)) = report.failed.first() {
+            tracing::warn!(
+                target: "relay_local",
+                queue = %shared.source.queue_url,
+                failed = report.failed.len(),
+                %error,
+                "visibility heartbeat failed"
+            );
         }
     }
 }
 
-/// Deletes `ids` (with their latest receipt handles), ten per call; failures are logged (the
+/// Deletes `ids` (with their latest receipt handles), in batches; failures are logged (the
 /// message then comes back after the visibility timeout, as on Lambda).
 async fn delete(shared: &Shared, ids: &[&String]) {
-    for chunk in ids.chunks(10) {
-        let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
-            .iter()
-            .enumerate()
-            .filter_map(|(at, id)| {
-                let handle = shared.in_flight.receipt(id)?;
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(at.to_string())
-                    .receipt_handle(handle)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        if entries.is_empty() {
-            continue;
-        }
-        let deleted = shared
-            .client
-            .delete_message_batch()
-            .queue_url(&shared.source.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await;
-        match deleted {
-            Ok(output) if output.failed().is_empty() => {}
-            Ok(output) => tracing::warn!(
-                target: "relay_local",
-                queue = %shared.source.queue_url,
-                failed = output.failed().len(),
-                "some deletes failed; those messages come back after the visibility timeout"
-            ),
-            Err(error) => tracing::warn!(
-                target: "relay_local",
-                queue = %shared.source.queue_url,
-                error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
-                "delete failed; the messages come back after the visibility timeout"
-            ),
-        }
+    let entries = receipts_of(shared, ids.iter().copied());
+    if entries.is_empty() {
+        return;
+    }
+    let report = receipts::delete(&shared.client, &shared.source.queue_url, &entries).await;
+    if let Some((_, error)) = report.failed.first() {
+        tracing::warn!(
+            target: "relay_local",
+            queue = %shared.source.queue_url,
+            failed = report.failed.len(),
+            %error,
+            "some deletes failed; those messages come back after the visibility timeout"
+        );
     }
 }
 

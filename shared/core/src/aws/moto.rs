@@ -104,6 +104,16 @@ impl Moto {
         Moto::start_from(&here)
     }
 
+    /// Starts moto with `python` when given (and not blank), else like [`Moto::start`]. Lets a
+    /// caller whose settings come from more than the process environment (`relay local`'s
+    /// `--env-file`/`--set`) pass its own `RELAY_PYTHON`. Blocks like [`Moto::start`].
+    pub fn start_with_python(python: Option<PathBuf>) -> Result<Moto, MotoError> {
+        match python.filter(|path| !path.as_os_str().is_empty()) {
+            Some(python) => Moto::start_with(&python),
+            None => Moto::start(),
+        }
+    }
+
     /// Like [`Moto::start`], searching for `.venv` from `folder` instead.
     pub fn start_from(folder: &Path) -> Result<Moto, MotoError> {
         Moto::start_with(&find_python(folder)?)

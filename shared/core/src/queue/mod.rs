@@ -26,6 +26,7 @@ mod batch;
 pub mod dead_letters;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
+pub mod receipts;
 pub mod setup;
 mod sqs;
 

@@ -7,16 +7,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName,
-};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use chrono::{DateTime, Utc};
 
 use super::{DeadLetter, DeadLetterError};
+use crate::queue::MAX_BATCH_ENTRIES;
+use crate::queue::receipts::{self, ReceiptError};
 
-/// Most messages one `ReceiveMessage` returns, and most entries of one batch call.
-const BATCH: usize = 10;
+/// Most messages one `ReceiveMessage` returns.
+const BATCH: usize = MAX_BATCH_ENTRIES;
 
 /// Long polling on every receive: a receive that waits asks every SQS server, so an empty
 /// answer means an empty queue (a short poll samples a few servers and may miss messages).
@@ -90,108 +89,37 @@ impl<'q> Holder<'q> {
     /// Deleted messages are no longer held; the others stay held (released by
     /// [`Holder::release_all`]).
     pub(super) async fn delete(&mut self, ids: &[String]) -> (Vec<String>, Vec<(String, String)>) {
-        let mut deleted = Vec::new();
-        let mut failed = Vec::new();
         let entries: Vec<(String, String)> = ids
             .iter()
             .filter_map(|id| self.held.get(id).map(|handle| (id.clone(), handle.clone())))
             .collect();
-        for chunk in entries.chunks(BATCH) {
-            let request = chunk
-                .iter()
-                .enumerate()
-                .map(|(at, (_, handle))| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(at.to_string())
-                        .receipt_handle(handle)
-                        .build()
-                })
-                .collect::<Result<Vec<_>, _>>();
-            let answer = match request {
-                Ok(request) => self
-                    .sqs
-                    .delete_message_batch()
-                    .queue_url(self.queue_url)
-                    .set_entries(Some(request))
-                    .send()
-                    .await
-                    .map_err(|e| DeadLetterError::sqs("DeleteMessageBatch", self.queue_url, &e)),
-                Err(error) => Err(DeadLetterError::Request(error.to_string())),
-            };
-            match answer {
-                Ok(output) => {
-                    let refused: HashMap<&str, String> = output
-                        .failed()
-                        .iter()
-                        .map(|entry| {
-                            let why = format!(
-                                "{}: {}",
-                                entry.code(),
-                                entry.message().unwrap_or("no message")
-                            );
-                            (entry.id(), why)
-                        })
-                        .collect();
-                    for (at, (id, _)) in chunk.iter().enumerate() {
-                        match refused.get(at.to_string().as_str()) {
-                            Some(why) => failed.push((id.clone(), why.clone())),
-                            None => {
-                                self.held.remove(id);
-                                deleted.push(id.clone());
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    failed.extend(chunk.iter().map(|(id, _)| (id.clone(), error.to_string())));
-                }
-            }
+        let report = receipts::delete(self.sqs, self.queue_url, &entries).await;
+        for id in &report.done {
+            self.held.remove(id);
         }
-        (deleted, failed)
+        let failed = report
+            .failed
+            .into_iter()
+            .map(|(id, why)| (id, why.to_string()))
+            .collect();
+        (report.done, failed)
     }
 
     /// Makes every message still held visible again at once; returns how many could not be
     /// released (they come back when their visibility timeout runs out).
     pub(super) async fn release_all(self) -> usize {
-        let handles: Vec<String> = self.held.into_values().collect();
-        let mut unreleased = 0;
-        for chunk in handles.chunks(BATCH) {
-            let request = chunk
-                .iter()
-                .enumerate()
-                .map(|(at, handle)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(at.to_string())
-                        .receipt_handle(handle)
-                        .visibility_timeout(0)
-                        .build()
-                })
-                .collect::<Result<Vec<_>, _>>();
-            let Ok(request) = request else {
-                unreleased += chunk.len();
-                continue;
-            };
-            match self
-                .sqs
-                .change_message_visibility_batch()
-                .queue_url(self.queue_url)
-                .set_entries(Some(request))
-                .send()
-                .await
-            {
-                Ok(output) => unreleased += output.failed().len(),
-                Err(error) => {
-                    let error = DeadLetterError::sqs(
-                        "ChangeMessageVisibilityBatch",
-                        self.queue_url,
-                        &error,
-                    );
-                    tracing::warn!(%error, "messages not released; they return after their visibility timeout");
-                    unreleased += chunk.len();
-                }
-            }
+        let entries: Vec<((), String)> =
+            self.held.into_values().map(|handle| ((), handle)).collect();
+        let report =
+            receipts::change_visibility(self.sqs, self.queue_url, &entries, Duration::ZERO).await;
+        if let Some((_, error)) = report
+            .failed
+            .iter()
+            .find(|(_, error)| matches!(error, ReceiptError::Call { .. }))
+        {
+            tracing::warn!(%error, "messages not released; they return after their visibility timeout");
         }
-        unreleased
+        report.failed.len()
     }
 }
 
