@@ -230,7 +230,7 @@ async fn when_the_key_is_wrong_then_the_error_says_which_endpoint_rejected_it() 
         "{message}"
     );
     assert!(
-        message.contains("check the workspace's cluster"),
+        message.contains("wrong cluster or wrong key"),
         "{message}"
     );
     assert_eq!(
