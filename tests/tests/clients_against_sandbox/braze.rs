@@ -229,10 +229,7 @@ async fn when_the_key_is_wrong_then_the_error_says_which_endpoint_rejected_it() 
         message.starts_with(&format!("key rejected by {host}")),
         "{message}"
     );
-    assert!(
-        message.contains("wrong cluster or wrong key"),
-        "{message}"
-    );
+    assert!(message.contains("wrong cluster or wrong key"), "{message}");
     assert_eq!(
         stack
             .admin()
