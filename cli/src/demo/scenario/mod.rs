@@ -48,6 +48,11 @@ async fn sync_queue_drained(demo: &Demo) -> Result<bool, CliError> {
     Ok(depth.visible + depth.in_flight == 0)
 }
 
+/// An optional figure for the report: the value, or `none` when the answer lacked it.
+fn shown<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "none".to_owned(), |value| value.to_string())
+}
+
 /// The sandbox's admin API failed: the demo cannot check anything more.
 fn admin_error(error: sandbox::AdminError) -> CliError {
     CliError::failed(format!("the sandbox's admin API failed: {error}"))

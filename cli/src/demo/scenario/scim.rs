@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Demo, Report, admin_error};
+use super::{Demo, Report, admin_error, shown};
 use crate::CliError;
 use crate::demo::cli::RelayCommands;
 
@@ -75,7 +75,11 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
     report.check(
         SCENE,
         "its department is updated",
-        format!("exit {}, department {department:?}", updated.code),
+        format!(
+            "exit {}, department {}",
+            updated.code,
+            shown(department.as_ref())
+        ),
         updated.code == 0 && department == Some(Value::from("Data")),
     );
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Demo, Report, admin_error};
+use super::{Demo, Report, admin_error, shown};
 use crate::CliError;
 
 const SCENE: usize = 1;
@@ -84,12 +84,14 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
         .pointer("/response/rejected/0/errors")
         .map(Value::to_string)
         .unwrap_or_default();
-    demo.narrator
-        .step(&format!("answered {status:?}: rejected with {errors}"));
+    demo.narrator.step(&format!(
+        "answered {}: rejected with {errors}",
+        shown(status)
+    ));
     report.check(
         SCENE,
         "an invalid email is refused: 422 naming the email field",
-        format!("HTTP {status:?}, errors {errors}"),
+        format!("HTTP {}, errors {errors}", shown(status)),
         status == Some(422) && errors.contains("email"),
     );
     let sent = demo
