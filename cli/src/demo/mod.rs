@@ -163,7 +163,10 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
         "relay local stopped on SIGTERM and stopped the moto it started",
         match moto_left {
             Some(pid) => format!("moto (pid {pid}) still running"),
-            None => format!("stopped (moto pid {moto_pid:?} gone)"),
+            None => format!(
+                "stopped (moto pid {} gone)",
+                moto_pid.map_or_else(|| "none".to_owned(), |pid| pid.to_string())
+            ),
         },
         moto_pid.is_some() && moto_left.is_none(),
     );

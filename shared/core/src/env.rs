@@ -110,6 +110,16 @@ impl Env {
         }
     }
 
+    /// A fixed set of variables given as `(name, value)` pairs (tests, tools).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        )
+    }
+
     /// Whether this reads the process environment.
     pub fn is_process(&self) -> bool {
         self.overrides.is_none()
