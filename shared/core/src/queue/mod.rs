@@ -23,6 +23,7 @@ use std::future::Future;
 use relay_clients::upstream::FailureClass;
 
 mod batch;
+mod call_error;
 pub mod dead_letters;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
@@ -31,6 +32,7 @@ pub mod setup;
 mod sqs;
 
 pub use batch::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, pack_batches};
+pub use call_error::SqsCallError;
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemoryQueue;
 pub use sqs::SqsQueue;

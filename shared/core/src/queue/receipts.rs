@@ -11,10 +11,8 @@ use std::time::Duration;
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
 };
-use relay_clients::upstream::FailureClass;
 
-use super::MAX_BATCH_ENTRIES;
-use crate::aws::classify_sdk_error;
+use super::{MAX_BATCH_ENTRIES, SqsCallError};
 
 /// The longest visibility timeout SQS accepts (12 hours).
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
@@ -34,17 +32,8 @@ pub enum ReceiptError {
         sender_fault: bool,
     },
     /// The whole call failed: every entry of it is reported with this.
-    #[error("SQS {operation} on {queue_url} failed ({class:?}): {detail}")]
-    Call {
-        /// The SQS operation.
-        operation: &'static str,
-        /// The queue it was called on.
-        queue_url: String,
-        /// Transient, misconfigured (no such queue, no access) or permanent.
-        class: FailureClass,
-        /// The service's error code and message.
-        detail: String,
-    },
+    #[error(transparent)]
+    Call(#[from] SqsCallError),
     /// The request could not be built.
     #[error("SQS request could not be built: {0}")]
     Request(String),
@@ -91,7 +80,7 @@ pub async fn delete<K: Clone>(
             .send()
             .await
             .map(|output| output.failed)
-            .map_err(|error| call_error("DeleteMessageBatch", queue_url, &error))
+            .map_err(|error| SqsCallError::from_sdk("DeleteMessageBatch", queue_url, &error).into())
     })
     .await
 }
@@ -123,26 +112,11 @@ pub async fn change_visibility<K: Clone>(
             .send()
             .await
             .map(|output| output.failed)
-            .map_err(|error| call_error("ChangeMessageVisibilityBatch", queue_url, &error))
+            .map_err(|error| {
+                SqsCallError::from_sdk("ChangeMessageVisibilityBatch", queue_url, &error).into()
+            })
     })
     .await
-}
-
-fn call_error<E>(
-    operation: &'static str,
-    queue_url: &str,
-    error: &aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
-) -> ReceiptError
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let (class, detail) = classify_sdk_error(error);
-    ReceiptError::Call {
-        operation,
-        queue_url: queue_url.to_owned(),
-        class,
-        detail,
-    }
 }
 
 /// Calls `call` once per [`MAX_BATCH_ENTRIES`] receipts with (entry id, receipt handle) pairs

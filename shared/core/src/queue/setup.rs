@@ -7,14 +7,12 @@
 //! The dead-letter move itself is SQS's own `RedrivePolicy`: after `maxReceiveCount` receives
 //! without a delete, SQS moves the message.
 
+use crate::queue::SqsCallError;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
-
-use crate::aws::classify_sdk_error;
-use relay_clients::upstream::FailureClass;
 
 /// Error codes SQS answers for a queue name that does not exist (query and JSON protocols).
 const NO_SUCH_QUEUE: &[&str] = &[
@@ -65,18 +63,10 @@ pub enum SetupError {
         /// What is wrong.
         problem: String,
     },
-    /// An SQS call failed.
-    #[error("SQS {operation} of queue {queue} failed ({class:?}): {detail}")]
-    Sqs {
-        /// `GetQueueUrl`, `CreateQueue`, `SetQueueAttributes`, `GetQueueAttributes`.
-        operation: &'static str,
-        /// The queue's name or URL.
-        queue: String,
-        /// Transient, misconfigured or permanent.
-        class: FailureClass,
-        /// The service's error code and message.
-        detail: String,
-    },
+    /// An SQS call failed (`GetQueueUrl`, `CreateQueue`, `SetQueueAttributes`,
+    /// `GetQueueAttributes`).
+    #[error(transparent)]
+    Sqs(#[from] SqsCallError),
 }
 
 /// Creates (or updates) `spec`'s dead-letter queue, then the queue with a `RedrivePolicy`
@@ -142,7 +132,7 @@ pub async fn ensure_queue(
                     .set_attributes(Some(attributes))
                     .send()
                     .await
-                    .map_err(|e| sqs_error("SetQueueAttributes", name, &e))?;
+                    .map_err(|e| SqsCallError::from_sdk("SetQueueAttributes", name, &e))?;
             }
             Ok(url)
         }
@@ -157,18 +147,12 @@ pub async fn ensure_queue(
                 .set_attributes((!attributes.is_empty()).then_some(attributes))
                 .send()
                 .await
-                .map_err(|e| sqs_error("CreateQueue", name, &e))?;
-            created
-                .queue_url()
-                .map(str::to_owned)
-                .ok_or_else(|| SetupError::Sqs {
-                    operation: "CreateQueue",
-                    queue: name.to_owned(),
-                    class: FailureClass::Permanent,
-                    detail: "the answer holds no queue URL".into(),
-                })
+                .map_err(|e| SqsCallError::from_sdk("CreateQueue", name, &e))?;
+            created.queue_url().map(str::to_owned).ok_or_else(|| {
+                SqsCallError::incomplete_answer("CreateQueue", name, "queue URL").into()
+            })
         }
-        Err(error) => Err(sqs_error("GetQueueUrl", name, &error)),
+        Err(error) => Err(SqsCallError::from_sdk("GetQueueUrl", name, &error).into()),
     }
 }
 
@@ -180,32 +164,12 @@ pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| sqs_error("GetQueueAttributes", url, &e))?;
+        .map_err(|e| SqsCallError::from_sdk("GetQueueAttributes", url, &e))?;
     answer
         .attributes()
         .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn))
         .cloned()
-        .ok_or_else(|| SetupError::Sqs {
-            operation: "GetQueueAttributes",
-            queue: url.to_owned(),
-            class: FailureClass::Permanent,
-            detail: "the answer holds no QueueArn".into(),
+        .ok_or_else(|| {
+            SqsCallError::incomplete_answer("GetQueueAttributes", url, "QueueArn").into()
         })
-}
-
-fn sqs_error<E>(
-    operation: &'static str,
-    queue: &str,
-    error: &aws_sdk_sqs::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> SetupError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let (class, detail) = classify_sdk_error(error);
-    SetupError::Sqs {
-        operation,
-        queue: queue.to_owned(),
-        class,
-        detail,
-    }
 }

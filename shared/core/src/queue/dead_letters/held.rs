@@ -4,6 +4,7 @@
 //! (`ChangeMessageVisibility` 0). A message the run did not delete is back in the queue when
 //! the run ends, or at the latest when its visibility timeout runs out (if the run dies).
 
+use crate::queue::SqsCallError;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ impl<'q> Holder<'q> {
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .send()
                 .await
-                .map_err(|e| DeadLetterError::sqs("ReceiveMessage", self.queue_url, &e))?;
+                .map_err(|e| SqsCallError::from_sdk("ReceiveMessage", self.queue_url, &e))?;
             let messages = received.messages();
             if messages.is_empty() {
                 return Ok(None);
@@ -115,7 +116,7 @@ impl<'q> Holder<'q> {
         if let Some((_, error)) = report
             .failed
             .iter()
-            .find(|(_, error)| matches!(error, ReceiptError::Call { .. }))
+            .find(|(_, error)| matches!(error, ReceiptError::Call(_)))
         {
             tracing::warn!(%error, "messages not released; they return after their visibility timeout");
         }

@@ -18,17 +18,15 @@ mod attempts;
 mod held;
 mod summary;
 
+use crate::queue::SqsCallError;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{JobQueue, SqsQueue};
-use crate::aws::classify_sdk_error;
 use held::Holder;
 use relay_clients::upstream::FailureClass;
 
@@ -61,17 +59,8 @@ pub enum DeadLetterError {
         reason: String,
     },
     /// An SQS call failed.
-    #[error("SQS {operation} on {queue_url} failed ({class:?}): {detail}")]
-    Sqs {
-        /// The SQS operation.
-        operation: &'static str,
-        /// The queue it was called on.
-        queue_url: String,
-        /// Transient, misconfigured (no such queue, no access) or permanent.
-        class: FailureClass,
-        /// The service's error code and message.
-        detail: String,
-    },
+    #[error(transparent)]
+    Sqs(#[from] SqsCallError),
     /// A request could not be built (a missing receipt handle).
     #[error("SQS request could not be built: {0}")]
     Request(String),
@@ -84,25 +73,8 @@ impl DeadLetterError {
             DeadLetterError::NoRedrivePolicy { .. } | DeadLetterError::BadRedrivePolicy { .. } => {
                 FailureClass::Misconfigured
             }
-            DeadLetterError::Sqs { class, .. } => *class,
+            DeadLetterError::Sqs(error) => error.class,
             DeadLetterError::Request(_) => FailureClass::Permanent,
-        }
-    }
-
-    pub(crate) fn sqs<E>(
-        operation: &'static str,
-        queue_url: &str,
-        error: &SdkError<E, HttpResponse>,
-    ) -> DeadLetterError
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let (class, detail) = classify_sdk_error(error);
-        DeadLetterError::Sqs {
-            operation,
-            queue_url: queue_url.to_owned(),
-            class,
-            detail,
         }
     }
 }
@@ -214,7 +186,7 @@ pub async fn queue_depth(
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
-        .map_err(|e| DeadLetterError::sqs("GetQueueAttributes", queue_url, &e))?;
+        .map_err(|e| SqsCallError::from_sdk("GetQueueAttributes", queue_url, &e))?;
     let count = |name: QueueAttributeName| {
         output
             .attributes()
@@ -242,7 +214,7 @@ impl DeadLetterQueue {
             .attribute_names(QueueAttributeName::RedrivePolicy)
             .send()
             .await
-            .map_err(|e| DeadLetterError::sqs("GetQueueAttributes", &source_url, &e))?;
+            .map_err(|e| SqsCallError::from_sdk("GetQueueAttributes", &source_url, &e))?;
         let Some(policy) = output
             .attributes()
             .and_then(|attributes| attributes.get(&QueueAttributeName::RedrivePolicy))
@@ -262,7 +234,7 @@ impl DeadLetterQueue {
             .queue_owner_aws_account_id(&account)
             .send()
             .await
-            .map_err(|e| DeadLetterError::sqs("GetQueueUrl", &name, &e))?
+            .map_err(|e| SqsCallError::from_sdk("GetQueueUrl", &name, &e))?
             .queue_url()
             .map(str::to_owned)
             .ok_or_else(|| DeadLetterError::BadRedrivePolicy {
