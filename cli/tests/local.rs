@@ -51,16 +51,24 @@ fn is_running(pid: u32) -> bool {
 }
 
 /// `relay local` with `args`, its stdout piped, and the startup line read (up to 90 s).
-fn start(marker: &str, args: &[&str]) -> (Child, Value) {
-    let mut child = Command::new(RELAY)
+/// `relay local` with `python` for moto, and no AWS endpoint or vendor settings from the
+/// environment running the tests (the stack must choose moto and the sandbox itself).
+fn relay_local(python: &str) -> Command {
+    let mut command = Command::new(RELAY);
+    command
         .arg("local")
-        .args(args)
-        .env("RELAY_PYTHON", python())
-        .env("RELAY_LOCAL_TEST_MARKER", marker)
+        .env("RELAY_PYTHON", python)
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("BRAZE_REST_ENDPOINT")
         .env_remove("BRAZE_API_KEY")
-        .env_remove("USERFLOW_API_KEY")
+        .env_remove("USERFLOW_API_KEY");
+    command
+}
+
+fn start(marker: &str, args: &[&str]) -> (Child, Value) {
+    let mut child = relay_local(&python())
+        .args(args)
+        .env("RELAY_LOCAL_TEST_MARKER", marker)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -190,14 +198,9 @@ async fn when_a_signed_webhook_is_posted_to_relay_local_then_it_reaches_the_sand
 #[test]
 fn when_a_function_setting_is_bad_then_startup_fails_naming_it_and_leaves_no_moto() {
     let marker = marker();
-    let output = assert_cmd::Command::new(RELAY)
-        .args(["--json", "local", "--set", "WEBHOOK_MAX_CONTACTS=0"])
-        .env("RELAY_PYTHON", python())
+    let output = assert_cmd::Command::from_std(relay_local(&python()))
+        .args(["--json", "--set", "WEBHOOK_MAX_CONTACTS=0"])
         .env("RELAY_LOCAL_TEST_MARKER", &marker)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("BRAZE_REST_ENDPOINT")
-        .env_remove("BRAZE_API_KEY")
-        .env_remove("USERFLOW_API_KEY")
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -217,16 +220,8 @@ fn when_a_function_setting_is_bad_then_startup_fails_naming_it_and_leaves_no_mot
 #[test]
 fn when_vendor_settings_are_partial_then_it_exits_2_naming_the_missing_ones_before_starting_moto() {
     // A Python that cannot run: reaching moto would fail with exit 1 instead.
-    let output = assert_cmd::Command::new(RELAY)
-        .args([
-            "local",
-            "--set",
-            "BRAZE_REST_ENDPOINT=https://rest.iad-01.braze.com",
-        ])
-        .env("RELAY_PYTHON", "/nonexistent/relay-test/python")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("BRAZE_API_KEY")
-        .env_remove("USERFLOW_API_KEY")
+    let output = assert_cmd::Command::from_std(relay_local("/nonexistent/relay-test/python"))
+        .args(["--set", "BRAZE_REST_ENDPOINT=https://rest.iad-01.braze.com"])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
@@ -240,17 +235,8 @@ fn when_vendor_settings_are_partial_then_it_exits_2_naming_the_missing_ones_befo
 
 #[test]
 fn when_relay_python_is_given_with_set_then_moto_is_started_with_it() {
-    let output = assert_cmd::Command::new(RELAY)
-        .args([
-            "local",
-            "--set",
-            "RELAY_PYTHON=/nonexistent/relay-test/python",
-        ])
-        .env("RELAY_PYTHON", python())
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("BRAZE_REST_ENDPOINT")
-        .env_remove("BRAZE_API_KEY")
-        .env_remove("USERFLOW_API_KEY")
+    let output = assert_cmd::Command::from_std(relay_local(&python()))
+        .args(["--set", "RELAY_PYTHON=/nonexistent/relay-test/python"])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
@@ -265,14 +251,8 @@ fn when_relay_python_is_given_with_set_then_moto_is_started_with_it() {
 #[test]
 fn when_sigterm_comes_during_startup_then_it_exits_1_saying_so_and_leaves_nothing() {
     let marker = marker();
-    let mut child = Command::new(RELAY)
-        .arg("local")
-        .env("RELAY_PYTHON", python())
+    let mut child = relay_local(&python())
         .env("RELAY_LOCAL_TEST_MARKER", &marker)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("BRAZE_REST_ENDPOINT")
-        .env_remove("BRAZE_API_KEY")
-        .env_remove("USERFLOW_API_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
