@@ -1,9 +1,11 @@
 //! `relay sources` end to end: the binary with a deployed relay's variables (the sandbox's),
 //! some secrets left out, in text and `--json`.
 
+mod common;
+
 use std::collections::HashMap;
 
-use assert_cmd::Command;
+use common::relay;
 use relay_tests::webhooks::{PUBLIC_URL, relay_variables};
 use sandbox::SandboxConfig;
 use serde_json::Value;
@@ -24,16 +26,6 @@ async fn variables(removed: &[&str], added: &[(&str, &str)]) -> HashMap<String, 
     vars
 }
 
-/// Runs `relay <args>` with exactly `vars` as its environment.
-fn relay(vars: &HashMap<String, String>, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_relay"))
-        .env_clear()
-        .envs(vars)
-        .args(args)
-        .output()
-        .expect("relay runs")
-}
-
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -48,7 +40,7 @@ fn line<'a>(text: &'a str, name: &str) -> &'a str {
 #[tokio::test]
 async fn when_a_secret_is_missing_then_its_source_is_listed_disabled_with_the_variable() {
     let vars = variables(&["PIPEDRIVE_WEBHOOK_PASSWORD"], &[]).await;
-    let output = relay(&vars, &["sources"]);
+    let output = relay(&["sources"], &vars).await;
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let text = stdout(&output);
     for name in ["standard-webhooks", "hubspot", "salesforce-outbound"] {
@@ -74,7 +66,7 @@ async fn when_a_secret_is_missing_then_its_source_is_listed_disabled_with_the_va
 #[tokio::test]
 async fn when_listed_as_json_then_every_source_has_its_scheme_state_reason_and_url() {
     let vars = variables(&["SALESFORCE_URL_TOKEN"], &[]).await;
-    let output = relay(&vars, &["sources", "--json"]);
+    let output = relay(&["sources", "--json"], &vars).await;
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let document: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
     let sources = document["sources"].as_array().expect("sources array");
@@ -115,7 +107,7 @@ async fn when_a_source_allows_unauthenticated_messages_then_it_is_marked() {
         )],
     )
     .await;
-    let output = relay(&vars, &["--json", "sources"]);
+    let output = relay(&["--json", "sources"], &vars).await;
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let document: Value = serde_json::from_slice(&output.stdout).unwrap();
     let marked: Vec<&str> = document["sources"]
@@ -126,7 +118,7 @@ async fn when_a_source_allows_unauthenticated_messages_then_it_is_marked() {
         .filter_map(|s| s["name"].as_str())
         .collect();
     assert_eq!(marked, ["salesforce-outbound"]);
-    let text = stdout(&relay(&vars, &["sources"]));
+    let text = stdout(&relay(&["sources"], &vars).await);
     assert!(
         line(&text, "salesforce-outbound").contains("enabled, UNAUTHENTICATED"),
         "{text}"
@@ -136,7 +128,7 @@ async fn when_a_source_allows_unauthenticated_messages_then_it_is_marked() {
 #[tokio::test]
 async fn when_relay_public_url_is_unset_then_urls_are_left_out_and_a_note_says_so() {
     let vars = variables(&["RELAY_PUBLIC_URL"], &[]).await;
-    let output = relay(&vars, &["sources"]);
+    let output = relay(&["sources"], &vars).await;
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let text = stdout(&output);
     assert!(
@@ -151,7 +143,7 @@ async fn when_relay_public_url_is_unset_then_urls_are_left_out_and_a_note_says_s
         "{text}"
     );
     let document: Value =
-        serde_json::from_slice(&relay(&vars, &["sources", "--json"]).stdout).unwrap();
+        serde_json::from_slice(&relay(&["sources", "--json"], &vars).await.stdout).unwrap();
     for source in document["sources"].as_array().unwrap() {
         assert!(source.get("url").is_none(), "{source}");
     }
@@ -160,11 +152,11 @@ async fn when_relay_public_url_is_unset_then_urls_are_left_out_and_a_note_says_s
 #[tokio::test]
 async fn when_relay_sources_does_not_parse_then_it_exits_2_naming_the_variable() {
     let vars = variables(&[], &[("RELAY_SOURCES", r#"{"hubspot": {"mapping": "#)]).await;
-    let output = relay(&vars, &["sources"]);
+    let output = relay(&["sources"], &vars).await;
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("error: RELAY_SOURCES: "), "{stderr}");
-    let output = relay(&vars, &["sources", "--json"]);
+    let output = relay(&["sources", "--json"], &vars).await;
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let document: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(document["error"]["kind"], "configuration");

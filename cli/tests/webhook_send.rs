@@ -3,10 +3,11 @@
 //! to the real crm-signup handler (configured like a deployment, against the sandbox); the
 //! handler's answer goes back to the binary.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -167,17 +168,7 @@ impl Run {
 /// Runs `relay <args>` with exactly `vars` as its environment, off the async runtime (the
 /// server keeps serving meanwhile).
 async fn run(vars: HashMap<String, String>, args: &[&str]) -> Run {
-    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_relay"))
-            .env_clear()
-            .envs(vars)
-            .args(args)
-            .output()
-            .expect("relay runs")
-    })
-    .await
-    .unwrap();
+    let output = common::relay(args, &vars).await;
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

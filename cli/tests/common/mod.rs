@@ -1,4 +1,4 @@
-//! What the `relay check`, `relay dlq` and `relay scim` end-to-end tests share: running the
+//! What the CLI's end-to-end tests share: running the
 //! relay binary, reading its JSON document and exit code, and a queue with its dead-letter
 //! queue made as the stack makes it.
 
