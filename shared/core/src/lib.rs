@@ -28,6 +28,7 @@ pub mod contact;
 pub mod crm;
 pub mod delivery;
 pub mod env;
+pub mod export;
 pub mod jobs;
 pub mod parking;
 pub mod queue;

@@ -1,0 +1,1 @@
+//! Placeholder: exported-user decoding and the Userflow mapping land here.

@@ -1,0 +1,1 @@
+//! Placeholder: the export reader lands here.
