@@ -5,6 +5,7 @@
 //! Nothing here skips: a missing tool is a panic that says how to install it, because a test
 //! that quietly does nothing would pass in CI while proving nothing.
 
+pub mod exports;
 pub mod runtime_api;
 pub mod webhooks;
 

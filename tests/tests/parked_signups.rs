@@ -120,7 +120,9 @@ async fn when_parked_updates_and_creations_are_replayed_then_only_creations_send
     let is_signup: BTreeMap<String, bool> = bodies
         .iter()
         .flat_map(|body| {
-            let Job::Contacts(job) = Job::decode(body).unwrap();
+            let Job::Contacts(job) = Job::decode(body).unwrap() else {
+                panic!("a contacts job");
+            };
             job.contacts
         })
         .map(|parked| (parked.contact.external_id, parked.is_signup))

@@ -199,7 +199,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         body,
         now: SystemTime::now(),
     };
-    let unauthorized = |error| Problem::unauthorized(&error, source.settings.challenge());
+    let unauthorized = |error| problem::unauthorized(&error, source.settings.challenge());
     let verified = source.settings.verify(&inbound).map_err(unauthorized)?;
     let replay = check_replay(deps.deliverer.store(), &source.name, &verified).await;
     if replay.is_replay() {
@@ -220,7 +220,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let options = source.settings.parse_options();
-    let payload = parse(source.scheme(), content_type, body, &options)?;
+    let payload = parse(source.scheme(), content_type, body, &options).map_err(problem::payload)?;
     check_contact_count(payload.records.len(), deps.settings.max_contacts)?;
     source
         .settings
@@ -232,7 +232,9 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     };
     let client = deps.hubspot.get(&source.name);
     let fetched =
-        records_with_named_contacts(source, client, payload, deadlines.deliver_by).await?;
+        records_with_named_contacts(source, client, payload, deadlines.deliver_by)
+            .await
+            .map_err(problem::fetch)?;
     report.not_found = fetched.not_found;
     let store = deps.deliverer.store();
     let new = skip_redelivered(store, &source.name, fetched.records).await;
@@ -283,7 +285,9 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         request_id,
         received_at: Utc::now(),
     };
-    let parked: Parked = park(&deps.queue, from, to_park, deadlines.answer_by).await?;
+    let parked: Parked = park(&deps.queue, from, to_park, deadlines.answer_by)
+        .await
+        .map_err(problem::park)?;
     report.parked = parked.contacts;
     remember_notifications(store, &new.markers).await;
     replay.remember(store).await;

@@ -1,163 +1,69 @@
-//! RFC 9457 problem details: every error answer of the webhook, as
-//! `application/problem+json` with a stable `type` per failure and the specifics (field,
-//! position, header) in `detail` and extension members.
+//! The webhook's problems: how relay-core's errors become RFC 9457 answers (the `Problem`
+//! type itself is relay-lambda's, shared by every HTTP function).
 
-use lambda_http::{Body, Response};
 use relay_core::crm::fetch::FetchError;
 use relay_core::crm::{AuthError, PayloadError};
 use relay_core::parking::ParkError;
-use serde::Serialize;
-use serde_json::{Map, Value};
-
-/// Prefix of every problem `type`; the slugs are listed in the README.
-pub const PROBLEM_TYPE_PREFIX: &str = "urn:lifecycle-relay:problem:";
-
-/// One error answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Problem {
-    /// `urn:lifecycle-relay:problem:<slug>`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    /// Short, fixed summary of the type.
-    pub title: &'static str,
-    /// The HTTP status.
-    pub status: u16,
-    /// What was wrong and where (never a secret or a contact's data).
-    pub detail: String,
-    /// Extension members (`location`, `rejected`, ...).
-    #[serde(flatten)]
-    pub extensions: Map<String, Value>,
-    /// Headers to send along (`Retry-After`, `WWW-Authenticate`).
-    #[serde(skip)]
-    pub headers: Vec<(&'static str, String)>,
-}
-
-impl Problem {
-    /// A problem of type `slug`.
-    pub fn new(status: u16, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem {
-            problem_type: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
-            title,
-            status,
-            detail: detail.into(),
-            extensions: Map::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    /// The slug of the type (`bad-signature`).
-    pub fn slug(&self) -> &str {
-        self.problem_type
-            .strip_prefix(PROBLEM_TYPE_PREFIX)
-            .unwrap_or(&self.problem_type)
-    }
-
-    /// Adds an extension member.
-    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).expect("extension members serialise");
-        self.extensions.insert(key.to_owned(), value);
-        self
-    }
-
-    /// Adds a response header.
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    /// The HTTP response.
-    pub fn into_response(self) -> Response<Body> {
-        let body = serde_json::to_string(&self).expect("problems serialise");
-        let mut response = Response::builder()
-            .status(self.status)
-            .header("content-type", "application/problem+json");
-        for (name, value) in &self.headers {
-            response = response.header(*name, value);
-        }
-        response
-            .body(Body::from(body))
-            .expect("a problem response is always valid")
-    }
-}
+pub use relay_lambda::problem::{PROBLEM_TYPE_PREFIX, Problem};
 
 /// A problem answer with `Retry-After`: the CRM should send the webhook again later.
 fn retry_later(problem: Problem) -> Problem {
-    problem.with_header("retry-after", "30")
+    problem.retry_after(30)
 }
 
-impl Problem {
-    /// 401 for a request its source's scheme does not trust, with the scheme's challenge.
-    pub fn unauthorized(error: &AuthError, challenge: Option<&'static str>) -> Problem {
-        let problem = Problem::new(401, error.problem_type(), "Unauthorized", error.to_string());
-        match challenge {
-            Some(challenge) => problem.with_header("www-authenticate", challenge),
-            None => problem,
-        }
+/// 401 for a request its source's scheme does not trust, with the scheme's challenge.
+pub fn unauthorized(error: &AuthError, challenge: Option<&'static str>) -> Problem {
+    let problem = Problem::new(401, error.problem_type(), "Unauthorized", error.to_string());
+    match challenge {
+        Some(challenge) => problem.with_header("www-authenticate", challenge),
+        None => problem,
     }
 }
 
-impl From<PayloadError> for Problem {
-    fn from(error: PayloadError) -> Problem {
-        match &error {
-            PayloadError::UnsupportedMediaType { expected, .. } => Problem::new(
-                415,
-                "unsupported-media-type",
-                "Unsupported media type",
-                error.to_string(),
-            )
-            .with("accepted", expected),
-            PayloadError::Malformed { location, .. } => {
-                Problem::new(400, "malformed-body", "Malformed body", error.to_string())
-                    .with("location", location)
-            }
-        }
-    }
-}
-
-impl From<FetchError> for Problem {
-    fn from(error: FetchError) -> Problem {
-        match error {
-            FetchError::NoApiClient { .. } | FetchError::Refused { .. } => Problem::new(
-                500,
-                "source-misconfigured",
-                "Source misconfigured",
-                error.to_string(),
-            ),
-            FetchError::Unavailable(_) | FetchError::Deadline => retry_later(Problem::new(
-                503,
-                "crm-unavailable",
-                "CRM unavailable",
-                error.to_string(),
-            )),
-        }
-    }
-}
-
-impl From<ParkError> for Problem {
-    fn from(error: ParkError) -> Problem {
-        retry_later(Problem::new(
-            503,
-            "parking-failed",
-            "Could not park contacts",
-            format!(
-                "{} contact(s) could not be delivered in time nor parked on the sync queue; send the webhook again",
-                error.contacts()
-            ),
-        ))
-    }
-}
-
-impl From<&relay_lambda::http_edge::EdgeError> for Problem {
-    /// 400 `malformed-request` for an event that cannot become an HTTP request (a bad `Host`
-    /// or `X-Forwarded-Proto`, a body that is not the base64 it claims to be), with
-    /// `location` naming the header or field. The value itself is never repeated.
-    fn from(error: &relay_lambda::http_edge::EdgeError) -> Problem {
-        Problem::new(
-            400,
-            "malformed-request",
-            "Malformed request",
+/// 415 or 400 for a body that is not what the source sends.
+pub fn payload(error: PayloadError) -> Problem {
+    match &error {
+        PayloadError::UnsupportedMediaType { expected, .. } => Problem::new(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
             error.to_string(),
         )
-        .with("location", error.location())
+        .with("accepted", expected),
+        PayloadError::Malformed { location, .. } => {
+            Problem::new(400, "malformed-body", "Malformed body", error.to_string())
+                .with("location", location)
+        }
     }
+}
+
+/// 500 for a source whose CRM client is missing or refused; 503 while the CRM is unavailable.
+pub fn fetch(error: FetchError) -> Problem {
+    match error {
+        FetchError::NoApiClient { .. } | FetchError::Refused { .. } => Problem::new(
+            500,
+            "source-misconfigured",
+            "Source misconfigured",
+            error.to_string(),
+        ),
+        FetchError::Unavailable(_) | FetchError::Deadline => retry_later(Problem::new(
+            503,
+            "crm-unavailable",
+            "CRM unavailable",
+            error.to_string(),
+        )),
+    }
+}
+
+/// 503: contacts could be neither delivered in time nor parked.
+pub fn park(error: ParkError) -> Problem {
+    retry_later(Problem::new(
+        503,
+        "parking-failed",
+        "Could not park contacts",
+        format!(
+            "{} contact(s) could not be delivered in time nor parked on the sync queue; send the webhook again",
+            error.contacts()
+        ),
+    ))
 }

@@ -207,7 +207,9 @@ async fn when_userflow_is_slower_than_the_deadline_then_contacts_are_parked_and_
         .map(|body| Job::decode(body).expect("a contact job"))
         .collect();
     assert_eq!(parked.len(), 1, "both contacts in one message");
-    let Job::Contacts(job) = &parked[0];
+    let Job::Contacts(job) = &parked[0] else {
+        panic!("crm-signup parks contacts jobs");
+    };
     let ids: Vec<&str> = job
         .contacts
         .iter()

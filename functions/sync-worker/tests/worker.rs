@@ -98,7 +98,9 @@ fn reparked(queue: &MemoryQueue) -> Vec<Vec<String>> {
         .messages()
         .iter()
         .map(|body| {
-            let Job::Contacts(job) = Job::decode(body).unwrap();
+            let Job::Contacts(job) = Job::decode(body).unwrap() else {
+                panic!("a contacts job");
+            };
             job.contacts
                 .into_iter()
                 .map(|parked| parked.contact.external_id)

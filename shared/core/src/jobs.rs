@@ -8,13 +8,16 @@
 //! - `contacts`: contacts of one webhook request, several per message (what the relay
 //!   writes);
 //! - `contact`: one contact per message, written by earlier relays; still read, as a
-//!   `contacts` job of one, so messages queued before an upgrade are not lost.
+//!   `contacts` job of one, so messages queued before an upgrade are not lost;
+//! - `export_file`: one file of a Braze segment export to read and sync (the export callback
+//!   writes one per file).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::contact::Contact;
+use crate::export::manifest::JobId;
 use relay_clients::upstream::{DecodeError, decode_json};
 
 /// The message format version this relay writes and reads.
@@ -26,6 +29,20 @@ pub enum Job {
     /// Contacts crm-signup could not finish in time (or that failed transiently): replay
     /// them through the same delivery path.
     Contacts(ContactsJob),
+    /// One file of a segment export: stream it and sync its users.
+    ExportFile(ExportFileJob),
+}
+
+/// One file of a segment export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFileJob {
+    /// The export job (its manifest says what to do with the users).
+    pub job: JobId,
+    /// The file's index in the manifest's `files`: names its progress document.
+    pub file: usize,
+    /// The file's key in the export bucket.
+    pub key: String,
 }
 
 /// Parked contacts of one webhook request.
@@ -111,6 +128,7 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::Contacts(_) => "contacts",
+            Job::ExportFile(_) => "export_file",
         }
     }
 
@@ -118,6 +136,7 @@ impl Job {
     pub fn encode(&self) -> String {
         let fields = match self {
             Job::Contacts(job) => serde_json::to_value(job),
+            Job::ExportFile(job) => serde_json::to_value(job),
         }
         .expect("job types serialise to JSON objects");
         let mut object = Map::new();
@@ -160,6 +179,9 @@ impl Job {
             "contact" => decode_json::<SingleContactJob>(rest.as_bytes())
                 .map(|job| Job::Contacts(job.into()))
                 .map_err(invalid("contact")),
+            "export_file" => decode_json::<ExportFileJob>(rest.as_bytes())
+                .map(Job::ExportFile)
+                .map_err(invalid("export_file")),
             _ => Err(JobDecodeError::UnknownKind(kind)),
         }
     }
@@ -210,7 +232,9 @@ mod tests {
             "contact": {"external_id": "u-1"},
         })
         .to_string();
-        let Job::Contacts(job) = Job::decode(&body).unwrap();
+        let Job::Contacts(job) = Job::decode(&body).unwrap() else {
+            panic!("a contact job decodes as contacts");
+        };
         assert_eq!((job.source.as_str(), job.contacts.len()), ("hubspot", 1));
         assert!(job.contacts[0].is_signup);
         assert_eq!(job.contacts[0].contact.external_id, "u-1");
@@ -218,7 +242,9 @@ mod tests {
 
     #[test]
     fn when_a_contacts_job_is_empty_then_it_is_refused() {
-        let Job::Contacts(mut empty) = job();
+        let Job::Contacts(mut empty) = job() else {
+            unreachable!()
+        };
         empty.contacts.clear();
         let body = Job::Contacts(empty).encode();
         assert!(matches!(
@@ -253,6 +279,21 @@ mod tests {
         let error = Job::decode(&body).unwrap_err().to_string();
         assert!(error.contains("contacts"), "{error}");
         assert!(error.contains("emial"), "{error}");
+    }
+
+    #[test]
+    fn when_an_export_file_job_is_encoded_then_it_decodes_and_bad_job_ids_are_refused() {
+        let job = Job::ExportFile(ExportFileJob {
+            job: JobId::parse("20261206T160000Z-1a2b3c4d").unwrap(),
+            file: 3,
+            key: "segment-export/seg/2026-12-06/p-1/a.zip".into(),
+        });
+        let body = job.encode();
+        assert!(body.contains(r#""kind":"export_file""#), "{body}");
+        assert_eq!(Job::decode(&body).unwrap(), job);
+        let bad = body.replace("20261206T160000Z-1a2b3c4d", "../other");
+        let error = Job::decode(&bad).unwrap_err().to_string();
+        assert!(error.contains("export_file") && error.contains("job"), "{error}");
     }
 
     #[test]

@@ -196,8 +196,10 @@ mod tests {
     }
 
     fn decoded(body: &str) -> ContactsJob {
-        let Job::Contacts(job) = Job::decode(body).expect("a job");
-        job
+        match Job::decode(body).expect("a job") {
+            Job::Contacts(job) => job,
+            other => panic!("parking writes contacts jobs, not {}", other.kind()),
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   bad `X-Forwarded-Proto`, a body that is not the base64 it claims to be) is answered by
 //!   a response the function builds, never by an invocation error. [`http_edge::run_http`]
 //!   replaces `lambda_http::run`, whose conversion panics on such input.
+//! - [`problem`]: RFC 9457 `application/problem+json` answers, the error shape of every HTTP
+//!   function.
 //! - [`startup`]: a cold-start error is printed as one readable line and reported to
 //!   Lambda's `/runtime/init/error`, then the process exits non-zero.
 //!
@@ -13,4 +15,5 @@
 //! Lambda code, and the functions depend on this crate.
 
 pub mod http_edge;
+pub mod problem;
 pub mod startup;

@@ -31,9 +31,11 @@ struct Listing {
 #[derive(Debug, Serialize)]
 struct Listed {
     message_id: String,
-    /// `contacts`, or `unreadable`.
+    /// `contacts`, `export_file`, or `unreadable`.
     kind: String,
     request_id: Option<String>,
+    /// `<export job> file <index>` for an `export_file` job.
+    export_file: Option<String>,
     contacts: Option<usize>,
     /// SQS's `ApproximateReceiveCount` (this listing's receive included).
     receive_count: Option<u64>,
@@ -85,6 +87,7 @@ async fn listed(letter: DeadLetter, store: &S3Store) -> Listed {
         message_id: letter.message_id,
         kind: summary.kind,
         request_id: summary.request_id,
+        export_file: summary.export_file,
         contacts: summary.contacts,
         receive_count: letter.receive_count,
         sent_at: letter
@@ -108,7 +111,10 @@ fn text(queue: &str, dlq_url: &str, messages: &[Listed]) -> String {
                     Some(n) => format!("{} ({n})", m.kind),
                     None => m.kind.clone(),
                 },
-                m.request_id.clone().unwrap_or_else(dash),
+                m.request_id
+                    .clone()
+                    .or_else(|| m.export_file.clone())
+                    .unwrap_or_else(dash),
                 m.receive_count.map_or_else(dash, |n| n.to_string()),
                 m.sent_at.clone().unwrap_or_else(dash),
                 m.failure.clone().unwrap_or_else(dash),
@@ -122,7 +128,7 @@ fn text(queue: &str, dlq_url: &str, messages: &[Listed]) -> String {
             &[
                 "message id",
                 "kind",
-                "request id",
+                "request or export file",
                 "receives",
                 "sent",
                 "failure"

@@ -8,3 +8,11 @@
 
 pub mod line;
 pub mod reader;
+pub mod callback;
+pub mod manifest;
+pub mod progress;
+pub mod location;
+pub mod dispatch;
+pub mod control;
+pub mod status;
+// pub mod sync; (after the reader and line modules land)

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use super::{OPERATIONS, ObjectStore, PutIfAbsent, StoreError};
+use super::{OPERATIONS, ObjectStore, PutIfAbsent, PutIfMatch, StoreError, Version, Versioned};
 use relay_clients::upstream::FailureClass;
 
 /// [`ObjectStore`] in memory, for handler unit tests: objects with their content types, and
@@ -15,6 +15,9 @@ use relay_clients::upstream::FailureClass;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     objects: Mutex<BTreeMap<String, (Bytes, String)>>,
+    /// Bumped on every write: the versions [`ObjectStore::get_versioned`] hands out.
+    writes: std::sync::atomic::AtomicU64,
+    versions: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<(&'static str, FailureClass)>>,
 }
 
@@ -58,6 +61,20 @@ impl MemoryStore {
         lock(&self.faults).push((operation, class));
     }
 
+    fn write(&self, key: &str, body: Bytes, content_type: &str) {
+        let mut objects = lock(&self.objects);
+        objects.insert(key.to_owned(), (body, content_type.to_owned()));
+        self.bump(key);
+    }
+
+    fn bump(&self, key: &str) {
+        let version = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        lock(&self.versions).insert(key.to_owned(), version);
+    }
+
     fn injected(&self, operation: &'static str, key: &str) -> Result<(), StoreError> {
         let mut faults = lock(&self.faults);
         match faults.iter().position(|(op, _)| *op == operation) {
@@ -73,8 +90,41 @@ impl MemoryStore {
 impl ObjectStore for MemoryStore {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StoreError> {
         self.injected("put", key)?;
-        lock(&self.objects).insert(key.to_owned(), (body, content_type.to_owned()));
+        self.write(key, body, content_type);
         Ok(())
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        version: &Version,
+    ) -> Result<PutIfMatch, StoreError> {
+        self.injected("put_if_match", key)?;
+        let mut objects = lock(&self.objects);
+        let current = lock(&self.versions).get(key).map(u64::to_string);
+        if !objects.contains_key(key) || current.as_deref() != Some(version.0.as_str()) {
+            return Ok(PutIfMatch::Changed);
+        }
+        objects.insert(key.to_owned(), (body, content_type.to_owned()));
+        self.bump(key);
+        Ok(PutIfMatch::Written)
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.injected("get_versioned", key)?;
+        let objects = lock(&self.objects);
+        Ok(objects.get(key).map(|(body, _)| Versioned {
+            body: body.clone(),
+            version: Version(
+                lock(&self.versions)
+                    .get(key)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+        }))
     }
 
     async fn put_if_absent(
@@ -88,6 +138,7 @@ impl ObjectStore for MemoryStore {
             Entry::Occupied(_) => Ok(PutIfAbsent::AlreadyExists),
             Entry::Vacant(slot) => {
                 slot.insert((body, content_type.to_owned()));
+                self.bump(key);
                 Ok(PutIfAbsent::Created)
             }
         }

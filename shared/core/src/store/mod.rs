@@ -36,11 +36,33 @@ pub enum PutIfAbsent {
     AlreadyExists,
 }
 
+/// An object's version as the store reports it (S3: the ETag), for [`ObjectStore::put_if_match`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(pub String);
+
+/// An object read with its version ([`ObjectStore::get_versioned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The body.
+    pub body: Bytes,
+    /// Its version.
+    pub version: Version,
+}
+
+/// Result of [`ObjectStore::put_if_match`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutIfMatch {
+    /// The object still had the expected version and now holds the body.
+    Written,
+    /// Somebody changed (or deleted) the object since it was read; nothing was written.
+    Changed,
+}
+
 /// A failed store operation.
 #[derive(Debug, thiserror::Error)]
 #[error("object store {operation} of {key} failed ({class:?}): {detail}")]
 pub struct StoreError {
-    /// `put`, `put_if_absent`, `get`, `delete`, `list` (and `head_bucket`, `create_bucket`
+    /// `put`, `put_if_absent`, `put_if_match`, `get`, `get_versioned`, `delete`, `list` (and `head_bucket`, `create_bucket`
     /// from [`setup`]).
     pub operation: &'static str,
     /// The key (keys never hold personal data: ids are hashed before they become keys).
@@ -69,8 +91,24 @@ pub trait ObjectStore: Send + Sync {
         content_type: &str,
     ) -> impl Future<Output = Result<PutIfAbsent, StoreError>> + Send;
 
+    /// Writes `body` at `key` only if the object still has `version` (S3 `If-Match`): a
+    /// compare-and-swap, so two writers updating one document cannot lose each other's change.
+    fn put_if_match(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        version: &Version,
+    ) -> impl Future<Output = Result<PutIfMatch, StoreError>> + Send;
+
     /// Reads the object at `key`; `None` when it does not exist.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + Send;
+
+    /// Reads the object at `key` with its version, for a later [`ObjectStore::put_if_match`].
+    fn get_versioned(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Versioned>, StoreError>> + Send;
 
     /// Deletes the object at `key` (no error when it does not exist).
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -98,4 +136,12 @@ impl StoreError {
 
 /// The values of [`StoreError::operation`], one per [`ObjectStore`] method (the names
 /// `MemoryStore::fail_next` accepts).
-pub const OPERATIONS: [&str; 5] = ["put", "put_if_absent", "get", "delete", "list"];
+pub const OPERATIONS: [&str; 7] = [
+    "put",
+    "put_if_absent",
+    "put_if_match",
+    "get",
+    "get_versioned",
+    "delete",
+    "list",
+];

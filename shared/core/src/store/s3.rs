@@ -6,7 +6,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use super::{ObjectStore, PutIfAbsent, StoreError};
+use super::{ObjectStore, PutIfAbsent, PutIfMatch, StoreError, Version, Versioned};
 use crate::aws::{classify_sdk_error, http_status};
 use relay_clients::upstream::FailureClass;
 
@@ -29,6 +29,39 @@ impl S3Store {
     /// The bucket's name.
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+}
+
+impl S3Store {
+    /// GetObject, the body collected, with its ETag.
+    async fn read(&self, operation: &'static str, key: &str) -> Result<Option<Versioned>, StoreError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(s3_error(operation, key, &e)),
+        };
+        let version = Version(output.e_tag().unwrap_or_default().to_owned());
+        let body = output.body.collect().await.map_err(|e| {
+            StoreError::new(
+                operation,
+                key,
+                FailureClass::Transient,
+                format!("reading the body failed: {}", DisplayErrorContext(&e)),
+            )
+        })?;
+        Ok(Some(Versioned {
+            body: body.into_bytes(),
+            version,
+        }))
     }
 }
 
@@ -80,30 +113,47 @@ impl ObjectStore for S3Store {
         }
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        version: &Version,
+    ) -> Result<PutIfMatch, StoreError> {
         let result = self
             .client
-            .get_object()
+            .put_object()
             .bucket(&self.bucket)
             .key(key)
+            .content_type(content_type)
+            .if_match(&version.0)
+            .body(ByteStream::from(body))
             .send()
             .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
-                return Ok(None);
+        match result {
+            Ok(_) => Ok(PutIfMatch::Written),
+            // 412: another version; 404: deleted since it was read.
+            Err(e)
+                if e.code() == Some("PreconditionFailed")
+                    || e.code() == Some("NoSuchKey")
+                    || matches!(http_status(&e), Some(412 | 404)) =>
+            {
+                Ok(PutIfMatch::Changed)
             }
-            Err(e) => return Err(s3_error("get", key, &e)),
-        };
-        let body = output.body.collect().await.map_err(|e| {
-            StoreError::new(
-                "get",
-                key,
-                FailureClass::Transient,
-                format!("reading the body failed: {}", DisplayErrorContext(&e)),
-            )
-        })?;
-        Ok(Some(body.into_bytes()))
+            // 409 ConditionalRequestConflict (a concurrent write to the key) is transient.
+            Err(e) => Err(s3_error("put_if_match", key, &e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        Ok(self
+            .read("get", key)
+            .await?
+            .map(|versioned| versioned.body))
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.read("get_versioned", key).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

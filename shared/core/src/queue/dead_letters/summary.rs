@@ -9,7 +9,7 @@ use crate::jobs::Job;
 /// A message body, summarised for an operator (no contact data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobSummary {
-    /// The job's kind (`contacts`), or `unreadable`.
+    /// The job's kind (`contacts`, `export_file`), or `unreadable`.
     pub kind: String,
     /// The webhook request the job came from.
     pub request_id: Option<String>,
@@ -17,6 +17,8 @@ pub struct JobSummary {
     pub source: Option<String>,
     /// How many contacts the job holds.
     pub contacts: Option<usize>,
+    /// For an `export_file` job: `<export job> file <index>`.
+    pub export_file: Option<String>,
     /// Why the body is not a job this relay reads (for `unreadable`).
     pub problem: Option<String>,
 }
@@ -25,26 +27,38 @@ impl JobSummary {
     /// The kind written for a body that does not decode as a job.
     pub const UNREADABLE: &'static str = "unreadable";
 
+    fn empty(kind: String) -> JobSummary {
+        JobSummary {
+            kind,
+            request_id: None,
+            source: None,
+            contacts: None,
+            export_file: None,
+            problem: None,
+        }
+    }
+
     /// Summarises `body`.
     pub fn of(body: &str) -> JobSummary {
         match Job::decode(body) {
             Ok(job) => {
                 let kind = job.kind().to_owned();
-                let Job::Contacts(job) = job;
-                JobSummary {
-                    kind,
-                    request_id: Some(job.request_id),
-                    source: Some(job.source),
-                    contacts: Some(job.contacts.len()),
-                    problem: None,
+                match job {
+                    Job::Contacts(job) => JobSummary {
+                        request_id: Some(job.request_id),
+                        source: Some(job.source),
+                        contacts: Some(job.contacts.len()),
+                        ..JobSummary::empty(kind)
+                    },
+                    Job::ExportFile(job) => JobSummary {
+                        export_file: Some(format!("{} file {}", job.job, job.file)),
+                        ..JobSummary::empty(kind)
+                    },
                 }
             }
             Err(error) => JobSummary {
-                kind: JobSummary::UNREADABLE.to_owned(),
-                request_id: None,
-                source: None,
-                contacts: None,
                 problem: Some(error.to_string()),
+                ..JobSummary::empty(JobSummary::UNREADABLE.to_owned())
             },
         }
     }

@@ -1,0 +1,366 @@
+//! Per-file progress of an export job: `exports/<job>/files/<index>.json`, a lease so one
+//! worker reads a file at a time, and the end of the job once every file reached an end.
+//!
+//! The progress document is the file's checkpoint: every line up to `lines_done` is finished
+//! (sent, skipped or rejected), and so is every line in `finished_above` (lines finished out
+//! of order by concurrent sends, at most the send concurrency). A redelivered message reads it
+//! and sends nothing it lists. Writes are compare-and-swaps on the document's version: a
+//! worker whose lease ran out and was taken over learns so at its next checkpoint and stops.
+//!
+//! When a file ends (done or failed) its worker writes the final document, then an empty
+//! marker `exports/<job>/finished/<index>`, then lists the markers: when there are as many
+//! as the manifest has files, it adds up every file's counts and moves the manifest to
+//! `completed`. Two files ending at once may both see the full count; both compute the same
+//! totals and the manifest's compare-and-swap lets the first one win, the second keep it.
+
+use std::ops::AddAssign;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt, stream};
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{Change, ExportState, JobId, ManifestError, Manifests};
+use crate::store::{ObjectStore, PutIfAbsent, PutIfMatch, StoreError, Version};
+
+/// What happened to a file's lines, or a job's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCounts {
+    /// Lines read (blank lines not counted).
+    pub lines: u64,
+    /// Lines that were users (decoded, whatever happened next).
+    pub users: u64,
+    /// Users upserted into Userflow.
+    pub upserted: u64,
+    /// Users left out because they have no external id (Userflow's id must be the one the
+    /// front end passes to `identify()`).
+    pub skipped: u64,
+    /// Users whose Braze id appeared earlier in the same file.
+    pub duplicates: u64,
+    /// Lines recorded under `rejects/`: not a user, too long, or refused by Userflow.
+    pub rejected: u64,
+    /// Attribute values left out because Userflow cannot hold them (nested objects).
+    pub dropped_attributes: u64,
+}
+
+impl AddAssign for FileCounts {
+    fn add_assign(&mut self, other: FileCounts) {
+        self.lines += other.lines;
+        self.users += other.users;
+        self.upserted += other.upserted;
+        self.skipped += other.skipped;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.dropped_attributes += other.dropped_attributes;
+    }
+}
+
+/// Where a file stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    /// Being read, or waiting for its message to come back.
+    Reading,
+    /// Every line finished.
+    Done,
+    /// The file cannot be read (truncated, corrupt, refused by a guard); `error` says why.
+    Failed,
+}
+
+/// Who is reading a file, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The SQS message id of the reader's message.
+    pub owner: String,
+    /// When the lease lapses (the invocation's deadline).
+    pub until: DateTime<Utc>,
+}
+
+/// `exports/<job>/files/<index>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileProgress {
+    /// The file's key in the export bucket.
+    pub key: String,
+    /// Where the file stands.
+    pub state: FileState,
+    /// Every line up to this number is finished.
+    pub lines_done: u64,
+    /// Finished lines after `lines_done` (out of order), ascending.
+    #[serde(default)]
+    pub finished_above: Vec<u64>,
+    /// What happened to the finished lines.
+    pub counts: FileCounts,
+    /// Why the file failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The current reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// When this document was written.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FileProgress {
+    fn new(key: &str) -> FileProgress {
+        FileProgress {
+            key: key.to_owned(),
+            state: FileState::Reading,
+            lines_done: 0,
+            finished_above: Vec::new(),
+            counts: FileCounts::default(),
+            error: None,
+            lease: None,
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// Whether line `number` was finished before.
+    pub fn is_finished(&self, number: u64) -> bool {
+        number <= self.lines_done || self.finished_above.binary_search(&number).is_ok()
+    }
+}
+
+/// A file's progress key: `exports/<job>/files/<index:05>.json`.
+pub fn progress_key(job: &JobId, index: usize) -> String {
+    format!("{}{index:05}.json", job.progress_prefix())
+}
+
+fn finished_key(job: &JobId, index: usize) -> String {
+    format!("{}{index:05}", job.finished_prefix())
+}
+
+/// What [`FileLedger::claim`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// The file is ours to read from its checkpoint (fresh files start at line 0).
+    Reading(FileProgress),
+    /// Another reader holds the file until then.
+    Busy(DateTime<Utc>),
+    /// The file reached an end before.
+    Ended(FileProgress),
+}
+
+/// Result of [`FileLedger::save`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written.
+    Saved,
+    /// Another reader took the file over: stop without sending more.
+    Lost,
+}
+
+/// Errors of the progress documents.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    /// The state bucket failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The manifest failed.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A progress document that does not decode.
+    #[error("{key} is not a readable progress document: {detail}")]
+    Unreadable {
+        /// Its key.
+        key: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The document kept changing under us.
+    #[error("{0} kept changing while being claimed")]
+    Contended(String),
+}
+
+/// One file's progress document, as one reader holds it.
+#[derive(Debug)]
+pub struct FileLedger<'s, S> {
+    store: &'s S,
+    job: JobId,
+    index: usize,
+    key: String,
+    version: Option<Version>,
+}
+
+const CLAIM_ATTEMPTS: usize = 5;
+
+impl<'s, S: ObjectStore> FileLedger<'s, S> {
+    /// The ledger of file `index` of `job`.
+    pub fn new(store: &'s S, job: JobId, index: usize) -> FileLedger<'s, S> {
+        let key = progress_key(&job, index);
+        FileLedger {
+            store,
+            job,
+            index,
+            key,
+            version: None,
+        }
+    }
+
+    /// Takes the file for `lease.owner` until `lease.until`, unless another reader's lease
+    /// still runs or the file already ended.
+    pub async fn claim(&mut self, file_key: &str, lease: Lease) -> Result<Claim, ProgressError> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            let Some(current) = self.store.get_versioned(&self.key).await? else {
+                let mut progress = FileProgress::new(file_key);
+                progress.lease = Some(lease.clone());
+                match self
+                    .store
+                    .put_if_absent(&self.key, encode(&progress), "application/json")
+                    .await?
+                {
+                    PutIfAbsent::Created => {
+                        self.version = self.store.get_versioned(&self.key).await?.map(|v| v.version);
+                        return Ok(Claim::Reading(progress));
+                    }
+                    PutIfAbsent::AlreadyExists => continue,
+                }
+            };
+            let mut progress = self.decode(&current.body)?;
+            if progress.state != FileState::Reading {
+                return Ok(Claim::Ended(progress));
+            }
+            if let Some(held) = &progress.lease
+                && held.owner != lease.owner
+                && held.until > Utc::now()
+            {
+                return Ok(Claim::Busy(held.until));
+            }
+            progress.lease = Some(lease.clone());
+            progress.updated_at = Utc::now();
+            match self
+                .store
+                .put_if_match(&self.key, encode(&progress), "application/json", &current.version)
+                .await?
+            {
+                PutIfMatch::Written => {
+                    self.version = self.store.get_versioned(&self.key).await?.map(|v| v.version);
+                    return Ok(Claim::Reading(progress));
+                }
+                PutIfMatch::Changed => continue,
+            }
+        }
+        Err(ProgressError::Contended(self.key.clone()))
+    }
+
+    /// Writes a checkpoint; [`Saved::Lost`] when another reader took the file over.
+    pub async fn save(&mut self, progress: &mut FileProgress) -> Result<Saved, ProgressError> {
+        let Some(version) = self.version.clone() else {
+            return Ok(Saved::Lost);
+        };
+        progress.updated_at = Utc::now();
+        match self
+            .store
+            .put_if_match(&self.key, encode(progress), "application/json", &version)
+            .await?
+        {
+            PutIfMatch::Written => {
+                // S3 answers PutObject with the new ETag, but the store trait keeps writes
+                // simple: read it back (one small GET per checkpoint).
+                self.version = self.store.get_versioned(&self.key).await?.map(|v| v.version);
+                Ok(Saved::Saved)
+            }
+            PutIfMatch::Changed => {
+                self.version = None;
+                Ok(Saved::Lost)
+            }
+        }
+    }
+
+    /// Records the file's end (`progress.state` is `Done` or `Failed`), then completes the
+    /// job if this was its last file. Returns the job's state afterwards.
+    pub async fn finish(&mut self, progress: &mut FileProgress) -> Result<Saved, ProgressError> {
+        progress.lease = None;
+        if self.save(progress).await? == Saved::Lost {
+            return Ok(Saved::Lost);
+        }
+        self.store
+            .put(&finished_key(&self.job, self.index), Bytes::new(), "text/plain")
+            .await?;
+        complete_if_last(self.store, &self.job).await?;
+        Ok(Saved::Saved)
+    }
+
+    fn decode(&self, body: &[u8]) -> Result<FileProgress, ProgressError> {
+        serde_json::from_slice(body).map_err(|e| ProgressError::Unreadable {
+            key: self.key.clone(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// Moves the job to `completed` with its totals when every file of the manifest reached an
+/// end. Safe to call any number of times, from any number of places at once.
+pub async fn complete_if_last<S: ObjectStore>(
+    store: &S,
+    job: &JobId,
+) -> Result<Option<ExportState>, ProgressError> {
+    let manifests = Manifests::new(store);
+    let Some(manifest) = manifests.load(job).await? else {
+        return Ok(None);
+    };
+    let dispatching = matches!(
+        manifest.state,
+        ExportState::Dispatching | ExportState::Dispatched
+    );
+    if !dispatching {
+        return Ok(Some(manifest.state));
+    }
+    let finished = store.list(&job.finished_prefix()).await?.len();
+    if finished < manifest.files.len() {
+        return Ok(Some(manifest.state));
+    }
+    let totals = job_totals(store, job, manifest.files.len()).await?;
+    let updated = manifests
+        .update(job, |m| {
+            if matches!(m.state, ExportState::Dispatching | ExportState::Dispatched) {
+                m.state = ExportState::Completed;
+                m.totals = Some(totals);
+                Change::Write
+            } else {
+                Change::Keep
+            }
+        })
+        .await?;
+    Ok(updated.map(|m| m.state))
+}
+
+/// Every file's progress document (files not yet started are absent), by index.
+pub async fn file_progress<S: ObjectStore>(
+    store: &S,
+    job: &JobId,
+    files: usize,
+) -> Result<Vec<Option<FileProgress>>, ProgressError> {
+    stream::iter(0..files)
+        .map(|index| async move {
+            let key = progress_key(job, index);
+            match store.get(&key).await? {
+                None => Ok(None),
+                Some(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
+                    ProgressError::Unreadable {
+                        key,
+                        detail: e.to_string(),
+                    }
+                }),
+            }
+        })
+        .buffered(16)
+        .try_collect()
+        .await
+}
+
+/// The counts of every file added up.
+pub async fn job_totals<S: ObjectStore>(
+    store: &S,
+    job: &JobId,
+    files: usize,
+) -> Result<FileCounts, ProgressError> {
+    let mut totals = FileCounts::default();
+    for progress in file_progress(store, job, files).await?.into_iter().flatten() {
+        totals += progress.counts;
+    }
+    Ok(totals)
+}
+
+fn encode(progress: &FileProgress) -> Bytes {
+    Bytes::from(serde_json::to_vec(progress).expect("progress serialises"))
+}

@@ -1,0 +1,487 @@
+//! Reading one export file into Userflow: the work of one `export_file` job.
+//!
+//! The file is streamed ([`reader`](super::reader)), each line decoded as far as the mapping
+//! needs ([`line`](super::line)), de-duplicated by Braze id within the file, and upserted into
+//! Userflow with bounded concurrency (the Userflow client's limiter and retry policy apply to
+//! every request). Bad lines go to `rejects/` ([`rejects`]). Progress is checkpointed
+//! ([`FileLedger`]) every [`FileSyncSettings::checkpoint_lines`] lines or
+//! [`FileSyncSettings::checkpoint_interval`], whichever comes first, and when the deadline
+//! nears: reading stops, the sends in flight finish, the checkpoint is written and the caller
+//! gets [`FileOutcome::Unfinished`] to have the message delivered again. A redelivered message
+//! skips every line the checkpoint lists as finished (it still reads them, to rebuild the set
+//! of Braze ids seen, without sending anything).
+//!
+//! A line Userflow refuses for good (4xx) is a reject; a transient failure (5xx, 429 after
+//! retries, the network) or a misconfiguration (401) stops the file: the line stays
+//! unfinished and the checkpoint keeps it for the next attempt. A file that cannot be read
+//! (truncated, corrupt, refused by a guard) ends as failed with the reason; its finished lines
+//! stay counted, and the other files go on.
+
+pub mod rejects;
+pub mod watermark;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use relay_clients::upstream::FailureClass;
+use relay_clients::userflow::{UserUpsert, UserflowClient, UserflowError};
+use tokio::time::Instant;
+
+use super::line::{ExportMapping, MappedLine, braze_id_of};
+use super::manifest::{ExportState, JobId, Manifests};
+use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
+use super::reader::{ExportLine, ExportReader, ExportSource, LineContent, ReaderError, ReaderLimits};
+use crate::jobs::ExportFileJob;
+use crate::store::ObjectStore;
+use rejects::{Reject, RejectBuffer};
+use watermark::Watermark;
+
+/// Tunables of [`FileSync`].
+#[derive(Debug, Clone)]
+pub struct FileSyncSettings {
+    /// Userflow upserts in flight per file (default 8).
+    pub concurrency: usize,
+    /// Lines between checkpoints (default 2,000).
+    pub checkpoint_lines: u64,
+    /// Longest time between checkpoints (default 10 s).
+    pub checkpoint_interval: Duration,
+    /// The reader's guards.
+    pub limits: ReaderLimits,
+}
+
+impl Default for FileSyncSettings {
+    fn default() -> Self {
+        FileSyncSettings {
+            concurrency: 8,
+            checkpoint_lines: 2_000,
+            checkpoint_interval: Duration::from_secs(10),
+            limits: ReaderLimits::default(),
+        }
+    }
+}
+
+/// What became of one `export_file` job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileOutcome {
+    /// The file reached an end (done, or failed for good); the message is finished.
+    Ended(FileState),
+    /// Not finished in this attempt; the checkpoint holds what was done. `progressed` says
+    /// whether this attempt finished any line.
+    Unfinished {
+        /// Whether the checkpoint moved.
+        progressed: bool,
+        /// Why the attempt stopped.
+        reason: String,
+    },
+    /// Another reader holds the file until then: try again later.
+    Busy(DateTime<Utc>),
+    /// The job is not to be read (unknown, cancelled, failed, or the message names a file the
+    /// manifest does not hold): the message is finished without reading.
+    NotRead(String),
+    /// Another reader took the file over while this one was reading: stop, the other goes on.
+    TakenOver,
+}
+
+/// What a file sync needs.
+#[derive(Debug)]
+pub struct FileSync<'a, S> {
+    /// The state bucket (manifest, progress, rejects).
+    pub state: &'a S,
+    /// Userflow.
+    pub userflow: &'a UserflowClient,
+    /// Export lines to Userflow upserts.
+    pub mapping: &'a ExportMapping,
+    /// Tunables.
+    pub settings: &'a FileSyncSettings,
+}
+
+/// How one line's work ended.
+enum LineEnd {
+    Finished,
+    /// Not finished; stop the file.
+    Stop(String),
+}
+
+impl<S: ObjectStore> FileSync<'_, S> {
+    /// Reads `job`'s file from `source` until it ends or `deadline`; `owner` (the message id)
+    /// holds the file's lease until `lease_until`.
+    pub async fn run<Src: ExportSource>(
+        &self,
+        job: &ExportFileJob,
+        source: Src,
+        owner: &str,
+        deadline: Instant,
+        lease_until: DateTime<Utc>,
+    ) -> Result<FileOutcome, ProgressError> {
+        let Some(manifest) = Manifests::new(self.state).load(&job.job).await? else {
+            return Ok(FileOutcome::NotRead(format!("export job {} is unknown", job.job)));
+        };
+        if let Some(reason) = not_readable(manifest.state) {
+            return Ok(FileOutcome::NotRead(reason));
+        }
+        if manifest.files.get(job.file) != Some(&job.key) {
+            return Ok(FileOutcome::NotRead(format!(
+                "export job {} has no file {} with this key",
+                job.job, job.file
+            )));
+        }
+        let mut ledger = FileLedger::new(self.state, job.job.clone(), job.file);
+        let lease = Lease {
+            owner: owner.to_owned(),
+            until: lease_until,
+        };
+        let mut progress = match ledger.claim(&job.key, lease).await? {
+            Claim::Reading(progress) => progress,
+            Claim::Busy(until) => return Ok(FileOutcome::Busy(until)),
+            Claim::Ended(progress) => {
+                // Its end may not have completed the job (a crash in between): do it now.
+                super::progress::complete_if_last(self.state, &job.job).await?;
+                return Ok(FileOutcome::Ended(progress.state));
+            }
+        };
+        let reader = match ExportReader::open(source, self.settings.limits).await {
+            Ok(reader) => reader,
+            Err(error) => return self.read_failed(&mut ledger, &mut progress, error, false).await,
+        };
+        let mut reading = Reading {
+            sync: self,
+            job: &job.job,
+            file: job.file,
+            key: &job.key,
+            mark: Watermark::resume(progress.lines_done, &progress.finished_above),
+            seen: HashSet::new(),
+            rejects: RejectBuffer::default(),
+            started_at: (progress.lines_done, progress.finished_above.clone()),
+        };
+        reading
+            .read(reader, &mut ledger, &mut progress, deadline)
+            .await
+    }
+
+    /// Ends the file as failed when `error` is permanent; otherwise checkpoints and leaves it
+    /// for the next attempt.
+    async fn read_failed(
+        &self,
+        ledger: &mut FileLedger<'_, S>,
+        progress: &mut FileProgress,
+        error: ReaderError,
+        progressed: bool,
+    ) -> Result<FileOutcome, ProgressError> {
+        if error.class().is_retryable_later() {
+            return match ledger.save(progress).await? {
+                Saved::Saved => Ok(FileOutcome::Unfinished {
+                    progressed,
+                    reason: error.to_string(),
+                }),
+                Saved::Lost => Ok(FileOutcome::TakenOver),
+            };
+        }
+        progress.state = FileState::Failed;
+        progress.error = Some(error.to_string());
+        match ledger.finish(progress).await? {
+            Saved::Saved => Ok(FileOutcome::Ended(FileState::Failed)),
+            Saved::Lost => Ok(FileOutcome::TakenOver),
+        }
+    }
+}
+
+fn not_readable(state: ExportState) -> Option<String> {
+    match state {
+        ExportState::Dispatching | ExportState::Dispatched => None,
+        other => Some(format!("the export job is {}", other.as_str())),
+    }
+}
+
+/// Where a line is, for its reject record.
+#[derive(Debug, Clone)]
+struct Place {
+    number: u64,
+    member: Option<std::sync::Arc<str>>,
+    member_line: u64,
+}
+
+impl Place {
+    fn of(line: &ExportLine) -> Place {
+        Place {
+            number: line.number,
+            member: line.member.clone(),
+            member_line: line.member_line,
+        }
+    }
+}
+
+/// A send that completed: the line it was for and Userflow's answer.
+struct Sent {
+    place: Place,
+    text: Bytes,
+    result: Result<(), UserflowError>,
+}
+
+/// One attempt at one file.
+struct Reading<'r, 'a, S> {
+    sync: &'r FileSync<'a, S>,
+    job: &'r JobId,
+    file: usize,
+    key: &'r str,
+    mark: Watermark,
+    /// Braze ids seen in this file (rebuilt from the skipped lines on resume).
+    seen: HashSet<String>,
+    rejects: RejectBuffer,
+    /// The checkpoint when the attempt began.
+    started_at: (u64, Vec<u64>),
+}
+
+impl<S: ObjectStore> Reading<'_, '_, S> {
+    async fn read<Src: ExportSource>(
+        &mut self,
+        mut reader: ExportReader<Src>,
+        ledger: &mut FileLedger<'_, S>,
+        progress: &mut FileProgress,
+        deadline: Instant,
+    ) -> Result<FileOutcome, ProgressError> {
+        let settings = self.sync.settings;
+        let userflow = self.sync.userflow;
+        let mut in_flight = FuturesUnordered::new();
+        let mut since_checkpoint = 0u64;
+        let mut last_checkpoint = Instant::now();
+        let mut stop: Option<String> = None;
+        let mut read_error: Option<ReaderError> = None;
+        loop {
+            while in_flight.len() >= settings.concurrency.max(1) {
+                if let Some(sent) = in_flight.next().await {
+                    self.sent(sent, progress, &mut stop);
+                }
+            }
+            if stop.is_some() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                stop = Some("the invocation's deadline is near".into());
+                break;
+            }
+            if since_checkpoint >= settings.checkpoint_lines
+                || last_checkpoint.elapsed() >= settings.checkpoint_interval
+            {
+                if let Some(outcome) = self.checkpoint(ledger, progress).await? {
+                    drain(&mut in_flight).await;
+                    return Ok(outcome);
+                }
+                since_checkpoint = 0;
+                last_checkpoint = Instant::now();
+            }
+            // Take a line while sends complete.
+            let line = tokio::select! {
+                biased;
+                Some(sent) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.sent(sent, progress, &mut stop);
+                    continue;
+                }
+                line = reader.next_line() => line,
+            };
+            let line = match line {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(error) => {
+                    read_error = Some(error);
+                    break;
+                }
+            };
+            since_checkpoint += 1;
+            if let Some((place, text, upsert)) = self.line(line, progress) {
+                in_flight.push(async move {
+                    let result = userflow.send_user_upsert(&upsert).await;
+                    Sent {
+                        place,
+                        text,
+                        result,
+                    }
+                });
+            }
+        }
+        while let Some(sent) = in_flight.next().await {
+            self.sent(sent, progress, &mut stop);
+        }
+        if let Some(error) = read_error {
+            self.record(progress);
+            self.flush_rejects().await?;
+            let progressed = self.progressed(progress);
+            return self
+                .sync
+                .read_failed(ledger, progress, error, progressed)
+                .await;
+        }
+        if let Some(reason) = stop {
+            if let Some(outcome) = self.checkpoint(ledger, progress).await? {
+                return Ok(outcome);
+            }
+            return Ok(FileOutcome::Unfinished {
+                progressed: self.progressed(progress),
+                reason,
+            });
+        }
+        self.record(progress);
+        self.flush_rejects().await?;
+        progress.state = FileState::Done;
+        Ok(match ledger.finish(progress).await? {
+            Saved::Saved => FileOutcome::Ended(FileState::Done),
+            Saved::Lost => FileOutcome::TakenOver,
+        })
+    }
+
+    /// Handles one line read: skipped when finished before, else counted and either finished
+    /// here or returned as an upsert to send.
+    fn line(
+        &mut self,
+        line: ExportLine,
+        progress: &mut FileProgress,
+    ) -> Option<(Place, Bytes, UserUpsert)> {
+        let place = Place::of(&line);
+        if progress.is_finished(place.number) {
+            self.mark.read(place.number);
+            if let LineContent::Text(text) = &line.content
+                && let Some(id) = braze_id_of(text)
+            {
+                self.seen.insert(id);
+            }
+            return None;
+        }
+        progress.counts.lines += 1;
+        let text = match line.content {
+            LineContent::Text(text) => text,
+            LineContent::TooLong { len, excerpt } => {
+                let limit = self.sync.settings.limits.max_line_bytes;
+                let detail = format!("the line is {len} bytes, over the limit of {limit}");
+                self.reject(place, progress, "line_too_long", detail, &excerpt, len);
+                return None;
+            }
+        };
+        let mapped = match self.sync.mapping.map_line(&text) {
+            Ok(mapped) => mapped,
+            Err(error) => {
+                let length = text.len() as u64;
+                self.reject(place, progress, error.reason(), error.to_string(), &text, length);
+                return None;
+            }
+        };
+        progress.counts.users += 1;
+        let (braze_id, upsert) = match mapped {
+            MappedLine::Upsert {
+                braze_id,
+                upsert,
+                dropped,
+            } => {
+                progress.counts.dropped_attributes += dropped.len() as u64;
+                (braze_id, Some(upsert))
+            }
+            MappedLine::NoExternalId { braze_id } => (braze_id, None),
+        };
+        if let Some(id) = braze_id
+            && !self.seen.insert(id)
+        {
+            progress.counts.duplicates += 1;
+            self.mark.finish(place.number);
+            return None;
+        }
+        let Some(upsert) = upsert else {
+            progress.counts.skipped += 1;
+            self.mark.finish(place.number);
+            return None;
+        };
+        self.mark.start(place.number);
+        Some((place, text, upsert))
+    }
+
+    /// Records what a send's answer means for its line.
+    fn sent(&mut self, sent: Sent, progress: &mut FileProgress, stop: &mut Option<String>) {
+        match sent.result {
+            Ok(()) => {
+                progress.counts.upserted += 1;
+                self.mark.finish(sent.place.number);
+            }
+            Err(error) if error.class() == FailureClass::Permanent => {
+                let length = sent.text.len() as u64;
+                self.reject(sent.place, progress, "userflow_refused", error.to_string(), &sent.text, length);
+            }
+            Err(error) => {
+                self.mark.give_up(sent.place.number);
+                if stop.is_none() {
+                    *stop = Some(format!("Userflow: {error}"));
+                }
+            }
+        }
+    }
+
+    /// Records a bad line as a reject; the line is finished.
+    fn reject(
+        &mut self,
+        place: Place,
+        progress: &mut FileProgress,
+        reason: &'static str,
+        detail: String,
+        text: &[u8],
+        length: u64,
+    ) {
+        progress.counts.rejected += 1;
+        self.mark.finish(place.number);
+        self.rejects.push(Reject {
+            file: self.key.to_owned(),
+            member: place.member.map(|m| m.to_string()),
+            line: place.number,
+            member_line: place.member_line,
+            reason,
+            detail,
+            text: String::from_utf8_lossy(text).into_owned(),
+            length,
+        });
+    }
+
+    /// Copies the watermark into the progress document.
+    fn record(&self, progress: &mut FileProgress) {
+        let (lines_done, above) = self.mark.checkpoint();
+        progress.lines_done = lines_done;
+        progress.finished_above = above;
+    }
+
+    fn progressed(&self, progress: &FileProgress) -> bool {
+        (progress.lines_done, &progress.finished_above) != (self.started_at.0, &self.started_at.1)
+    }
+
+    async fn flush_rejects(&mut self) -> Result<(), ProgressError> {
+        self.rejects
+            .flush(self.sync.state, self.job, self.file)
+            .await
+            .map_err(ProgressError::from)
+    }
+
+    /// Writes the rejects, then the checkpoint; stops the file (`Some`) when the job was
+    /// cancelled or another reader took the file over.
+    async fn checkpoint(
+        &mut self,
+        ledger: &mut FileLedger<'_, S>,
+        progress: &mut FileProgress,
+    ) -> Result<Option<FileOutcome>, ProgressError> {
+        self.record(progress);
+        self.flush_rejects().await?;
+        if ledger.save(progress).await? == Saved::Lost {
+            return Ok(Some(FileOutcome::TakenOver));
+        }
+        let state = Manifests::new(self.sync.state)
+            .load(self.job)
+            .await?
+            .map(|m| m.state);
+        Ok(match state {
+            None => Some(FileOutcome::NotRead(format!("export job {} is unknown", self.job))),
+            Some(state) => not_readable(state).map(FileOutcome::NotRead),
+        })
+    }
+}
+
+/// Lets the sends in flight finish, their results unused: the file stops here and the lines
+/// are not counted finished, so the next reader sends them again (an upsert is idempotent).
+async fn drain<F: std::future::Future>(in_flight: &mut FuturesUnordered<F>) {
+    while in_flight.next().await.is_some() {}
+}
