@@ -1,0 +1,406 @@
+//! The lean decoder: one pass over a line with serde visitors that keep only the fields the
+//! mapping needs and skip everything else with [`IgnoredAny`] (no allocation for skipped
+//! values: apps, devices, custom events, purchases, push tokens, aliases in either shape).
+//!
+//! Strings are borrowed from the line when they hold no escape; numbers are kept as
+//! [`serde_json::Number`]; custom attributes are materialised as [`Value`] only for the
+//! wanted names. Semantic checks (id rules, email type, dates) happen after the pass, in
+//! `mod.rs`, so a syntax error anywhere in the line always wins.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor,
+};
+use serde_json::{Number, Value};
+
+use super::error::LineError;
+use super::mapping::{ExportField, Needs};
+
+/// One top-level value as far as an id or standard field needs it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) enum Scalar<'a> {
+    /// Missing or `null`: not exported.
+    #[default]
+    Null,
+    /// A string, borrowed from the line when it holds no escape.
+    Text(Cow<'a, str>),
+    /// A number, as parsed.
+    Number(Number),
+    /// `true` or `false`.
+    Bool(bool),
+    /// An object or an array (skipped, only its shape kept).
+    Compound(&'static str),
+}
+
+impl<'a> Scalar<'a> {
+    /// The value's shape, for messages that must not quote it.
+    pub fn shape(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Text(_) => "a string",
+            Scalar::Number(_) => "a number",
+            Scalar::Bool(_) => "a boolean",
+            Scalar::Compound(shape) => shape,
+        }
+    }
+
+    /// A string or number as text (ids: `12345` and `"12345"` are the same id).
+    pub fn id_text(&self) -> Option<String> {
+        match self {
+            Scalar::Text(text) => Some(text.clone().into_owned()),
+            Scalar::Number(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Number::from_f64(v)
+            .map(Scalar::Number)
+            .ok_or_else(|| E::invalid_value(Unexpected::Float(v), &self))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Compound("an object"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Compound("an array"))
+    }
+}
+
+/// What the pass kept of one line.
+#[derive(Debug, Default)]
+pub(super) struct LeanUser<'a> {
+    /// `external_id`.
+    pub external_id: Scalar<'a>,
+    /// `braze_id`.
+    pub braze_id: Scalar<'a>,
+    /// The wanted standard fields, by [`ExportField::index`] (unwanted ones stay `Null`).
+    pub fields: [Scalar<'a>; ExportField::COUNT],
+    /// The wanted custom attributes, by position in [`Needs::custom`] (`None`: missing or
+    /// `null`).
+    pub custom: Vec<Option<Value>>,
+}
+
+/// Decodes `line` as far as `needs` asks. Trailing whitespace (a `\r`) is accepted,
+/// anything else after the object is not.
+pub(super) fn decode<'a>(line: &'a [u8], needs: &Needs) -> Result<LeanUser<'a>, LineError> {
+    let invalid = |source: serde_json::Error| LineError::InvalidJson {
+        column: source.column(),
+        source,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(line);
+    let top = LineSeed { needs }
+        .deserialize(&mut deserializer)
+        .map_err(invalid)?;
+    deserializer.end().map_err(invalid)?;
+    top.map_err(|shape| LineError::NotAnObject { shape })
+}
+
+/// The line's top level: a user object, or (`Err`) the shape of whatever else it is. A
+/// `Result` rather than an enum of the two: the user is returned by value, unboxed.
+type Top<'a> = Result<LeanUser<'a>, &'static str>;
+
+/// Top-level keys the pass acts on; everything else is skipped.
+enum TopKey {
+    ExternalId,
+    BrazeId,
+    Field(ExportField),
+    CustomAttributes,
+    Skip,
+}
+
+struct LineSeed<'n> {
+    needs: &'n Needs,
+}
+
+impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = Top<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_> {
+    type Value = Top<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an exported user object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut user = LeanUser {
+            custom: vec![None; self.needs.custom.len()],
+            ..LeanUser::default()
+        };
+        while let Some(key) = map.next_key_seed(TopKeySeed { needs: self.needs })? {
+            match key {
+                TopKey::ExternalId => user.external_id = map.next_value()?,
+                TopKey::BrazeId => user.braze_id = map.next_value()?,
+                TopKey::Field(field) => user.fields[field.index()] = map.next_value()?,
+                TopKey::CustomAttributes => map.next_value_seed(CustomSeed {
+                    wanted: &self.needs.custom,
+                    out: &mut user.custom,
+                })?,
+                TopKey::Skip => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Ok(user))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err("an array"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err("a string"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err("a boolean"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err("null"))
+    }
+}
+
+struct TopKeySeed<'n> {
+    needs: &'n Needs,
+}
+
+impl<'de> DeserializeSeed<'de> for TopKeySeed<'_> {
+    type Value = TopKey;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopKeySeed<'_> {
+    type Value = TopKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<TopKey, E> {
+        Ok(match key {
+            "external_id" => TopKey::ExternalId,
+            "braze_id" => TopKey::BrazeId,
+            "custom_attributes" if !self.needs.custom.is_empty() => TopKey::CustomAttributes,
+            other => match ExportField::from_name(other) {
+                Some(field) if self.needs.fields[field.index()] => TopKey::Field(field),
+                _ => TopKey::Skip,
+            },
+        })
+    }
+}
+
+/// `custom_attributes`: keeps the wanted keys' values, skips the rest. Anything but an
+/// object (`null`, a stray scalar or array) counts as no custom attributes.
+struct CustomSeed<'n, 'o> {
+    wanted: &'n [String],
+    out: &'o mut Vec<Option<Value>>,
+}
+
+impl<'de> DeserializeSeed<'de> for CustomSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CustomSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a custom attributes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(slot) = map.next_key_seed(CustomKeySeed {
+            wanted: self.wanted,
+        })? {
+            match slot {
+                Some(index) => {
+                    let value: Value = map.next_value()?;
+                    self.out[index] = (!value.is_null()).then_some(value);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A custom attribute key: its position among the wanted names, or `None` to skip it.
+struct CustomKeySeed<'n> {
+    wanted: &'n [String],
+}
+
+impl<'de> DeserializeSeed<'de> for CustomKeySeed<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CustomKeySeed<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a custom attribute name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self
+            .wanted
+            .binary_search_by(|name| name.as_str().cmp(key))
+            .ok())
+    }
+}
+
+/// The top-level `braze_id` of `line`, reading no further than it: the pass stops right after
+/// the value (the rest of the line is neither decoded nor checked). `None` when the line has
+/// none, is not an object, or breaks before it.
+pub fn braze_id_of(line: &[u8]) -> Option<String> {
+    let mut found = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(line);
+    // Stopping early leaves the object unclosed, so serde_json reports an error here once the
+    // id is found: the slot, not the result, says whether it was.
+    let _ = BrazeIdSeed { found: &mut found }.deserialize(&mut deserializer);
+    found.filter(|id: &String| !id.is_empty())
+}
+
+struct BrazeIdSeed<'s> {
+    found: &'s mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for BrazeIdSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BrazeIdSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an exported user object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(is_braze_id) = map.next_key_seed(BrazeIdKey)? {
+            if is_braze_id {
+                *self.found = map.next_value::<Scalar<'de>>()?.id_text();
+                return Ok(());
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+struct BrazeIdKey;
+
+impl<'de> DeserializeSeed<'de> for BrazeIdKey {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BrazeIdKey {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
+        Ok(key == "braze_id")
+    }
+}
