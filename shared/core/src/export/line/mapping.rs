@@ -322,8 +322,10 @@ impl ExportMapping {
     }
 
     /// The `fields_to_export` an export for this mapping needs: `external_id` and `braze_id`
-    /// always, the standard fields the sources read (in export order), and
-    /// `custom_attributes` when a custom attribute is mapped.
+    /// always and the standard fields the sources read (in export order). Never
+    /// `custom_attributes`: Braze exports every custom attribute when it is named, and ignores
+    /// `custom_attributes_to_export` (see [`ExportMapping::custom_attributes_to_export`]),
+    /// which exports only the mapped ones.
     pub fn fields_to_export(&self) -> Vec<String> {
         let mut fields = vec!["external_id".to_owned(), "braze_id".to_owned()];
         fields.extend(
@@ -332,9 +334,6 @@ impl ExportMapping {
                 .filter(|field| self.needs.fields[field.index()])
                 .map(|field| field.as_str().to_owned()),
         );
-        if !self.needs.custom.is_empty() {
-            fields.push("custom_attributes".to_owned());
-        }
         fields
     }
 
