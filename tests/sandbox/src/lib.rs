@@ -40,6 +40,7 @@ use crate::common::state::App;
 pub use admin::client::{AdminClient, AdminError};
 pub use admin::types::*;
 pub use braze::profiles::{BrazeProfile, StoredEvent, StoredPurchase, UserAlias};
+pub use braze::synthetic::synthetic_export_file;
 pub use callback::{CallbackCatcher, CaughtRequest};
 
 /// How the sandbox is configured at start. Every field has a readable default.

@@ -266,6 +266,17 @@ impl AdminClient {
         self.get("/braze/exports", &()).await
     }
 
+    /// `POST /braze/exports/synthetic`: writes generated export files straight into the
+    /// export bucket (no profiles seeded); answers once every file is written, the callback
+    /// (if any) following in the background.
+    pub async fn synthetic_export(
+        &self,
+        req: &SyntheticExport,
+    ) -> Result<SyntheticExportStarted, AdminError> {
+        self.send(reqwest::Method::POST, "/braze/exports/synthetic", req)
+            .await
+    }
+
     /// Polls until the export with this object_prefix is no longer running.
     pub async fn wait_for_export(
         &self,

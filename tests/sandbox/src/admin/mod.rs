@@ -22,6 +22,7 @@
 //! | `GET /braze/segments` | | `[SegmentInfo]` |
 //! | `GET /braze/users` | `BrazeUserQuery` as query | `BrazeUserPage` |
 //! | `GET /braze/exports` | | `[ExportRecord]` |
+//! | `POST /braze/exports/synthetic` | `SyntheticExport` | `SyntheticExportStarted` once every file is written (400 bad request or no bucket, 502 an upload failed); the callback follows in the background |
 //! | `GET /scim/users` | | `[ScimUserRecord]` |
 //! | `GET /userflow/users` | `?id=` | `[UserflowUserRecord]` |
 //! | `GET /userflow/groups` | | `[UserflowGroupRecord]` |
@@ -38,7 +39,8 @@
 //! `drop`; limits `count`, `probability` + `seed`. A settings patch:
 //! `{"rate_limits": {"braze_track": {"limit": 10, "window_secs": 60}, "userflow": null},
 //! "export": {"users_per_file": 100, "date_shift_days": 1, "duplicate_every": 50,
-//! "file_delay_ms": 0}, "track_max_objects": 75}`.
+//! "file_delay_ms": 0, "malformed_every": 0, "members_per_zip": 1, "empty_files": 0,
+//! "truncate_files": 0}, "track_max_objects": 75}`.
 
 pub mod client;
 mod routes;

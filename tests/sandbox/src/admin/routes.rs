@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::admin::types::*;
-use crate::braze::{profiles, seed};
+use crate::braze::{profiles, seed, synthetic};
 use crate::common::state::App;
 
 type AppState = State<Arc<App>>;
@@ -38,6 +38,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/braze/segments", get(list_segments).post(seed_segment))
         .route("/braze/users", get(braze_users))
         .route("/braze/exports", get(braze_exports))
+        .route("/braze/exports/synthetic", post(synthetic_export))
         .route("/scim/users", get(scim_users))
         .route("/userflow/users", get(userflow_users))
         .route("/userflow/groups", get(userflow_groups))
@@ -135,6 +136,20 @@ async fn patch_settings(State(app): AppState, Strict(patch): Strict<SettingsPatc
     {
         return fail(StatusCode::BAD_REQUEST, "limits must be at least 1");
     }
+    if let Some(e) = &patch.export {
+        if e.malformed_every == Some(1) {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "malformed_every must be 0 (off) or at least 2",
+            );
+        }
+        if e.members_per_zip == Some(0) {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "members_per_zip must be at least 1",
+            );
+        }
+    }
     let mut settings = app.settings();
     for (bucket, limit) in &patch.rate_limits {
         settings.rate_limits.insert(*bucket, *limit);
@@ -146,6 +161,10 @@ async fn patch_settings(State(app): AppState, Strict(patch): Strict<SettingsPatc
         s.date_shift_days = e.date_shift_days.unwrap_or(s.date_shift_days);
         s.duplicate_every = e.duplicate_every.unwrap_or(s.duplicate_every);
         s.file_delay_ms = e.file_delay_ms.unwrap_or(s.file_delay_ms);
+        s.malformed_every = e.malformed_every.unwrap_or(s.malformed_every);
+        s.members_per_zip = e.members_per_zip.unwrap_or(s.members_per_zip);
+        s.empty_files = e.empty_files.unwrap_or(s.empty_files);
+        s.truncate_files = e.truncate_files.unwrap_or(s.truncate_files);
     }
     if let Some(n) = patch.track_max_objects {
         settings.track_max_objects = n;
@@ -265,6 +284,18 @@ async fn braze_users(State(app): AppState, Query(q): Query<BrazeUserQuery>) -> J
 
 async fn braze_exports(State(app): AppState) -> Json<Vec<ExportRecord>> {
     Json(app.exports.records())
+}
+
+async fn synthetic_export(State(app): AppState, Strict(req): Strict<SyntheticExport>) -> Response {
+    match synthetic::run(&app, req).await {
+        Ok(started) => Json(started).into_response(),
+        Err(e @ synthetic::SyntheticError::Invalid(_)) => {
+            fail(StatusCode::BAD_REQUEST, &e.to_string())
+        }
+        Err(e @ synthetic::SyntheticError::Storage(_)) => {
+            fail(StatusCode::BAD_GATEWAY, &e.to_string())
+        }
+    }
 }
 
 async fn scim_users(State(app): AppState) -> Json<Vec<ScimUserRecord>> {

@@ -9,15 +9,20 @@
 //! - [`segment_export`]: `/users/export/segment` and `/export/segment/cancel`, files written to S3.
 //! - [`profiles`]: the profile store and its indexes; [`render`]: a profile as exports show it.
 //! - [`seed`]: deterministic synthetic profiles for a segment.
+//! - [`synthetic`]: generated export files for benchmarks (no profiles); [`archive`]: zip and
+//!   gzip file bodies and their member layout; [`inject`]: malformed lines for exports.
 //! - [`scim`]: SCIM dashboard users.
 
+mod archive;
 mod attributes;
+mod inject;
 pub(crate) mod profiles;
 mod render;
 mod routes;
 pub(crate) mod scim;
 pub(crate) mod seed;
 pub(crate) mod segment_export;
+pub(crate) mod synthetic;
 mod track;
 mod users;
 

@@ -6,15 +6,17 @@
 //! `PutObject`, then POSTs `{"success": true}` to `callback_endpoint`. Every
 //! `duplicate_every`-th member is written twice (the copy lands in the next file when there is
 //! one), like Braze's rare duplicates.
+//!
+//! Fault injection (settings `malformed_every`, `members_per_zip`, `empty_files`,
+//! `truncate_files`) adds malformed lines, multi-member zips, empty files and truncated
+//! archives, each recorded in the [`ExportRecord`] so tests can assert on exactly what was
+//! injected.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_compression::tokio::write::GzipEncoder;
-use async_zip::base::write::ZipFileWriter;
-use async_zip::{Compression, ZipEntryBuilder};
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
@@ -23,20 +25,51 @@ use chrono::Utc;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tokio::io::AsyncWriteExt;
 use tokio::task::AbortHandle;
 
+use super::archive;
+use super::inject::Injector;
 use super::render::{self, Fields, Style};
 use super::routes::{Answer, bad, message, typed};
-use crate::admin::types::{ExportRecord, ExportSettings, ExportState, ExportStorage};
+use crate::admin::types::{
+    ExportFormat, ExportRecord, ExportSettings, ExportState, ExportStorage, InjectedLine,
+};
 use crate::common::state::App;
 
 /// The error answered when no bucket is configured.
 pub(crate) const NO_BUCKET: &str = "The sandbox has no S3 export bucket configured: start it with --export-bucket (env SANDBOX_EXPORT_BUCKET), plus --s3-endpoint (env SANDBOX_S3_ENDPOINT) for moto, or set it through the admin API (PUT /export-storage)";
 
-struct Storage {
-    config: ExportStorage,
+/// The export bucket and a client for it.
+pub(crate) struct Storage {
+    /// Where files go.
+    pub(crate) config: ExportStorage,
     client: aws_sdk_s3::Client,
+}
+
+impl Storage {
+    /// Uploads one export file.
+    pub(crate) async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        format: ExportFormat,
+    ) -> Result<(), String> {
+        self.client
+            .put_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .content_type(archive::content_type(format))
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "PutObject {key} failed: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        Ok(())
+    }
 }
 
 /// Export storage, records and running tasks.
@@ -63,6 +96,16 @@ impl Exports {
         *self.storage.lock().expect("storage lock") = storage.map(connect);
     }
 
+    /// The configured bucket with its client.
+    pub(crate) fn bucket(&self) -> Option<Arc<Storage>> {
+        self.storage.lock().expect("storage lock").clone()
+    }
+
+    /// Records a new export.
+    pub(crate) fn push(&self, record: ExportRecord) {
+        self.records.lock().expect("records lock").push(record);
+    }
+
     /// The configured storage.
     pub(crate) fn storage(&self) -> Option<ExportStorage> {
         let guard = self.storage.lock().expect("storage lock");
@@ -74,7 +117,8 @@ impl Exports {
         self.records.lock().expect("records lock").clone()
     }
 
-    fn update(&self, prefix: &str, f: impl FnOnce(&mut ExportRecord)) {
+    /// Changes the record of the export with this object_prefix.
+    pub(crate) fn update(&self, prefix: &str, f: impl FnOnce(&mut ExportRecord)) {
         let mut records = self.records.lock().expect("records lock");
         if let Some(r) = records.iter_mut().find(|r| r.object_prefix == prefix) {
             f(r);
@@ -132,17 +176,11 @@ struct SegmentExportRequest {
     output_format: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Zip,
-    Gzip,
-}
-
 struct Job {
     segment_id: String,
     object_prefix: String,
     key_prefix: String,
-    format: Format,
+    format: ExportFormat,
     fields: Fields,
     members: Arc<[String]>,
     callback: Option<String>,
@@ -171,8 +209,8 @@ pub(crate) fn request(app: &Arc<App>, body: Map<String, Value>) -> Answer {
         return bad("'custom_attributes_to_export' may name at most 500 attributes");
     }
     let format = match req.output_format.as_deref() {
-        None | Some("zip") => Format::Zip,
-        Some("gzip") => Format::Gzip,
+        None | Some("zip") => ExportFormat::Zip,
+        Some("gzip") => ExportFormat::Gzip,
         Some(_) => return bad("'output_format' must be 'zip' or 'gzip'"),
     };
     if let Some(cb) = &req.callback_endpoint {
@@ -184,7 +222,7 @@ pub(crate) fn request(app: &Arc<App>, body: Map<String, Value>) -> Answer {
     let Some(members) = app.braze().segments.get(&segment_id).cloned() else {
         return bad("Invalid segment_id: no such segment");
     };
-    let Some(storage) = app.exports.storage.lock().expect("storage lock").clone() else {
+    let Some(storage) = app.exports.bucket() else {
         return bad(NO_BUCKET);
     };
     let cancel = Arc::new(AtomicBool::new(false));
@@ -204,27 +242,26 @@ pub(crate) fn request(app: &Arc<App>, body: Map<String, Value>) -> Answer {
     let object_prefix = format!("{}-{}", uuid::Uuid::new_v4(), now.timestamp());
     let date = (now + chrono::Duration::days(settings.date_shift_days)).format("%Y-%m-%d");
     let key_prefix = format!("segment-export/{segment_id}/{date}/{object_prefix}/");
-    let format_name = if format == Format::Zip { "zip" } else { "gzip" };
-    app.exports
-        .records
-        .lock()
-        .expect("records lock")
-        .push(ExportRecord {
-            segment_id: segment_id.clone(),
-            object_prefix: object_prefix.clone(),
-            output_format: format_name.into(),
-            bucket: storage.config.bucket.clone(),
-            key_prefix: key_prefix.clone(),
-            state: ExportState::Running,
-            files: Vec::new(),
-            users: 0,
-            lines: 0,
-            callback_endpoint: req.callback_endpoint.clone(),
-            callback_status: None,
-            error: None,
-            requested_at: now,
-            finished_at: None,
-        });
+    let format_name = format.as_str();
+    app.exports.push(ExportRecord {
+        segment_id: segment_id.clone(),
+        object_prefix: object_prefix.clone(),
+        output_format: format_name.into(),
+        bucket: storage.config.bucket.clone(),
+        key_prefix: key_prefix.clone(),
+        state: ExportState::Running,
+        files: Vec::new(),
+        users: 0,
+        lines: 0,
+        callback_endpoint: req.callback_endpoint.clone(),
+        callback_status: None,
+        error: None,
+        requested_at: now,
+        finished_at: None,
+        injected: Vec::new(),
+        truncated: Vec::new(),
+        empty: Vec::new(),
+    });
     tracing::info!(segment = %segment_id, %object_prefix, format = format_name, members = members.len(), "segment export started");
     let job = Job {
         segment_id,
@@ -296,7 +333,8 @@ async fn run(app: Arc<App>, job: Job) {
     }
 }
 
-async fn callback(http: &reqwest::Client, url: &str) -> (Option<u16>, Option<String>) {
+/// POSTs `{"success": true}` to an export's callback: the status answered, or why it failed.
+pub(crate) async fn callback(http: &reqwest::Client, url: &str) -> (Option<u16>, Option<String>) {
     match http
         .post(url)
         .json(&json!({ "success": true }))
@@ -314,110 +352,129 @@ async fn callback(http: &reqwest::Client, url: &str) -> (Option<u16>, Option<Str
     }
 }
 
-/// Writes every file; `Ok(false)` when cancelled.
+/// Writes every file, then the extra empty and truncated ones; `Ok(false)` when cancelled.
 async fn write_files(app: &App, job: &Job) -> Result<bool, String> {
     let per_file = job.settings.users_per_file.max(1);
     let every = job.settings.duplicate_every;
     let chunks: Vec<&[String]> = job.members.chunks(per_file).collect();
     let mut carry: Vec<String> = Vec::new();
+    let mut injector = Injector::new(job.settings.malformed_every);
     for (n, chunk) in chunks.iter().enumerate() {
         if job.cancel.load(Ordering::SeqCst) {
             return Ok(false);
         }
         let last = n + 1 == chunks.len();
-        let (text, users, lines) = {
+        let (lines, users) = {
             let store = app.braze();
-            let mut text = String::new();
+            let mut lines: Vec<String> = Vec::new();
             let mut users = 0u64;
-            let mut lines = 0u64;
-            let mut push = |text: &mut String, profile| {
-                let line = Value::Object(render::user(profile, &job.fields, Style::Segment));
-                text.push_str(&line.to_string());
-                text.push('\n');
-                lines += 1;
+            let render = |profile| {
+                Value::Object(render::user(profile, &job.fields, Style::Segment)).to_string()
             };
             for id in carry.drain(..) {
                 if let Some(p) = store.get(&id) {
-                    push(&mut text, p);
+                    lines.push(render(p));
                 }
             }
             let mut next_carry = Vec::new();
             for (i, id) in chunk.iter().enumerate() {
                 let Some(p) = store.get(id) else { continue };
-                push(&mut text, p);
+                lines.push(render(p));
                 users += 1;
                 let position = (n * per_file + i + 1) as u64;
                 if every > 0 && position.is_multiple_of(every) {
                     if last {
-                        push(&mut text, p);
+                        lines.push(render(p));
                     } else {
                         next_carry.push(id.clone());
                     }
                 }
             }
             carry = next_carry;
-            (text, users, lines)
+            (lines, users)
         };
-        if text.is_empty() {
+        if lines.is_empty() {
             continue;
         }
+        let user_lines = lines.len() as u64;
+        let (lines, bad) = injector.mix(lines);
         let name = uuid::Uuid::new_v4().simple().to_string();
-        let (bytes, key, content_type) = match job.format {
-            Format::Zip => (
-                zip(&name, text.as_bytes()).await?,
-                format!("{}{name}.zip", job.key_prefix),
-                "application/zip",
-            ),
-            Format::Gzip => (
-                gzip(text.as_bytes()).await?,
-                format!("{}{name}.gz", job.key_prefix),
-                "application/gzip",
-            ),
-        };
-        job.storage
-            .client
-            .put_object()
-            .bucket(&job.storage.config.bucket)
-            .key(&key)
-            .content_type(content_type)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "PutObject {key} failed: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                )
-            })?;
+        let members = archive::layout(job.format, &name, lines.len(), job.settings.members_per_zip);
+        let bytes = archive::encode(job.format, &members, &lines);
+        let key = format!("{}{name}{}", job.key_prefix, archive::extension(job.format));
+        job.storage.put(&key, bytes, job.format).await?;
+        let injected: Vec<InjectedLine> = bad
+            .into_iter()
+            .map(|(index, text)| InjectedLine {
+                key: key.clone(),
+                line: index as u64 + 1,
+                member: archive::member_of(&members, index),
+                text,
+            })
+            .collect();
         app.exports.update(&job.object_prefix, |r| {
             r.files.push(key.clone());
             r.users += users;
-            r.lines += lines;
+            r.lines += user_lines;
+            r.injected.extend(injected);
         });
         if job.settings.file_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(job.settings.file_delay_ms)).await;
         }
     }
+    for _ in 0..job.settings.empty_files {
+        if job.cancel.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let key = write_extra(job, &[], false).await?;
+        app.exports.update(&job.object_prefix, |r| {
+            r.files.push(key.clone());
+            r.empty.push(key);
+        });
+    }
+    for t in 0..job.settings.truncate_files {
+        if job.cancel.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let lines = repeated_users(app, job, t);
+        let key = write_extra(job, &lines, true).await?;
+        app.exports.update(&job.object_prefix, |r| {
+            r.files.push(key.clone());
+            r.truncated.push(key);
+        });
+    }
     Ok(!job.cancel.load(Ordering::SeqCst))
 }
 
-/// A zip holding one `<name>.json` JSON Lines entry.
-async fn zip(name: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut writer = ZipFileWriter::new(Vec::new());
-    let entry = ZipEntryBuilder::new(format!("{name}.json").into(), Compression::Deflate);
-    writer
-        .write_entry_whole(entry, data)
-        .await
-        .map_err(|e| format!("zip: {e}"))?;
-    writer.close().await.map_err(|e| format!("zip: {e}"))
+/// Users per truncated file.
+const TRUNCATED_USERS: usize = 3;
+
+/// The lines of the `t`-th truncated file: a few members that the intact files hold too.
+fn repeated_users(app: &App, job: &Job, t: usize) -> Vec<String> {
+    let store = app.braze();
+    let present: Vec<&String> = job
+        .members
+        .iter()
+        .filter(|id| store.get(id).is_some())
+        .collect();
+    if present.is_empty() {
+        return Vec::new();
+    }
+    (0..TRUNCATED_USERS.min(present.len()))
+        .filter_map(|k| store.get(present[(t * TRUNCATED_USERS + k) % present.len()]))
+        .map(|p| Value::Object(render::user(p, &job.fields, Style::Segment)).to_string())
+        .collect()
 }
 
-async fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut encoder = GzipEncoder::new(Vec::new());
-    encoder
-        .write_all(data)
-        .await
-        .map_err(|e| format!("gzip: {e}"))?;
-    encoder.shutdown().await.map_err(|e| format!("gzip: {e}"))?;
-    Ok(encoder.into_inner())
+/// Writes an extra one-member file holding `lines`, cut to half its bytes when `truncate`.
+async fn write_extra(job: &Job, lines: &[String], truncate: bool) -> Result<String, String> {
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let members = archive::layout(job.format, &name, lines.len(), 1);
+    let mut bytes = archive::encode(job.format, &members, lines);
+    if truncate {
+        bytes.truncate(bytes.len() / 2);
+    }
+    let key = format!("{}{name}{}", job.key_prefix, archive::extension(job.format));
+    job.storage.put(&key, bytes, job.format).await?;
+    Ok(key)
 }

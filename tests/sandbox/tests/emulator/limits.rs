@@ -161,3 +161,36 @@ async fn when_a_limit_is_removed_then_no_rate_headers_are_needed_and_requests_pa
     assert_eq!(answer.status, 201);
     assert!(answer.header("x-ratelimit-limit").is_none());
 }
+
+/// Userflow at benchmark rates: a fixed window of whole seconds that opens with the first
+/// request; exactly `limit` requests pass in it, the rest get 429 with `Retry-After` in whole
+/// seconds (so `1` for a one-second window), and the next window lets `limit` more through.
+#[tokio::test]
+async fn when_a_burst_passes_the_userflow_limit_then_exactly_limit_pass_per_window() {
+    use futures::future::join_all;
+    use reqwest::Method;
+
+    let env = Env::start().await;
+    env.admin
+        .set_rate_limit(
+            Bucket::Userflow,
+            Some(RateLimit {
+                limit: 40,
+                window_secs: 1,
+            }),
+        )
+        .await
+        .expect("set");
+    let burst = || join_all((0..60).map(|_| env.userflow(Method::GET, "/users?limit=1", None)));
+    let first = burst().await;
+    let passed = first.iter().filter(|a| a.status == 200).count();
+    let limited: Vec<_> = first.iter().filter(|a| a.status == 429).collect();
+    assert_eq!((passed, limited.len()), (40, 20));
+    for answer in &limited {
+        assert_eq!(answer.header("retry-after"), Some("1"));
+        assert_eq!(answer.json()["error"]["code"], "rate_limited");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let second = burst().await;
+    assert_eq!(second.iter().filter(|a| a.status == 200).count(), 40);
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Answer, Env};
+use crate::common::{self, Answer, Env};
 
 /// `POST /users/export/segment`.
 async fn export(env: &Env, body: Value) -> Answer {
@@ -88,4 +88,105 @@ async fn when_export_storage_is_set_through_admin_then_it_is_reported_and_can_be
     .await;
     assert_eq!(answer.status, 400);
     assert!(answer.message().contains("no S3 export bucket"));
+}
+
+#[tokio::test]
+async fn when_fault_settings_are_patched_then_settings_show_them_and_defaults_are_off() {
+    let env = Env::start().await;
+    let defaults = env.admin.settings().await.expect("settings").export;
+    assert_eq!(
+        (
+            defaults.malformed_every,
+            defaults.members_per_zip,
+            defaults.empty_files,
+            defaults.truncate_files
+        ),
+        (0, 1, 0, 0)
+    );
+    let patched = env
+        .admin
+        .set_export_settings(sandbox::ExportSettingsPatch {
+            malformed_every: Some(7),
+            members_per_zip: Some(3),
+            empty_files: Some(2),
+            truncate_files: Some(1),
+            ..Default::default()
+        })
+        .await
+        .expect("patched")
+        .export;
+    assert_eq!(
+        (
+            patched.malformed_every,
+            patched.members_per_zip,
+            patched.empty_files,
+            patched.truncate_files
+        ),
+        (7, 3, 2, 1)
+    );
+    assert_eq!(
+        patched.duplicate_every, defaults.duplicate_every,
+        "untouched"
+    );
+    env.admin.reset().await.expect("reset");
+    let after_reset = env.admin.settings().await.expect("settings").export;
+    assert_eq!(after_reset, defaults);
+}
+
+#[tokio::test]
+async fn when_malformed_every_is_1_or_members_per_zip_is_0_then_400_and_nothing_changes() {
+    let env = Env::start().await;
+    let url = format!("{}/settings", env.info.admin);
+    for export in [json!({"malformed_every": 1}), json!({"members_per_zip": 0})] {
+        let answer = common::send(env.http.patch(&url).json(&json!({ "export": export }))).await;
+        assert_eq!(answer.status, 400, "{export}: {}", answer.text);
+        let field = export.as_object().and_then(|o| o.keys().next().cloned());
+        assert!(
+            answer.text.contains(&field.expect("one field")),
+            "{}",
+            answer.text
+        );
+    }
+    let export = env.admin.settings().await.expect("settings").export;
+    assert_eq!((export.malformed_every, export.members_per_zip), (0, 1));
+}
+
+#[tokio::test]
+async fn when_a_synthetic_export_is_asked_without_a_bucket_then_400_naming_the_flag() {
+    let env = Env::start().await;
+    let err = env
+        .admin
+        .synthetic_export(&sandbox::SyntheticExport::new("bench", 10))
+        .await
+        .expect_err("no bucket");
+    match err {
+        sandbox::AdminError::Status { status, body } => {
+            assert_eq!(status, 400);
+            assert!(body.contains("--export-bucket"), "{body}");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(env.admin.exports().await.expect("exports").is_empty());
+}
+
+#[tokio::test]
+async fn when_a_synthetic_export_has_zero_users_per_file_or_an_unknown_field_then_400() {
+    let env = Env::start().await;
+    let url = format!("{}/braze/exports/synthetic", env.info.admin);
+    let zero = common::send(
+        env.http
+            .post(&url)
+            .json(&json!({"segment_id": "b", "users": 10, "users_per_file": 0, "seed": 1})),
+    )
+    .await;
+    assert_eq!(zero.status, 400, "{}", zero.text);
+    assert!(zero.text.contains("users_per_file"), "{}", zero.text);
+    let typo = common::send(
+        env.http
+            .post(&url)
+            .json(&json!({"segment_id": "b", "users": 10, "user_per_file": 5})),
+    )
+    .await;
+    assert_eq!(typo.status, 400, "{}", typo.text);
+    assert!(typo.text.contains("user_per_file"), "{}", typo.text);
 }

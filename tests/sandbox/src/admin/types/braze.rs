@@ -153,6 +153,109 @@ pub struct ExportRecord {
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// Malformed lines injected (`malformed_every`), in the order written.
+    #[serde(default)]
+    pub injected: Vec<InjectedLine>,
+    /// Keys of the files cut to half their bytes (`truncate_files`); also in `files`.
+    #[serde(default)]
+    pub truncated: Vec<String>,
+    /// Keys of the files with no lines (`empty_files`); also in `files`.
+    #[serde(default)]
+    pub empty: Vec<String>,
+}
+
+/// One malformed line an export injected, so a test can match the relay's rejects exactly.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InjectedLine {
+    /// Object key of the file holding it.
+    pub key: String,
+    /// 1-based line number across the file's members, in member order.
+    pub line: u64,
+    /// Zip member holding it (`null` for gzip).
+    pub member: Option<String>,
+    /// The line's text, without its newline.
+    pub text: String,
+}
+
+/// Format of segment export files.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// A zip archive of JSON Lines members (`.zip`), Braze's default.
+    #[default]
+    Zip,
+    /// One gzip stream of JSON Lines (`.gz`).
+    Gzip,
+}
+
+impl ExportFormat {
+    /// The name used in JSON (`zip`, `gzip`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Zip => "zip",
+            ExportFormat::Gzip => "gzip",
+        }
+    }
+}
+
+/// Request of `POST /braze/exports/synthetic`: export files of generated users written straight
+/// to the export bucket, without seeding profiles (benchmarks of 200,000+ users).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticExport {
+    /// Segment id used in the key layout (need not exist).
+    pub segment_id: String,
+    /// Users to generate (`bench-00000000` onwards).
+    pub users: usize,
+    /// Users per file (at least 1; default 5,000 like Braze).
+    #[serde(default = "default_users_per_file")]
+    pub users_per_file: usize,
+    /// File format (default zip).
+    #[serde(default)]
+    pub output_format: ExportFormat,
+    /// RNG seed; the same seed gives the same users.
+    #[serde(default)]
+    pub seed: u64,
+    /// JSON members per zip (default 1; see [`crate::ExportSettings::members_per_zip`]).
+    #[serde(default = "default_members")]
+    pub members_per_zip: usize,
+    /// Where `{"success": true}` is POSTed once every file is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_endpoint: Option<String>,
+}
+
+fn default_users_per_file() -> usize {
+    5_000
+}
+
+fn default_members() -> usize {
+    1
+}
+
+impl SyntheticExport {
+    /// `users` users in `segment_id`, 5,000 per zip file, seed 0, no callback.
+    pub fn new(segment_id: &str, users: usize) -> Self {
+        SyntheticExport {
+            segment_id: segment_id.into(),
+            users,
+            users_per_file: default_users_per_file(),
+            output_format: ExportFormat::Zip,
+            seed: 0,
+            members_per_zip: 1,
+            callback_endpoint: None,
+        }
+    }
+}
+
+/// Answer of `POST /braze/exports/synthetic`, sent once every file is written.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyntheticExportStarted {
+    /// The export's object_prefix (`<uuid>-<unix seconds>`), as `GET /braze/exports` shows it.
+    pub object_prefix: String,
+    /// Keys written, in user order.
+    pub files: Vec<String>,
+    /// Users written.
+    pub users: usize,
 }
 
 /// A SCIM dashboard user as stored (`GET /scim/users`).

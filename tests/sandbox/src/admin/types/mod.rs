@@ -13,8 +13,8 @@ mod userflow;
 use serde::{Deserialize, Serialize};
 
 pub use braze::{
-    BrazeUserPage, BrazeUserQuery, ExportRecord, ExportState, ScimUserRecord, SeedSegment,
-    SeedSummary, SegmentInfo,
+    BrazeUserPage, BrazeUserQuery, ExportFormat, ExportRecord, ExportState, InjectedLine,
+    ScimUserRecord, SeedSegment, SeedSummary, SegmentInfo, SyntheticExport, SyntheticExportStarted,
 };
 pub use faults::{FaultKind, FaultRule, FaultStatus};
 pub use hubspot::{

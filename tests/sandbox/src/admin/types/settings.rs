@@ -81,6 +81,31 @@ pub struct ExportSettings {
     pub duplicate_every: u64,
     /// Pause after each file, to keep an export running (for 429 / cancel tests).
     pub file_delay_ms: u64,
+    /// Every Nth line written (counted across the export's files, injected lines included)
+    /// is a malformed line instead (cycling through truncated JSON, a JSON array, plain text
+    /// and an object whose `external_id` is an object); the user it displaced follows on the
+    /// next line, so no user is lost. 0 disables; 1 is refused (no user would ever be written).
+    /// Each one is recorded in [`crate::ExportRecord::injected`].
+    #[serde(default)]
+    pub malformed_every: u64,
+    /// JSON members per zip file (gzip files always hold one stream). Above 1 the zip starts
+    /// with a `data/` directory entry and its lines are split across members named
+    /// `data/part-<n>.json` (odd n) or `data/part-<n>.txt` (even n).
+    #[serde(default = "one")]
+    pub members_per_zip: usize,
+    /// Extra files with no lines, written after the others (zip: one empty member; gzip: a
+    /// valid gzip of zero bytes), listed in [`crate::ExportRecord::empty`].
+    #[serde(default)]
+    pub empty_files: usize,
+    /// Extra files holding a few lines of users that the intact files hold too, cut to half
+    /// their bytes before upload (a truncated archive), listed in
+    /// [`crate::ExportRecord::truncated`].
+    #[serde(default)]
+    pub truncate_files: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for ExportSettings {
@@ -90,6 +115,10 @@ impl Default for ExportSettings {
             date_shift_days: 0,
             duplicate_every: 1_000,
             file_delay_ms: 0,
+            malformed_every: 0,
+            members_per_zip: 1,
+            empty_files: 0,
+            truncate_files: 0,
         }
     }
 }
@@ -155,6 +184,18 @@ pub struct ExportSettingsPatch {
     /// See [`ExportSettings::file_delay_ms`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_delay_ms: Option<u64>,
+    /// See [`ExportSettings::malformed_every`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed_every: Option<u64>,
+    /// See [`ExportSettings::members_per_zip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_per_zip: Option<usize>,
+    /// See [`ExportSettings::empty_files`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_files: Option<usize>,
+    /// See [`ExportSettings::truncate_files`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncate_files: Option<usize>,
 }
 
 /// Where segment exports are written (`PUT /export-storage`; `GET` reads it).
