@@ -140,6 +140,12 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
                 receive_counts.insert(id.clone(), receive_count(message));
                 jobs.push((id, job));
             }
+            // Export files are read by the export sync (landing with issue 11); until then
+            // they are redelivered, never lost.
+            Ok(Job::ExportFile(_)) => {
+                response.add_failure(id);
+                counts.retry_messages += 1;
+            }
             Err(error) => {
                 tracing::warn!(message_id = %id, error = %error, "unreadable message; recording it");
                 let record = FailedMessage {
