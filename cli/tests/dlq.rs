@@ -376,6 +376,7 @@ fn request_ids(bodies: &[String]) -> Vec<String> {
         .iter()
         .map(|body| match Job::decode(body).unwrap() {
             Job::Contacts(job) => job.request_id,
+            other => panic!("these tests queue contacts jobs, not {}", other.kind()),
         })
         .collect()
 }
