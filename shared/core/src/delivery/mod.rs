@@ -221,6 +221,12 @@ impl<S: ObjectStore> Deliverer<S> {
         &self.store
     }
 
+    /// The Userflow client (the export sync sends through the same client, so one limiter
+    /// paces both).
+    pub fn userflow(&self) -> &UserflowClient {
+        &self.userflow
+    }
+
     /// Delivers every contact, stopping at `deadline`; one [`Outcome`] per input, in order.
     /// Braze and Userflow run concurrently; a contact is [`Outcome::Delivered`] only when
     /// both succeeded.

@@ -350,7 +350,7 @@ fn encode(manifest: &ExportManifest) -> Bytes {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::MemoryStore;
 

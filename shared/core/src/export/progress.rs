@@ -364,3 +364,137 @@ pub async fn job_totals<S: ObjectStore>(
 fn encode(progress: &FileProgress) -> Bytes {
     Bytes::from(serde_json::to_vec(progress).expect("progress serialises"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::manifest::tests::manifest;
+    use crate::export::manifest::{ExportManifest, Manifests};
+    use crate::store::MemoryStore;
+    use chrono::Duration;
+
+    fn lease(owner: &str, seconds: i64) -> Lease {
+        Lease {
+            owner: owner.into(),
+            until: Utc::now() + Duration::seconds(seconds),
+        }
+    }
+
+    async fn dispatched(store: &MemoryStore, job: &str, files: usize) -> JobId {
+        let mut m: ExportManifest = manifest(job);
+        m.state = ExportState::Dispatched;
+        m.files = (0..files).map(|n| format!("f{n}.zip")).collect();
+        Manifests::new(store).create(&m).await.unwrap();
+        m.job
+    }
+
+    #[tokio::test]
+    async fn when_a_file_is_claimed_then_others_are_busy_until_the_lease_lapses() {
+        let store = MemoryStore::new();
+        let job = dispatched(&store, "job-lease", 1).await;
+        let mut first = FileLedger::new(&store, job.clone(), 0);
+        let Claim::Reading(_) = first.claim("f0.zip", lease("msg-1", 60)).await.unwrap() else {
+            panic!("a fresh file is ours");
+        };
+        let mut second = FileLedger::new(&store, job.clone(), 0);
+        assert!(matches!(
+            second.claim("f0.zip", lease("msg-2", 60)).await.unwrap(),
+            Claim::Busy(_)
+        ));
+        // The same message delivered again takes its own lease back.
+        let mut again = FileLedger::new(&store, job.clone(), 0);
+        assert!(matches!(
+            again.claim("f0.zip", lease("msg-1", 60)).await.unwrap(),
+            Claim::Reading(_)
+        ));
+        // The first ledger's version is stale now: its next checkpoint learns it lost.
+        let mut progress = FileProgress::new("f0.zip");
+        assert_eq!(first.save(&mut progress).await.unwrap(), Saved::Lost);
+        assert_eq!(again.save(&mut progress).await.unwrap(), Saved::Saved);
+    }
+
+    #[tokio::test]
+    async fn when_a_lease_lapsed_then_another_reader_resumes_from_the_checkpoint() {
+        let store = MemoryStore::new();
+        let job = dispatched(&store, "job-lapse", 1).await;
+        let mut first = FileLedger::new(&store, job.clone(), 0);
+        let Claim::Reading(mut progress) =
+            first.claim("f0.zip", lease("msg-1", -1)).await.unwrap()
+        else {
+            panic!("fresh");
+        };
+        progress.lines_done = 120;
+        progress.finished_above = vec![122];
+        progress.counts.upserted = 118;
+        first.save(&mut progress).await.unwrap();
+        let mut second = FileLedger::new(&store, job, 0);
+        let Claim::Reading(resumed) = second.claim("f0.zip", lease("msg-2", 60)).await.unwrap()
+        else {
+            panic!("a lapsed lease is taken over");
+        };
+        assert_eq!((resumed.lines_done, resumed.counts.upserted), (120, 118));
+        assert!(resumed.is_finished(120) && resumed.is_finished(122));
+        assert!(!resumed.is_finished(121));
+    }
+
+    #[tokio::test]
+    async fn when_the_last_files_finish_at_once_then_the_job_completes_once_with_all_counts() {
+        let store = MemoryStore::new();
+        let job = dispatched(&store, "job-race", 3).await;
+        let mut ledgers: Vec<_> = (0..3).map(|n| FileLedger::new(&store, job.clone(), n)).collect();
+        let mut files = Vec::new();
+        for (n, ledger) in ledgers.iter_mut().enumerate() {
+            let Claim::Reading(mut progress) = ledger
+                .claim(&format!("f{n}.zip"), lease(&format!("m{n}"), 60))
+                .await
+                .unwrap()
+            else {
+                panic!("fresh");
+            };
+            progress.state = FileState::Done;
+            progress.counts.lines = 10 * (n as u64 + 1);
+            progress.counts.upserted = n as u64 + 1;
+            files.push(progress);
+        }
+        let (last, rest) = ledgers.split_at_mut(1);
+        let (mut p0, mut p1, mut p2) = (files[0].clone(), files[1].clone(), files[2].clone());
+        last[0].finish(&mut p0).await.unwrap();
+        assert_eq!(
+            Manifests::new(&store).load(&job).await.unwrap().unwrap().state,
+            ExportState::Dispatched,
+            "one of three files is not the end"
+        );
+        let (a, b) = rest.split_at_mut(1);
+        let (x, y) = tokio::join!(a[0].finish(&mut p1), b[0].finish(&mut p2));
+        x.unwrap();
+        y.unwrap();
+        let done = Manifests::new(&store).load(&job).await.unwrap().unwrap();
+        assert_eq!(done.state, ExportState::Completed);
+        let totals = done.totals.unwrap();
+        assert_eq!((totals.lines, totals.upserted), (60, 6));
+        // Calling it again changes nothing.
+        assert_eq!(
+            complete_if_last(&store, &job).await.unwrap(),
+            Some(ExportState::Completed)
+        );
+    }
+
+    #[tokio::test]
+    async fn when_a_file_ended_then_claiming_it_again_says_so() {
+        let store = MemoryStore::new();
+        let job = dispatched(&store, "job-ended", 2).await;
+        let mut ledger = FileLedger::new(&store, job.clone(), 1);
+        let Claim::Reading(mut progress) = ledger.claim("f1.zip", lease("m", 60)).await.unwrap()
+        else {
+            panic!("fresh");
+        };
+        progress.state = FileState::Failed;
+        progress.error = Some("truncated".into());
+        ledger.finish(&mut progress).await.unwrap();
+        let mut again = FileLedger::new(&store, job, 1);
+        match again.claim("f1.zip", lease("m2", 60)).await.unwrap() {
+            Claim::Ended(progress) => assert_eq!(progress.state, FileState::Failed),
+            other => panic!("{other:?}"),
+        }
+    }
+}
