@@ -15,4 +15,4 @@ pub mod location;
 pub mod dispatch;
 pub mod control;
 pub mod status;
-// pub mod sync; (after the reader and line modules land)
+pub mod sync;

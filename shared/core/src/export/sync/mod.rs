@@ -99,13 +99,6 @@ pub struct FileSync<'a, S> {
     pub settings: &'a FileSyncSettings,
 }
 
-/// How one line's work ended.
-enum LineEnd {
-    Finished,
-    /// Not finished; stop the file.
-    Stop(String),
-}
-
 impl<S: ObjectStore> FileSync<'_, S> {
     /// Reads `job`'s file from `source` until it ends or `deadline`; `owner` (the message id)
     /// holds the file's lease until `lease_until`.
