@@ -40,9 +40,10 @@ pub async fn crm_signup(settings: &Settings, sdk: &SdkConfig) -> Result<SignupDe
 /// sync-worker's [`sync_worker::Config`] and deps from `settings`.
 pub async fn sync_worker(settings: &Settings, sdk: &SdkConfig) -> Result<WorkerDeps, LocalError> {
     let config = sync_worker::Config::from_env(&settings.env(), &secrets(settings, sdk)).await?;
-    let store = S3Store::new(s3_client(sdk), config.state_bucket.clone());
+    let s3 = s3_client(sdk);
+    let store = S3Store::new(s3.clone(), config.state_bucket.clone());
     let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
-    Ok(config.into_deps(http_client(HttpTimeouts::default()), store, queue)?)
+    Ok(config.into_deps(http_client(HttpTimeouts::default()), store, queue, s3)?)
 }
 
 /// A configuration error keeps its variable (exit 2 naming it); the sources' errors name

@@ -1,5 +1,8 @@
 //! sync-worker: consumes the SQS sync queue with partial batch failures.
 //!
+//! `export_file` jobs (one file of a Braze segment export each) are read into Userflow while
+//! the contacts are delivered: see [`export_files`].
+//!
 //! `contacts` jobs (contacts crm-signup parked, several per message) are replayed through the
 //! same delivery path as the webhook ([`relay_core::delivery`]). Per contact:
 //! - delivered: done;
@@ -28,6 +31,7 @@
 //! batch counts what happened.
 
 pub mod config;
+pub mod export_files;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
@@ -46,6 +50,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub use config::Config;
+pub use export_files::ExportFiles;
+use export_files::{FileMessage, FileVerdict, sync_files};
 
 /// Key prefix of refused contacts.
 pub const FAILED_CONTACTS_PREFIX: &str = "failed/contacts/";
@@ -81,6 +87,9 @@ pub struct Deps<S, Q> {
     pub queue: Q,
     /// Timing.
     pub settings: Settings,
+    /// Export files (`export_file` jobs); `None` when `EXPORT_BUCKET` is not set, and then
+    /// such jobs are handed back to SQS (they end in the dead-letter queue, to be replayed).
+    pub exports: Option<ExportFiles>,
 }
 
 /// The record written for a refused contact.
@@ -132,6 +141,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
     let mut jobs: Vec<(String, ContactsJob)> = Vec::new();
     let mut receive_counts: HashMap<String, Option<u64>> = HashMap::new();
     let mut attempts: Vec<FailedAttempt> = Vec::new();
+    let mut files: Vec<FileMessage> = Vec::new();
     for message in messages {
         let id = message.message_id.clone().unwrap_or_default();
         let body = message.body.as_deref().unwrap_or("");
@@ -140,11 +150,12 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
                 receive_counts.insert(id.clone(), receive_count(message));
                 jobs.push((id, job));
             }
-            // Export files are read by the export sync (landing with issue 11); until then
-            // they are redelivered, never lost.
-            Ok(Job::ExportFile(_)) => {
-                response.add_failure(id);
-                counts.retry_messages += 1;
+            Ok(Job::ExportFile(job)) => {
+                receive_counts.insert(id.clone(), receive_count(message));
+                files.push(FileMessage {
+                    message_id: id,
+                    job,
+                });
             }
             Err(error) => {
                 tracing::warn!(message_id = %id, error = %error, "unreadable message; recording it");
@@ -209,7 +220,35 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
             track_signup: signing_up.contains(external_id(&slots[at])),
         })
         .collect();
-    let outcomes = deps.deliverer.deliver(&deliveries, deadline).await;
+    // Export files are read while the contacts are delivered; both end by the deadline, and
+    // a file's lease lasts until the invocation's own end.
+    let lease_until = Utc::now()
+        + chrono::Duration::from_std(
+            deadline.saturating_duration_since(Instant::now()) + deps.settings.deadline_margin,
+        )
+        .unwrap_or_default();
+    let (outcomes, verdicts) = tokio::join!(
+        deps.deliverer.deliver(&deliveries, deadline),
+        sync_files(deps, &files, deadline, lease_until),
+    );
+    for (file, verdict) in files.iter().zip(verdicts) {
+        match verdict {
+            FileVerdict::Done => counts.export_files += 1,
+            FileVerdict::Retry(reason) => {
+                attempts.push(FailedAttempt {
+                    message_id: file.message_id.clone(),
+                    recorded_at: Utc::now(),
+                    receive_count: receive_counts.get(&file.message_id).copied().flatten(),
+                    reason,
+                    failures: String::new(),
+                    contacts: 0,
+                    unfinished: 0,
+                });
+                response.add_failure(file.message_id.clone());
+                counts.retry_messages += 1;
+            }
+        }
+    }
     let failures = FailureTally::of(&outcomes);
     let outcome_of: HashMap<&str, &Outcome> = chosen
         .iter()
@@ -275,6 +314,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
         rejected = counts.rejected,
         unreadable = counts.unreadable,
         reparked = counts.reparked,
+        export_files = counts.export_files,
         retry_messages = counts.retry_messages,
         retry_contacts = counts.retry_contacts,
         failures = (!failures.is_empty()).then(|| failures.to_string()),
@@ -331,6 +371,7 @@ struct Counts {
     rejected: usize,
     unreadable: usize,
     reparked: usize,
+    export_files: usize,
     retry_messages: usize,
     retry_contacts: usize,
 }

@@ -19,10 +19,10 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_sdk_config().await;
     let secrets = SecretResolver::with_secrets_manager_from(&sdk);
     let config = or_report_init_error(Config::from_env(&Env::process(), &secrets).await).await;
-    let store = S3Store::new(s3_client(&sdk), config.state_bucket.clone());
+    let s3 = s3_client(&sdk);
+    let store = S3Store::new(s3.clone(), config.state_bucket.clone());
     let queue = SqsQueue::connect_on_first_send(&sdk, config.sync_queue_url.clone());
-    let deps =
-        or_report_init_error(config.into_deps(http_client(HttpTimeouts::default()), store, queue))
-            .await;
+    let http = http_client(HttpTimeouts::default());
+    let deps = or_report_init_error(config.into_deps(http, store, queue, s3)).await;
     run(service_fn(|event| handler(&deps, event))).await
 }

@@ -25,6 +25,17 @@ struct Stack {
     deps: Deps<MemoryStore, MemoryQueue>,
 }
 
+/// An S3 client that is never called: these tests queue no `export_file` job (and set no
+/// `EXPORT_BUCKET`).
+fn unused_s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .build(),
+    )
+}
+
 async fn stack() -> Stack {
     let sandbox = sandbox::start(SandboxConfig::default()).await.unwrap();
     let vars = relay_variables(sandbox.info());
@@ -38,6 +49,7 @@ async fn stack() -> Stack {
         http_client(HttpTimeouts::default()),
         MemoryStore::new(),
         MemoryQueue::new(),
+        unused_s3(),
     )
     .unwrap();
     Stack { sandbox, deps }

@@ -54,6 +54,7 @@ pub async fn functions_on_moto(
             http,
             S3Store::new(s3_client(&sdk), bucket),
             SqsQueue::new(sqs_client(&sdk), queue_url),
+            s3_client(&sdk),
         )
         .unwrap();
     Functions { signup, worker }

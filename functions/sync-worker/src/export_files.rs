@@ -1,0 +1,130 @@
+//! `export_file` jobs: each message names one file of a Braze segment export, read and synced
+//! into Userflow by relay-core's [`FileSync`]. This module only maps its outcome to SQS:
+//!
+//! - the file ended (done, or failed for good with its reason recorded), the job is not to be
+//!   read (cancelled, unknown), or another reader took the file over: acknowledged;
+//! - unfinished with progress (the deadline came, or Userflow failed transiently after some
+//!   lines): the same job is sent again as a new message and this one acknowledged, so a file
+//!   longer than one invocation moves on without its receive count climbing towards the
+//!   dead-letter queue; the checkpoint makes the next reader start where this one stopped;
+//! - unfinished without progress, another reader holding the file, or the state bucket
+//!   failing: a batch item failure (SQS redelivers after the visibility timeout and, after
+//!   `maxReceiveCount`, moves it to the dead-letter queue).
+
+use chrono::{DateTime, Utc};
+use relay_core::export::line::ExportMapping;
+use relay_core::export::reader::S3Source;
+use relay_core::export::sync::{FileOutcome, FileSync, FileSyncSettings};
+use relay_core::jobs::{ExportFileJob, Job};
+use relay_core::queue::JobQueue;
+use relay_core::store::ObjectStore;
+use tokio::time::Instant;
+
+use crate::Deps;
+
+/// Where export files are and how they are read.
+#[derive(Debug, Clone)]
+pub struct ExportFiles {
+    /// S3, for the export bucket.
+    pub s3: aws_sdk_s3::Client,
+    /// The export bucket (Braze writes the files there).
+    pub bucket: String,
+    /// Export lines to Userflow upserts.
+    pub mapping: ExportMapping,
+    /// Concurrency, checkpoints, guards.
+    pub settings: FileSyncSettings,
+}
+
+/// One `export_file` message of the batch.
+pub(crate) struct FileMessage {
+    pub(crate) message_id: String,
+    pub(crate) job: ExportFileJob,
+}
+
+/// What the batch does with one file message.
+pub(crate) enum FileVerdict {
+    /// Acknowledge it.
+    Done,
+    /// Hand it back to SQS, with why.
+    Retry(String),
+}
+
+/// Reads every file of the batch concurrently until `deadline`; leases last until
+/// `lease_until` (the invocation's end).
+pub(crate) async fn sync_files<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    files: &[FileMessage],
+    deadline: Instant,
+    lease_until: DateTime<Utc>,
+) -> Vec<FileVerdict> {
+    let work = files.iter().map(|file| sync_one(deps, file, deadline, lease_until));
+    futures::future::join_all(work).await
+}
+
+async fn sync_one<S: ObjectStore, Q: JobQueue>(
+    deps: &Deps<S, Q>,
+    file: &FileMessage,
+    deadline: Instant,
+    lease_until: DateTime<Utc>,
+) -> FileVerdict {
+    let Some(exports) = &deps.exports else {
+        return FileVerdict::Retry(
+            "export_file job, but EXPORT_BUCKET is not set for this sync-worker".into(),
+        );
+    };
+    let sync = FileSync {
+        state: deps.deliverer.store(),
+        userflow: deps.deliverer.userflow(),
+        mapping: &exports.mapping,
+        settings: &exports.settings,
+    };
+    let source = S3Source::new(exports.s3.clone(), exports.bucket.clone(), file.job.key.clone());
+    let outcome = sync
+        .run(&file.job, source, &file.message_id, deadline, lease_until)
+        .await;
+    let (verdict, outcome_name) = match outcome {
+        Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state_name(state)),
+        Ok(FileOutcome::NotRead(reason)) => {
+            tracing::info!(job = %file.job.job, file = file.job.file, reason, "export file not read");
+            (FileVerdict::Done, "not_read")
+        }
+        Ok(FileOutcome::TakenOver) => (FileVerdict::Done, "taken_over"),
+        Ok(FileOutcome::Busy(until)) => (
+            FileVerdict::Retry(format!("another reader holds the file until {until}")),
+            "busy",
+        ),
+        Ok(FileOutcome::Unfinished { progressed: true, reason }) => {
+            let body = Job::ExportFile(file.job.clone()).encode();
+            let report = deps.queue.send(&[body]).await;
+            if report.all_sent() {
+                (FileVerdict::Done, "continued")
+            } else {
+                (
+                    FileVerdict::Retry(format!(
+                        "{reason}; the continuation could not be queued"
+                    )),
+                    "unfinished",
+                )
+            }
+        }
+        Ok(FileOutcome::Unfinished { progressed: false, reason }) => {
+            (FileVerdict::Retry(reason), "unfinished")
+        }
+        Err(error) => (FileVerdict::Retry(error.to_string()), "state_error"),
+    };
+    tracing::info!(
+        job = %file.job.job,
+        file = file.job.file,
+        outcome = outcome_name,
+        "export file handled"
+    );
+    verdict
+}
+
+fn state_name(state: relay_core::export::progress::FileState) -> &'static str {
+    match state {
+        relay_core::export::progress::FileState::Done => "done",
+        relay_core::export::progress::FileState::Failed => "failed",
+        relay_core::export::progress::FileState::Reading => "reading",
+    }
+}
