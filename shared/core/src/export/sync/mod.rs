@@ -231,7 +231,7 @@ struct Reading<'r, 'a, S> {
 impl<S: ObjectStore> Reading<'_, '_, S> {
     async fn read<Src: ExportSource>(
         &mut self,
-        mut reader: ExportReader<Src>,
+        reader: ExportReader<Src>,
         ledger: &mut FileLedger<'_, S>,
         progress: &mut FileProgress,
         deadline: Instant,
@@ -243,6 +243,9 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
         let mut last_checkpoint = Instant::now();
         let mut stop: Option<String> = None;
         let mut read_error: Option<ReaderError> = None;
+        // The reader as a stream: a line being read when a send completes first stays in the
+        // stream's state (a `next_line` future dropped half way could lose a zip member).
+        let mut lines = std::pin::pin!(reader.into_stream());
         loop {
             while in_flight.len() >= settings.concurrency.max(1) {
                 if let Some(sent) = in_flight.next().await {
@@ -273,12 +276,12 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                     self.sent(sent, progress, &mut stop);
                     continue;
                 }
-                line = reader.next_line() => line,
+                line = lines.next() => line,
             };
             let line = match line {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(error) => {
+                Some(Ok(line)) => line,
+                None => break,
+                Some(Err(error)) => {
                     read_error = Some(error);
                     break;
                 }
