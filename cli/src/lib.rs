@@ -59,6 +59,9 @@ pub enum Command {
     /// Dead-letter queues: list, replay, purge.
     #[command(subcommand)]
     Dlq(commands::dlq::Command),
+    /// Braze segment exports synced into Userflow: start, status, cancel.
+    #[command(subcommand)]
+    Export(commands::export::Command),
     /// Play the demo scenario on a fresh local stack and report what held.
     #[cfg(feature = "sandbox")]
     Demo(demo::Args),
@@ -94,6 +97,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<Outcome, CliErr
         Command::Check(args) => commands::check::run(args, context).await,
         Command::Scim(command) => commands::scim::run(command, context).await,
         Command::Dlq(command) => commands::dlq::run(command, context).await,
+        Command::Export(command) => commands::export::run(command, context).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => demo::run(args, context).await,
     }
