@@ -59,7 +59,9 @@ impl Pipeline {
         let state_bucket = moto.create_bucket("state").await;
         let export_bucket = moto.create_bucket("exports").await;
         let queue_url = moto.create_queue("sync").await;
-        let sandbox = sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+        let sandbox = sandbox::start(SandboxConfig::default())
+            .await
+            .expect("sandbox starts");
         sandbox
             .admin()
             .set_export_storage(&ExportStorage {
@@ -128,7 +130,11 @@ impl Pipeline {
             .seed_segment(&SeedSegment::new(segment, users))
             .await
             .unwrap();
-        self.sandbox.admin().set_export_settings(export).await.unwrap();
+        self.sandbox
+            .admin()
+            .set_export_settings(export)
+            .await
+            .unwrap();
     }
 
     /// `relay export start`'s core call, the mapping choosing the fields.
@@ -174,7 +180,10 @@ impl Pipeline {
         let Some(Body::Text(text)) = document.body else {
             panic!("a text body");
         };
-        (document.status_code as u16, serde_json::from_str(&text).unwrap())
+        (
+            document.status_code as u16,
+            serde_json::from_str(&text).unwrap(),
+        )
     }
 
     /// Lambda's event source mapping: receives batches, invokes the handler with `budget`
@@ -188,7 +197,10 @@ impl Pipeline {
             if state.is_final() {
                 return invocations;
             }
-            assert!(Instant::now() < give_up, "the export did not finish: {state:?}");
+            assert!(
+                Instant::now() < give_up,
+                "the export did not finish: {state:?}"
+            );
             let received = sqs
                 .receive_message()
                 .queue_url(&self.queue_url)
@@ -224,12 +236,9 @@ impl Pipeline {
                 continue;
             }
             invocations += 1;
-            let response = sync_worker::handle_messages(
-                &self.worker,
-                &messages,
-                Instant::now() + budget,
-            )
-            .await;
+            let response =
+                sync_worker::handle_messages(&self.worker, &messages, Instant::now() + budget)
+                    .await;
             let failed: BTreeSet<&str> = response
                 .batch_item_failures
                 .iter()
@@ -249,18 +258,27 @@ impl Pipeline {
     }
 
     async fn status(&self, job: &relay_core::export::manifest::JobId) -> ExportStatus {
-        export_status(&self.state, job).await.unwrap().expect("the job exists")
+        export_status(&self.state, job)
+            .await
+            .unwrap()
+            .expect("the job exists")
     }
 
     /// Every reject record: (file, line) -> text.
-    async fn rejects(&self, job: &relay_core::export::manifest::JobId) -> BTreeMap<(String, u64), (String, String)> {
+    async fn rejects(
+        &self,
+        job: &relay_core::export::manifest::JobId,
+    ) -> BTreeMap<(String, u64), (String, String)> {
         let mut rejects = BTreeMap::new();
         for key in self.state.list(&job.rejects_prefix()).await.unwrap() {
             let body = self.state.get(&key).await.unwrap().unwrap();
             for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let record: Value = serde_json::from_slice(line).unwrap();
                 let previous = rejects.insert(
-                    (record["file"].as_str().unwrap().to_owned(), record["line"].as_u64().unwrap()),
+                    (
+                        record["file"].as_str().unwrap().to_owned(),
+                        record["line"].as_u64().unwrap(),
+                    ),
                     (
                         record["text"].as_str().unwrap().to_owned(),
                         record["reason"].as_str().unwrap().to_owned(),
@@ -321,14 +339,25 @@ async fn full_export(format: OutputFormat) {
     assert!(manifest.object_prefix.is_some());
 
     let (status, body) = pipeline.deliver_callback().await;
-    assert_eq!((status, &body["outcome"]), (200, &Value::from("dispatched")), "{body}");
+    assert_eq!(
+        (status, &body["outcome"]),
+        (200, &Value::from("dispatched")),
+        "{body}"
+    );
     let record = pipeline
         .sandbox
         .admin()
-        .wait_for_export(manifest.object_prefix.as_deref().unwrap(), Duration::from_secs(30))
+        .wait_for_export(
+            manifest.object_prefix.as_deref().unwrap(),
+            Duration::from_secs(30),
+        )
         .await
         .unwrap();
-    assert_eq!(body["files"], record.files.len(), "one job per file written");
+    assert_eq!(
+        body["files"],
+        record.files.len(),
+        "one job per file written"
+    );
     assert!(!record.injected.is_empty() && record.truncated.len() == 1 && record.empty.len() == 1);
 
     pipeline.drain(&manifest.job, Duration::from_secs(20)).await;
@@ -345,11 +374,22 @@ async fn full_export(format: OutputFormat) {
     assert_eq!(held, expected.keys().collect::<BTreeSet<_>>());
     for (id, profile) in expected.iter().take(50) {
         let attributes = &userflow[id];
-        assert_eq!(attributes.get("email"), profile.attributes.get("email"), "{id}");
+        assert_eq!(
+            attributes.get("email"),
+            profile.attributes.get("email"),
+            "{id}"
+        );
         for name in ["plan", "seats"] {
-            assert_eq!(attributes.get(name), profile.custom_attributes.get(name), "{id} {name}");
+            assert_eq!(
+                attributes.get(name),
+                profile.custom_attributes.get(name),
+                "{id} {name}"
+            );
         }
-        assert!(!attributes.values().any(Value::is_null), "{id}: {attributes:?}");
+        assert!(
+            !attributes.values().any(Value::is_null),
+            "{id}: {attributes:?}"
+        );
         assert!(attributes["signed_up_at"].as_str().unwrap().ends_with('Z'));
     }
 
@@ -370,7 +410,10 @@ async fn full_export(format: OutputFormat) {
     let counts = status.counts;
     assert_eq!(counts.rejected, injected.len() as u64);
     assert!(counts.duplicates > 0, "{counts:?}");
-    assert!(counts.skipped > 0, "alias-only users are skipped: {counts:?}");
+    assert!(
+        counts.skipped > 0,
+        "alias-only users are skipped: {counts:?}"
+    );
     assert_eq!(
         counts.upserted + counts.skipped + counts.duplicates,
         counts.users,
@@ -406,12 +449,17 @@ async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again
     pipeline
         .sandbox
         .admin()
-        .add_fault(&serde_json::from_value::<FaultRule>(serde_json::json!({
-            "api": "userflow", "path": "/users", "fault": {"kind": "latency", "ms": 5}
-        })).unwrap())
+        .add_fault(
+            &serde_json::from_value::<FaultRule>(serde_json::json!({
+                "api": "userflow", "path": "/users", "fault": {"kind": "latency", "ms": 5}
+            }))
+            .unwrap(),
+        )
         .await
         .unwrap();
-    let manifest = pipeline.start_export("seg-resume", OutputFormat::Gzip).await;
+    let manifest = pipeline
+        .start_export("seg-resume", OutputFormat::Gzip)
+        .await;
     assert_eq!(pipeline.deliver_callback().await.0, 200);
 
     // The first invocation stops at its deadline, half way.
@@ -435,16 +483,26 @@ async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again
         Instant::now() + Duration::from_millis(1_500),
     )
     .await;
-    assert!(response.batch_item_failures.is_empty(), "progress: continued, not failed");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "progress: continued, not failed"
+    );
     let half = pipeline.status(&manifest.job).await;
-    assert!(half.counts.upserted > 0 && half.counts.upserted < 1_000, "{:?}", half.counts);
+    assert!(
+        half.counts.upserted > 0 && half.counts.upserted < 1_000,
+        "{:?}",
+        half.counts
+    );
     let sent_before = pipeline
         .sandbox
         .admin()
         .count(Api::Userflow, "POST", "/users", None)
         .await
         .unwrap();
-    assert_eq!(sent_before, half.counts.upserted, "every send finished before the checkpoint");
+    assert_eq!(
+        sent_before, half.counts.upserted,
+        "every send finished before the checkpoint"
+    );
 
     // SQS delivers the original message again (as after a lost acknowledgement), then the
     // continuation: together they send only what was left.
@@ -467,7 +525,10 @@ async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again
     let with_external_id = pipeline.expected_users().await.len() as u64;
     assert_eq!(done.counts.upserted, with_external_id);
     assert_eq!(sent, with_external_id, "no user was sent twice");
-    assert_eq!(pipeline.userflow_users().await.len() as u64, with_external_id);
+    assert_eq!(
+        pipeline.userflow_users().await.len() as u64,
+        with_external_id
+    );
 }
 
 #[tokio::test]

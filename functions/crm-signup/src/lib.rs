@@ -231,10 +231,9 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         ..Report::default()
     };
     let client = deps.hubspot.get(&source.name);
-    let fetched =
-        records_with_named_contacts(source, client, payload, deadlines.deliver_by)
-            .await
-            .map_err(problem::fetch)?;
+    let fetched = records_with_named_contacts(source, client, payload, deadlines.deliver_by)
+        .await
+        .map_err(problem::fetch)?;
     report.not_found = fetched.not_found;
     let store = deps.deliverer.store();
     let new = skip_redelivered(store, &source.name, fetched.records).await;

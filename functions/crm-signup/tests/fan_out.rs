@@ -91,8 +91,8 @@ async fn when_a_thousand_contacts_are_not_delivered_in_time_then_they_are_parked
     let mut parked = BTreeSet::new();
     for body in &messages {
         let Job::Contacts(job) = Job::decode(body).unwrap() else {
-                panic!("a contacts job");
-            };
+            panic!("a contacts job");
+        };
         assert!(job.contacts.len() <= 100);
         parked.extend(job.contacts.into_iter().map(|c| c.contact.external_id));
     }

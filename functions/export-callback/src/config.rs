@@ -42,7 +42,9 @@ impl Config {
         Ok(Config {
             state_bucket: env.required("STATE_BUCKET")?,
             export_bucket: env.required("EXPORT_BUCKET")?,
-            location: ExportLocation::in_folder(&env.get("EXPORT_BUCKET_FOLDER").unwrap_or_default()),
+            location: ExportLocation::in_folder(
+                &env.get("EXPORT_BUCKET_FOLDER").unwrap_or_default(),
+            ),
             sync_queue_url: env.required("SYNC_QUEUE_URL")?,
             signer: CallbackSigner::from_env(env, secrets).await?,
         })

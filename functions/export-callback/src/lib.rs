@@ -48,7 +48,10 @@ pub async fn handler<S: ObjectStore, E: ObjectStore, Q: JobQueue>(
     deps: &Deps<S, E, Q>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let request_id = request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
     let (response, job, outcome) = match process(deps, &request).await {
         Ok((job, dispatch)) => {
             let (status, outcome, body) = answer(&job, &dispatch);
@@ -78,8 +81,13 @@ async fn process<S: ObjectStore, E: ObjectStore, Q: JobQueue>(
     if request.method() != http::Method::POST {
         return Err((
             None,
-            Problem::new(405, "method-not-allowed", "Method not allowed", "the callback is POST only")
-                .with_header("allow", "POST"),
+            Problem::new(
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                "the callback is POST only",
+            )
+            .with_header("allow", "POST"),
         ));
     }
     let query = CallbackQuery::parse(request.uri().query().unwrap_or(""));
@@ -96,7 +104,10 @@ async fn process<S: ObjectStore, E: ObjectStore, Q: JobQueue>(
                 413,
                 "payload-too-large",
                 "Payload too large",
-                format!("the callback body is {} bytes, over {MAX_BODY_BYTES}", body.len()),
+                format!(
+                    "the callback body is {} bytes, over {MAX_BODY_BYTES}",
+                    body.len()
+                ),
             ),
         ));
     }
@@ -120,14 +131,22 @@ async fn process<S: ObjectStore, E: ObjectStore, Q: JobQueue>(
 
 /// 401 for every authentication failure; the detail says which part, never the secret.
 fn unauthorized(error: &CallbackAuthError) -> Problem {
-    Problem::new(401, "callback-unauthorized", "Unauthorized", error.to_string())
+    Problem::new(
+        401,
+        "callback-unauthorized",
+        "Unauthorized",
+        error.to_string(),
+    )
 }
 
 fn dispatch_problem(error: &DispatchError) -> Problem {
     match error {
-        DispatchError::NoObjectPrefix(_) => {
-            Problem::new(409, "export-not-started", "Export not started", error.to_string())
-        }
+        DispatchError::NoObjectPrefix(_) => Problem::new(
+            409,
+            "export-not-started",
+            "Export not started",
+            error.to_string(),
+        ),
         _ => Problem::new(
             503,
             "dispatch-failed",
@@ -142,8 +161,17 @@ fn dispatch_problem(error: &DispatchError) -> Problem {
 fn answer(job: &str, dispatch: &Dispatch) -> (u16, String, serde_json::Value) {
     let (status, outcome, extra) = match dispatch {
         Dispatch::UnknownJob => {
-            let problem = Problem::new(404, "unknown-export-job", "Unknown export job", format!("no export job {job}"));
-            return (404, problem.slug().to_owned(), serde_json::to_value(&problem).expect("problems serialise"));
+            let problem = Problem::new(
+                404,
+                "unknown-export-job",
+                "Unknown export job",
+                format!("no export job {job}"),
+            );
+            return (
+                404,
+                problem.slug().to_owned(),
+                serde_json::to_value(&problem).expect("problems serialise"),
+            );
         }
         Dispatch::AlreadyHandled(state) => (200, "already-handled", json!({"state": state})),
         Dispatch::InProgress => (202, "dispatch-in-progress", json!({})),
@@ -160,7 +188,11 @@ fn answer(job: &str, dispatch: &Dispatch) -> (u16, String, serde_json::Value) {
 }
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
-    let content_type = if status >= 400 { "application/problem+json" } else { "application/json" };
+    let content_type = if status >= 400 {
+        "application/problem+json"
+    } else {
+        "application/json"
+    };
     Response::builder()
         .status(status)
         .header("content-type", content_type)

@@ -22,7 +22,6 @@ use relay_tests::exports::{callback_event, query_of};
 use secrecy::SecretString;
 use serde_json::Value;
 
-
 const SECRET: &str = "export-callback-test-secret-0123456789";
 const BASE: &str = "https://relay.example.com/braze/export-callback";
 
@@ -89,7 +88,11 @@ impl Stack {
     }
 
     async fn manifest(&self, job: &JobId) -> ExportManifest {
-        Manifests::new(&self.deps.state).load(job).await.unwrap().unwrap()
+        Manifests::new(&self.deps.state)
+            .load(job)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     async fn callback(&self, query: &str, body: &str) -> (u16, Value) {
@@ -180,7 +183,11 @@ async fn when_braze_calls_back_then_one_job_per_file_of_the_export_is_queued_onc
 
     // Braze (or anyone holding the URL) calls again: nothing changes, nothing is queued.
     let (status, body) = stack.callback(&query, r#"{"success": true}"#).await;
-    assert_eq!((status, &body["outcome"]), (200, &Value::from("already-handled")), "{body}");
+    assert_eq!(
+        (status, &body["outcome"]),
+        (200, &Value::from("already-handled")),
+        "{body}"
+    );
     assert!(stack.queued().await.is_empty());
     assert_eq!(stack.manifest(&job).await.state, ExportState::Dispatched);
 }
@@ -198,16 +205,25 @@ async fn when_the_url_is_forged_expired_or_for_another_job_then_401_and_nothing_
         .await;
     let valid_for_other = signed_query(SECRET, &other, Duration::hours(1));
     let cases = [
-        ("signed with another secret", signed_query("not-the-relay-secret-at-all", &job, Duration::hours(1))),
+        (
+            "signed with another secret",
+            signed_query("not-the-relay-secret-at-all", &job, Duration::hours(1)),
+        ),
         ("expired", signed_query(SECRET, &job, Duration::seconds(-5))),
-        ("another job's URL", valid_for_other.replace(other.as_str(), job.as_str())),
+        (
+            "another job's URL",
+            valid_for_other.replace(other.as_str(), job.as_str()),
+        ),
         ("no signature", format!("job={job}&exp=9999999999")),
         ("nothing", String::new()),
     ];
     for (case, query) in cases {
         let (status, body) = stack.callback(&query, r#"{"success": true}"#).await;
         assert_eq!(status, 401, "{case}: {body}");
-        assert_eq!(body["type"], "urn:lifecycle-relay:problem:callback-unauthorized", "{case}");
+        assert_eq!(
+            body["type"], "urn:lifecycle-relay:problem:callback-unauthorized",
+            "{case}"
+        );
         assert!(!body.to_string().contains(SECRET), "{case}");
     }
     assert_eq!(stack.manifest(&job).await.state, ExportState::Requested);
@@ -219,22 +235,35 @@ async fn when_the_job_is_unknown_or_braze_reports_failure_then_404_or_failed_is_
     let stack = Stack::start().await;
     let unknown = JobId::generate(Utc::now());
     let (status, body) = stack
-        .callback(&signed_query(SECRET, &unknown, Duration::hours(1)), r#"{"success": true}"#)
+        .callback(
+            &signed_query(SECRET, &unknown, Duration::hours(1)),
+            r#"{"success": true}"#,
+        )
         .await;
     assert_eq!(status, 404, "{body}");
-    assert_eq!(body["type"], "urn:lifecycle-relay:problem:unknown-export-job");
+    assert_eq!(
+        body["type"],
+        "urn:lifecycle-relay:problem:unknown-export-job"
+    );
 
     let job = stack.job("seg-1", Some("p-1")).await;
     let query = signed_query(SECRET, &job, Duration::hours(1));
     let (status, body) = stack.callback(&query, r#"{"success": "false"}"#).await;
-    assert_eq!((status, &body["outcome"]), (200, &Value::from("recorded-failure")), "{body}");
+    assert_eq!(
+        (status, &body["outcome"]),
+        (200, &Value::from("recorded-failure")),
+        "{body}"
+    );
     let manifest = stack.manifest(&job).await;
     assert_eq!(manifest.state, ExportState::Failed);
     assert!(manifest.error.unwrap().contains("Braze reported"));
 
     let (status, body) = stack.callback(&query, r#"{"succes": true}"#).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("success"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("success"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -242,10 +271,16 @@ async fn when_the_export_has_no_file_then_the_job_completes_at_once() {
     let stack = Stack::start().await;
     let job = stack.job("empty-segment", Some("p-0")).await;
     let (status, body) = stack
-        .callback(&signed_query(SECRET, &job, Duration::hours(1)), r#"{"success":true}"#)
+        .callback(
+            &signed_query(SECRET, &job, Duration::hours(1)),
+            r#"{"success":true}"#,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((&body["files"], &body["state"]), (&Value::from(0), &Value::from("completed")));
+    assert_eq!(
+        (&body["files"], &body["state"]),
+        (&Value::from(0), &Value::from("completed"))
+    );
     let manifest = stack.manifest(&job).await;
     assert_eq!(manifest.state, ExportState::Completed);
     assert_eq!(manifest.totals.unwrap().lines, 0);
@@ -276,6 +311,10 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
 
     stack.deps.queue = good_queue;
     let (status, body) = stack.callback(&query, r#"{"success":true}"#).await;
-    assert_eq!((status, &body["outcome"]), (200, &Value::from("dispatched")), "{body}");
+    assert_eq!(
+        (status, &body["outcome"]),
+        (200, &Value::from("dispatched")),
+        "{body}"
+    );
     assert_eq!(stack.queued().await.len(), 1);
 }

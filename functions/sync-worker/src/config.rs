@@ -1,11 +1,11 @@
 //! sync-worker's configuration: one typed [`Config::from_env`] whose errors name the variable.
 
 use relay_core::config::VendorConfig;
+use relay_core::delivery::{Deliverer, DeliveryOptions};
+use relay_core::env::{ConfigError, Env};
 use relay_core::export::line::ExportMapping;
 use relay_core::export::reader::ReaderLimits;
 use relay_core::export::sync::FileSyncSettings;
-use relay_core::delivery::{Deliverer, DeliveryOptions};
-use relay_core::env::{ConfigError, Env};
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
@@ -61,7 +61,8 @@ impl ExportConfig {
         let settings = FileSyncSettings {
             concurrency: positive(env, "EXPORT_USERFLOW_CONCURRENCY", defaults.concurrency)?,
             checkpoint_lines: positive(env, "EXPORT_CHECKPOINT_LINES", defaults.checkpoint_lines)?,
-            checkpoint_interval: env.millis("EXPORT_CHECKPOINT_MS", defaults.checkpoint_interval)?,
+            checkpoint_interval: env
+                .millis("EXPORT_CHECKPOINT_MS", defaults.checkpoint_interval)?,
             limits: ReaderLimits {
                 max_line_bytes: positive(env, "EXPORT_MAX_LINE_BYTES", limits.max_line_bytes)?,
                 max_inflated_bytes: positive(

@@ -57,7 +57,9 @@ pub(crate) async fn sync_files<S: ObjectStore, Q: JobQueue>(
     deadline: Instant,
     lease_until: DateTime<Utc>,
 ) -> Vec<FileVerdict> {
-    let work = files.iter().map(|file| sync_one(deps, file, deadline, lease_until));
+    let work = files
+        .iter()
+        .map(|file| sync_one(deps, file, deadline, lease_until));
     futures::future::join_all(work).await
 }
 
@@ -78,7 +80,11 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         mapping: &exports.mapping,
         settings: &exports.settings,
     };
-    let source = S3Source::new(exports.s3.clone(), exports.bucket.clone(), file.job.key.clone());
+    let source = S3Source::new(
+        exports.s3.clone(),
+        exports.bucket.clone(),
+        file.job.key.clone(),
+    );
     let outcome = sync
         .run(&file.job, source, &file.message_id, deadline, lease_until)
         .await;
@@ -93,23 +99,25 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
             FileVerdict::Retry(format!("another reader holds the file until {until}")),
             "busy",
         ),
-        Ok(FileOutcome::Unfinished { progressed: true, reason }) => {
+        Ok(FileOutcome::Unfinished {
+            progressed: true,
+            reason,
+        }) => {
             let body = Job::ExportFile(file.job.clone()).encode();
             let report = deps.queue.send(&[body]).await;
             if report.all_sent() {
                 (FileVerdict::Done, "continued")
             } else {
                 (
-                    FileVerdict::Retry(format!(
-                        "{reason}; the continuation could not be queued"
-                    )),
+                    FileVerdict::Retry(format!("{reason}; the continuation could not be queued")),
                     "unfinished",
                 )
             }
         }
-        Ok(FileOutcome::Unfinished { progressed: false, reason }) => {
-            (FileVerdict::Retry(reason), "unfinished")
-        }
+        Ok(FileOutcome::Unfinished {
+            progressed: false,
+            reason,
+        }) => (FileVerdict::Retry(reason), "unfinished"),
         Err(error) => (FileVerdict::Retry(error.to_string()), "state_error"),
     };
     tracing::info!(

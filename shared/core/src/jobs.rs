@@ -293,7 +293,10 @@ mod tests {
         assert_eq!(Job::decode(&body).unwrap(), job);
         let bad = body.replace("20261206T160000Z-1a2b3c4d", "../other");
         let error = Job::decode(&bad).unwrap_err().to_string();
-        assert!(error.contains("export_file") && error.contains("job"), "{error}");
+        assert!(
+            error.contains("export_file") && error.contains("job"),
+            "{error}"
+        );
     }
 
     #[test]

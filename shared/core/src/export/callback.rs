@@ -180,7 +180,11 @@ mod tests {
         let query = query_of(&url);
         let cases: &[(&str, DateTime<Utc>, Result<(), CallbackAuthError>)] = &[
             ("s3cret-s3cret-s3cret", now, Ok(())),
-            ("another-secret-entirely", now, Err(CallbackAuthError::BadSignature)),
+            (
+                "another-secret-entirely",
+                now,
+                Err(CallbackAuthError::BadSignature),
+            ),
             (
                 "s3cret-s3cret-s3cret",
                 now + Duration::hours(2),
@@ -193,7 +197,10 @@ mod tests {
             let got = signer(secret).verify(&query, *at).map(|_| ());
             assert_eq!(&got, expected, "secret {secret}, at {at}");
         }
-        assert_eq!(signer("s3cret-s3cret-s3cret").verify(&query, now).unwrap(), job);
+        assert_eq!(
+            signer("s3cret-s3cret-s3cret").verify(&query, now).unwrap(),
+            job
+        );
     }
 
     #[test]

@@ -60,14 +60,15 @@ impl CallbackBody {
         struct Raw {
             success: Option<Flag>,
         }
-        let raw: Raw =
-            serde_json::from_slice(body).map_err(|e| BadCallbackBody(e.to_string()))?;
+        let raw: Raw = serde_json::from_slice(body).map_err(|e| BadCallbackBody(e.to_string()))?;
         let success = match raw.success {
             Some(Flag::Bool(flag)) => flag,
             Some(Flag::Text(text)) if text.eq_ignore_ascii_case("true") => true,
             Some(Flag::Text(text)) if text.eq_ignore_ascii_case("false") => false,
             Some(Flag::Text(_)) => {
-                return Err(BadCallbackBody("`success` is neither true nor false".into()));
+                return Err(BadCallbackBody(
+                    "`success` is neither true nor false".into(),
+                ));
             }
             None => return Err(BadCallbackBody("`success` is missing".into())),
         };
@@ -116,7 +117,9 @@ pub enum DispatchError {
         detail: String,
     },
     /// The job has no `object_prefix` yet: the export was never confirmed by Braze.
-    #[error("export job {0} has no object_prefix: Braze's answer to the export request was never recorded")]
+    #[error(
+        "export job {0} has no object_prefix: Braze's answer to the export request was never recorded"
+    )]
     NoObjectPrefix(JobId),
     /// Completing a job without files failed.
     #[error(transparent)]
@@ -267,9 +270,9 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
         let give_up = tokio::time::Instant::now() + PREFIX_WAIT;
         loop {
             let manifest = manifests.load(job).await?;
-            let waiting = manifest.as_ref().is_some_and(|m| {
-                m.state == ExportState::Requested && m.object_prefix.is_none()
-            });
+            let waiting = manifest
+                .as_ref()
+                .is_some_and(|m| m.state == ExportState::Requested && m.object_prefix.is_none());
             if !waiting || tokio::time::Instant::now() >= give_up {
                 return Ok(manifest);
             }

@@ -68,7 +68,10 @@ impl ExportLocation {
         let segment_prefix = self.segment_prefix(segment);
         let mut files = Vec::new();
         for day in days(requested_at, now) {
-            let folder = format!("{segment_prefix}{}/{object_prefix}/", day.format("%Y-%m-%d"));
+            let folder = format!(
+                "{segment_prefix}{}/{object_prefix}/",
+                day.format("%Y-%m-%d")
+            );
             files.extend(
                 bucket
                     .list(&folder)
@@ -122,8 +125,16 @@ mod tests {
             (&at_root, "segment-export/s1/2026-12-06/p-1/x/a.zip", false),
             (&at_root, "segment-export/s10/2026-12-06/p-1/a.zip", false),
             (&at_root, "segment-export/s1/users.csv", false),
-            (&at_root, "braze/segment-export/s1/2026-12-06/p-1/a.zip", false),
-            (&folder, "braze/segment-export/s1/2026-12-06/p-1/a.zip", true),
+            (
+                &at_root,
+                "braze/segment-export/s1/2026-12-06/p-1/a.zip",
+                false,
+            ),
+            (
+                &folder,
+                "braze/segment-export/s1/2026-12-06/p-1/a.zip",
+                true,
+            ),
             (&folder, "segment-export/s1/2026-12-06/p-1/a.zip", false),
         ];
         for (location, key, expected) in cases {
@@ -142,7 +153,10 @@ mod tests {
             "segment-export/s1/2026-12-07/p-0/old.zip",
             "segment-export/s1/2026-12-07/users.csv",
         ] {
-            bucket.put(key, Bytes::new(), "application/zip").await.unwrap();
+            bucket
+                .put(key, Bytes::new(), "application/zip")
+                .await
+                .unwrap();
         }
         let files = ExportLocation::at_root()
             .files(&bucket, "s1", "p-1", requested, requested)
@@ -157,7 +171,11 @@ mod tests {
         );
         // Far outside the window: found through the segment folder.
         bucket
-            .put("segment-export/s1/2027-03-01/p-9/z.gz", Bytes::new(), "application/gzip")
+            .put(
+                "segment-export/s1/2027-03-01/p-9/z.gz",
+                Bytes::new(),
+                "application/gzip",
+            )
             .await
             .unwrap();
         let late = ExportLocation::at_root()

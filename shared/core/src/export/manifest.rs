@@ -273,7 +273,10 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
 
     /// The job's manifest; `None` for an unknown job.
     pub async fn load(&self, job: &JobId) -> Result<Option<ExportManifest>, ManifestError> {
-        Ok(self.load_versioned(job).await?.map(|(manifest, _)| manifest))
+        Ok(self
+            .load_versioned(job)
+            .await?
+            .map(|(manifest, _)| manifest))
     }
 
     async fn load_versioned(
@@ -285,10 +288,12 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
             return Ok(None);
         };
         let mut decoder = serde_json::Deserializer::from_slice(&object.body);
-        let manifest: ExportManifest = serde_path_to_error::deserialize(&mut decoder)
-            .map_err(|e| ManifestError::Unreadable {
-                key: key.clone(),
-                detail: e.to_string(),
+        let manifest: ExportManifest =
+            serde_path_to_error::deserialize(&mut decoder).map_err(|e| {
+                ManifestError::Unreadable {
+                    key: key.clone(),
+                    detail: e.to_string(),
+                }
             })?;
         if manifest.v != MANIFEST_VERSION {
             return Err(ManifestError::Unreadable {
@@ -339,7 +344,10 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
         let keys = self.store.list(EXPORTS_PREFIX).await?;
         Ok(keys
             .iter()
-            .filter_map(|key| key.strip_prefix(EXPORTS_PREFIX)?.strip_suffix("/manifest.json"))
+            .filter_map(|key| {
+                key.strip_prefix(EXPORTS_PREFIX)?
+                    .strip_suffix("/manifest.json")
+            })
             .filter_map(|id| JobId::parse(id).ok())
             .collect())
     }

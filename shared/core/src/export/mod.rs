@@ -6,13 +6,13 @@
 //! - [`line`]: one exported user line, decoded tolerantly and only as far as the mapping
 //!   needs, and its mapping to a Userflow upsert.
 
-pub mod line;
-pub mod reader;
 pub mod callback;
+pub mod control;
+pub mod dispatch;
+pub mod line;
+pub mod location;
 pub mod manifest;
 pub mod progress;
-pub mod location;
-pub mod dispatch;
-pub mod control;
+pub mod reader;
 pub mod status;
 pub mod sync;

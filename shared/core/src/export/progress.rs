@@ -209,7 +209,11 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                     .await?
                 {
                     PutIfAbsent::Created => {
-                        self.version = self.store.get_versioned(&self.key).await?.map(|v| v.version);
+                        self.version = self
+                            .store
+                            .get_versioned(&self.key)
+                            .await?
+                            .map(|v| v.version);
                         return Ok(Claim::Reading(progress));
                     }
                     PutIfAbsent::AlreadyExists => continue,
@@ -229,11 +233,20 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             progress.updated_at = Utc::now();
             match self
                 .store
-                .put_if_match(&self.key, encode(&progress), "application/json", &current.version)
+                .put_if_match(
+                    &self.key,
+                    encode(&progress),
+                    "application/json",
+                    &current.version,
+                )
                 .await?
             {
                 PutIfMatch::Written => {
-                    self.version = self.store.get_versioned(&self.key).await?.map(|v| v.version);
+                    self.version = self
+                        .store
+                        .get_versioned(&self.key)
+                        .await?
+                        .map(|v| v.version);
                     return Ok(Claim::Reading(progress));
                 }
                 PutIfMatch::Changed => continue,
@@ -256,7 +269,11 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             PutIfMatch::Written => {
                 // S3 answers PutObject with the new ETag, but the store trait keeps writes
                 // simple: read it back (one small GET per checkpoint).
-                self.version = self.store.get_versioned(&self.key).await?.map(|v| v.version);
+                self.version = self
+                    .store
+                    .get_versioned(&self.key)
+                    .await?
+                    .map(|v| v.version);
                 Ok(Saved::Saved)
             }
             PutIfMatch::Changed => {
@@ -274,7 +291,11 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             return Ok(Saved::Lost);
         }
         self.store
-            .put(&finished_key(&self.job, self.index), Bytes::new(), "text/plain")
+            .put(
+                &finished_key(&self.job, self.index),
+                Bytes::new(),
+                "text/plain",
+            )
             .await?;
         complete_if_last(self.store, &self.job).await?;
         Ok(Saved::Saved)
@@ -335,12 +356,14 @@ pub async fn file_progress<S: ObjectStore>(
             let key = progress_key(job, index);
             match store.get(&key).await? {
                 None => Ok(None),
-                Some(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
-                    ProgressError::Unreadable {
-                        key,
-                        detail: e.to_string(),
-                    }
-                }),
+                Some(body) => {
+                    serde_json::from_slice(&body)
+                        .map(Some)
+                        .map_err(|e| ProgressError::Unreadable {
+                            key,
+                            detail: e.to_string(),
+                        })
+                }
             }
         })
         .buffered(16)
@@ -355,7 +378,11 @@ pub async fn job_totals<S: ObjectStore>(
     files: usize,
 ) -> Result<FileCounts, ProgressError> {
     let mut totals = FileCounts::default();
-    for progress in file_progress(store, job, files).await?.into_iter().flatten() {
+    for progress in file_progress(store, job, files)
+        .await?
+        .into_iter()
+        .flatten()
+    {
         totals += progress.counts;
     }
     Ok(totals)
@@ -418,8 +445,7 @@ mod tests {
         let store = MemoryStore::new();
         let job = dispatched(&store, "job-lapse", 1).await;
         let mut first = FileLedger::new(&store, job.clone(), 0);
-        let Claim::Reading(mut progress) =
-            first.claim("f0.zip", lease("msg-1", -1)).await.unwrap()
+        let Claim::Reading(mut progress) = first.claim("f0.zip", lease("msg-1", -1)).await.unwrap()
         else {
             panic!("fresh");
         };
@@ -441,7 +467,9 @@ mod tests {
     async fn when_the_last_files_finish_at_once_then_the_job_completes_once_with_all_counts() {
         let store = MemoryStore::new();
         let job = dispatched(&store, "job-race", 3).await;
-        let mut ledgers: Vec<_> = (0..3).map(|n| FileLedger::new(&store, job.clone(), n)).collect();
+        let mut ledgers: Vec<_> = (0..3)
+            .map(|n| FileLedger::new(&store, job.clone(), n))
+            .collect();
         let mut files = Vec::new();
         for (n, ledger) in ledgers.iter_mut().enumerate() {
             let Claim::Reading(mut progress) = ledger
@@ -460,7 +488,12 @@ mod tests {
         let (mut p0, mut p1, mut p2) = (files[0].clone(), files[1].clone(), files[2].clone());
         last[0].finish(&mut p0).await.unwrap();
         assert_eq!(
-            Manifests::new(&store).load(&job).await.unwrap().unwrap().state,
+            Manifests::new(&store)
+                .load(&job)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
             ExportState::Dispatched,
             "one of three files is not the end"
         );

@@ -34,7 +34,11 @@ impl S3Store {
 
 impl S3Store {
     /// GetObject, the body collected, with its ETag.
-    async fn read(&self, operation: &'static str, key: &str) -> Result<Option<Versioned>, StoreError> {
+    async fn read(
+        &self,
+        operation: &'static str,
+        key: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
         let result = self
             .client
             .get_object()
@@ -146,10 +150,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
-        Ok(self
-            .read("get", key)
-            .await?
-            .map(|versioned| versioned.body))
+        Ok(self.read("get", key).await?.map(|versioned| versioned.body))
     }
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {

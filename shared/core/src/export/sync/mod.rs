@@ -34,7 +34,9 @@ use tokio::time::Instant;
 use super::line::{ExportMapping, MappedLine, braze_id_of};
 use super::manifest::{ExportState, JobId, Manifests};
 use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
-use super::reader::{ExportLine, ExportReader, ExportSource, LineContent, ReaderError, ReaderLimits};
+use super::reader::{
+    ExportLine, ExportReader, ExportSource, LineContent, ReaderError, ReaderLimits,
+};
 use crate::jobs::ExportFileJob;
 use crate::store::ObjectStore;
 use rejects::{Reject, RejectBuffer};
@@ -111,7 +113,10 @@ impl<S: ObjectStore> FileSync<'_, S> {
         lease_until: DateTime<Utc>,
     ) -> Result<FileOutcome, ProgressError> {
         let Some(manifest) = Manifests::new(self.state).load(&job.job).await? else {
-            return Ok(FileOutcome::NotRead(format!("export job {} is unknown", job.job)));
+            return Ok(FileOutcome::NotRead(format!(
+                "export job {} is unknown",
+                job.job
+            )));
         };
         if let Some(reason) = not_readable(manifest.state) {
             return Ok(FileOutcome::NotRead(reason));
@@ -138,7 +143,11 @@ impl<S: ObjectStore> FileSync<'_, S> {
         };
         let reader = match ExportReader::open(source, self.settings.limits).await {
             Ok(reader) => reader,
-            Err(error) => return self.read_failed(&mut ledger, &mut progress, error, false).await,
+            Err(error) => {
+                return self
+                    .read_failed(&mut ledger, &mut progress, error, false)
+                    .await;
+            }
         };
         let mut reading = Reading {
             sync: self,
@@ -359,7 +368,14 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             Ok(mapped) => mapped,
             Err(error) => {
                 let length = text.len() as u64;
-                self.reject(place, progress, error.reason(), error.to_string(), &text, length);
+                self.reject(
+                    place,
+                    progress,
+                    error.reason(),
+                    error.to_string(),
+                    &text,
+                    length,
+                );
                 return None;
             }
         };
@@ -400,7 +416,14 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             }
             Err(error) if error.class() == FailureClass::Permanent => {
                 let length = sent.text.len() as u64;
-                self.reject(sent.place, progress, "userflow_refused", error.to_string(), &sent.text, length);
+                self.reject(
+                    sent.place,
+                    progress,
+                    "userflow_refused",
+                    error.to_string(),
+                    &sent.text,
+                    length,
+                );
             }
             Err(error) => {
                 self.mark.give_up(sent.place.number);
@@ -470,7 +493,10 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             .await?
             .map(|m| m.state);
         Ok(match state {
-            None => Some(FileOutcome::NotRead(format!("export job {} is unknown", self.job))),
+            None => Some(FileOutcome::NotRead(format!(
+                "export job {} is unknown",
+                self.job
+            ))),
             Some(state) => not_readable(state).map(FileOutcome::NotRead),
         })
     }

@@ -69,11 +69,7 @@ impl Watermark {
             None => self.read_upto,
         }
         .max(self.base);
-        let above = self
-            .finished
-            .range(lines_done + 1..)
-            .copied()
-            .collect();
+        let above = self.finished.range(lines_done + 1..).copied().collect();
         (lines_done, above)
     }
 
@@ -99,7 +95,12 @@ mod tests {
     fn when_lines_finish_in_any_order_then_the_checkpoint_covers_exactly_the_finished_ones() {
         let cases: &[(&str, (u64, &[u64]), &[Step], (u64, &[u64]))] = &[
             ("nothing read", (0, &[]), &[], (0, &[])),
-            ("in order", (0, &[]), &[Start(1), Finish(1), Start(2), Finish(2)], (2, &[])),
+            (
+                "in order",
+                (0, &[]),
+                &[Start(1), Finish(1), Start(2), Finish(2)],
+                (2, &[]),
+            ),
             (
                 "out of order",
                 (0, &[]),
@@ -115,7 +116,14 @@ mod tests {
             (
                 "a given-up line holds the watermark",
                 (0, &[]),
-                &[Start(1), Start(2), Start(3), Finish(1), GiveUp(2), Finish(3)],
+                &[
+                    Start(1),
+                    Start(2),
+                    Start(3),
+                    Finish(1),
+                    GiveUp(2),
+                    Finish(3),
+                ],
                 (1, &[3]),
             ),
             (
@@ -136,7 +144,11 @@ mod tests {
                     GiveUp(n) => mark.give_up(*n),
                 }
             }
-            assert_eq!(mark.checkpoint(), (*want_done, want_above.to_vec()), "{name}");
+            assert_eq!(
+                mark.checkpoint(),
+                (*want_done, want_above.to_vec()),
+                "{name}"
+            );
         }
     }
 }
