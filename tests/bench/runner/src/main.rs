@@ -4,12 +4,23 @@
 //! 1. Cold start: the release `crm-signup` and `hello-world` binaries exec'd against a
 //!    loopback Lambda Runtime API, alternating, N runs each: init, first invoke, peak RSS.
 //! 2. Handler latency: crm-signup's handler in-process, 100-contact HubSpot batches.
+//! 3. Export reader throughput on one core: inflate alone, the reader + parse + map, a naive
+//!    reader, over a 1,000,000-user synthetic export (zip and gzip).
+//! 4. Export worker peak RSS: the bench as a child process syncing one 5,000-user and one
+//!    100,000-user file.
+//! 5. Export end to end: 200,000 users through export-callback and sync-worker with
+//!    Userflow's rate known.
 //!
 //! moto and the sandbox are started once, on free ports; the report (medians, percentiles)
 //! is written as markdown and printed.
 
 mod cold_start;
 mod events;
+mod export_e2e;
+mod export_reader;
+mod export_report;
+mod export_rss;
+mod export_setup;
 mod latency;
 mod report;
 mod stack;
@@ -26,7 +37,9 @@ use stack::{STANDARD_SOURCE, Stack};
 
 const USAGE: &str = "\
 usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contacts N]
-                   [--bin-dir DIR] [--only cold-start|latency]
+                   [--bin-dir DIR] [--export-reps N] [--export-files N] [--export-users N]
+                   [--userflow-rate N]
+                   [--only cold-start|latency|export-reader|export-rss|export-e2e]...
 
   --out FILE      markdown report (default bench-results/bench.md)
   --runs N        cold starts per binary (default 20)
@@ -35,7 +48,11 @@ usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contac
   --contacts N    HubSpot contacts per webhook (default 100, at most 100)
   --bin-dir DIR   where the release crm-signup and hello-world are
                   (default $CARGO_TARGET_DIR/release or <workspace>/target/release)
-  --only WHICH    run one benchmark
+  --export-reps N     repetitions of the export reader variants (default 3)
+  --export-files N    files of 5,000 users per format in the reader benchmark (default 200)
+  --export-users N    users in the export end-to-end benchmark (default 200000)
+  --userflow-rate N   R, Userflow's rate limit per second there (default 1000)
+  --only WHICH    run this benchmark (repeat to run several); default: all
 
 Build the binaries first: cargo build --release --locked -p crm-signup -p hello-world
 (make bench does both).";
@@ -47,7 +64,21 @@ struct Args {
     bin_dir: PathBuf,
     cold_start: bool,
     latency: bool,
+    export_reader: Option<export_reader::Plan>,
+    export_rss: bool,
+    export_e2e: Option<export_e2e::Plan>,
+    /// How the bench was started, for the report.
+    command: String,
 }
+
+/// The benchmarks `--only` can name.
+const BENCHMARKS: [&str; 5] = [
+    "cold-start",
+    "latency",
+    "export-reader",
+    "export-rss",
+    "export-e2e",
+];
 
 fn parse_args() -> Result<Args, String> {
     let root = relay_tests::workspace_root();
@@ -65,7 +96,21 @@ fn parse_args() -> Result<Args, String> {
             .join("release"),
         cold_start: true,
         latency: true,
+        export_reader: None,
+        export_rss: true,
+        export_e2e: None,
+        command: command_line(),
     };
+    let mut reader = export_reader::Plan {
+        files: 200,
+        users_per_file: 5_000,
+        reps: 3,
+    };
+    let mut e2e = export_e2e::Plan {
+        users: 200_000,
+        rate: 1_000,
+    };
+    let mut only: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -95,18 +140,49 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--bin-dir" => args.bin_dir = PathBuf::from(&value),
-            "--only" => match value.as_str() {
-                "cold-start" => args.latency = false,
-                "latency" => args.cold_start = false,
-                other => return Err(format!("--only: `{other}` is not cold-start or latency")),
-            },
+            "--export-reps" => reader.reps = number()?,
+            "--export-files" => reader.files = number()?,
+            "--export-users" => e2e.users = number()?,
+            "--userflow-rate" => {
+                e2e.rate = u32::try_from(number()?)
+                    .map_err(|_| format!("--userflow-rate: `{value}` is too large"))?
+            }
+            "--only" => {
+                if !BENCHMARKS.contains(&value.as_str()) {
+                    return Err(format!(
+                        "--only: `{value}` is not one of {}",
+                        BENCHMARKS.join(", ")
+                    ));
+                }
+                only.push(value);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    let runs = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    args.cold_start = runs("cold-start");
+    args.latency = runs("latency");
+    args.export_reader = runs("export-reader").then_some(reader);
+    args.export_rss = runs("export-rss");
+    args.export_e2e = runs("export-e2e").then_some(e2e);
     Ok(args)
 }
 
+/// `relay-bench ARGS`, as the report quotes it (the program by its file name).
+fn command_line() -> String {
+    let mut words: Vec<String> = std::env::args().collect();
+    if let Some(program) = words.first_mut() {
+        *program = Path::new(program.as_str())
+            .file_name()
+            .map_or_else(|| program.clone(), |n| n.to_string_lossy().into_owned());
+    }
+    words.join(" ")
+}
+
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(export_rss::CHILD_FLAG) {
+        return export_rss::child_main();
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(problem) => {
@@ -147,13 +223,32 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
-    eprintln!("relay-bench: starting moto and the sandbox");
-    let stack = Stack::start().await?;
-    let result = benchmarks(&args, &stack, &binaries).await;
-    let Stack { moto, sandbox, .. } = stack;
-    sandbox.shutdown().await;
-    drop(moto);
-    let report = result?;
+    // First, before anything else runs: the one-core reader benchmark needs no stack.
+    let mut exports = export_report::Exports::default();
+    if let Some(plan) = args.export_reader {
+        eprintln!(
+            "relay-bench: export reader, {} files of {} users per format, {} repetitions",
+            plan.files, plan.users_per_file, plan.reps
+        );
+        exports.reader = Some(
+            tokio::task::spawn_blocking(move || export_reader::measure(plan))
+                .await
+                .map_err(|e| format!("the export reader benchmark: {e}"))??,
+        );
+    }
+    let needs_stack =
+        args.cold_start || args.latency || args.export_rss || args.export_e2e.is_some();
+    let report = if needs_stack {
+        eprintln!("relay-bench: starting moto and the sandbox");
+        let stack = Stack::start().await?;
+        let result = benchmarks(&args, &stack, &binaries, &mut exports).await;
+        let Stack { moto, sandbox, .. } = stack;
+        sandbox.shutdown().await;
+        drop(moto);
+        result?
+    } else {
+        render(&args, None, None, &exports)
+    };
     report::write(&args.out, &report)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     println!("{report}");
@@ -161,16 +256,29 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-async fn benchmarks(
+fn render(
     args: &Args,
-    stack: &Stack,
-    binaries: &[(&'static str, PathBuf); 2],
-) -> Result<String, String> {
+    cold: Option<&ColdStarts>,
+    latency: Option<&latency::Outcome>,
+    exports: &export_report::Exports,
+) -> String {
     let facts = RunFacts {
         runs: args.runs,
         plan: args.plan,
         load: report::load_average(),
+        command: args.command.clone(),
     };
+    let mut report = report::render(&facts, cold, latency);
+    export_report::render(&mut report, exports, &args.command);
+    report
+}
+
+async fn benchmarks(
+    args: &Args,
+    stack: &Stack,
+    binaries: &[(&'static str, PathBuf); 2],
+    exports: &mut export_report::Exports,
+) -> Result<String, String> {
     let cold = if args.cold_start {
         Some(cold_starts(args, stack, binaries).await?)
     } else {
@@ -185,7 +293,14 @@ async fn benchmarks(
     } else {
         None
     };
-    Ok(report::render(&facts, cold.as_ref(), latency.as_ref()))
+    if args.export_rss {
+        eprintln!("relay-bench: export worker peak RSS");
+        exports.rss = Some(export_rss::measure(stack, &[5_000, 100_000]).await?);
+    }
+    if let Some(plan) = args.export_e2e {
+        exports.e2e = Some(export_e2e::measure(stack, plan).await?);
+    }
+    Ok(render(args, cold.as_ref(), latency.as_ref(), exports))
 }
 
 async fn cold_starts(

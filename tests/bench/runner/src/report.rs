@@ -19,6 +19,8 @@ pub struct RunFacts {
     pub plan: latency::Plan,
     /// `/proc/loadavg`'s first three fields when the run started.
     pub load: String,
+    /// The command that produced the report.
+    pub command: String,
 }
 
 /// The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them.
@@ -71,12 +73,15 @@ pub fn render(
     );
     let _ = writeln!(w, "| commit | {} |", commit());
     let _ = writeln!(w, "| rustc | {} |", command_line("rustc", &["--version"]));
-    let _ = writeln!(
-        w,
-        "| runs | cold start: {} per binary, alternating, after 1 unrecorded warm-up each; \
-         handler latency: {} webhooks of {} contacts after {} warm-up |",
-        facts.runs, facts.plan.requests, facts.plan.contacts, facts.plan.warmup
-    );
+    let _ = writeln!(w, "| command | `{}` |", facts.command);
+    if cold.is_some() || latency.is_some() {
+        let _ = writeln!(
+            w,
+            "| runs | cold start: {} per binary, alternating, after 1 unrecorded warm-up each; \
+             handler latency: {} webhooks of {} contacts after {} warm-up |",
+            facts.runs, facts.plan.requests, facts.plan.contacts, facts.plan.warmup
+        );
+    }
     if let Some(cold) = cold {
         cold_start_section(w, &cold.baseline, &cold.function);
     }
