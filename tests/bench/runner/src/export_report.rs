@@ -69,6 +69,13 @@ fn reader_section(w: &mut String, outcome: &export_reader::Outcome, command: &st
     for format in &outcome.formats {
         reader_table(w, format);
     }
+    let _ = writeln!(
+        w,
+        "\nOf the attributes, `created_at` alone (relay-core's `parse_created_at` of Braze's \
+         `2020-07-10 15:00:00.000 UTC` form, then `to_iso`) costs {:.2} µs per user \
+         (1,000,000 calls on the first file's values).",
+        outcome.created_at_micros
+    );
 }
 
 fn reader_table(w: &mut String, f: &FormatResult) {
@@ -202,7 +209,8 @@ fn e2e_section(w: &mut String, o: &export_e2e::Outcome, command: &str) {
          queue as Lambda's event source mapping would: up to {inv} concurrent invocations of \
          up to 10 messages, each with a {budget} s budget, sharing one `Deps` (one Userflow \
          limiter), i.e. **one worker instance**; unfinished files continue through the \
-         queue. Relay defaults otherwise (8 upserts in flight per file, retry policy).\n",
+         queue; a message handed back (batch item failure) reappears after the queue's \
+         visibility timeout of {vis} s. Relay defaults otherwise (8 upserts in flight per file, retry policy).\n",
         users = o.plan.users,
         files = o.files,
         per = export_e2e::USERS_PER_FILE,
@@ -211,6 +219,7 @@ fn e2e_section(w: &mut String, o: &export_e2e::Outcome, command: &str) {
         cb = o.callback_ms,
         inv = INVOCATIONS,
         budget = BUDGET.as_secs(),
+        vis = o.plan.visibility_secs,
     );
     let fraction = o.achieved_rate() / f64::from(o.plan.rate);
     let c = &o.counts;
@@ -251,11 +260,18 @@ fn e2e_section(w: &mut String, o: &export_e2e::Outcome, command: &str) {
         o.invocations, o.item_failures
     );
     let _ = writeln!(w, "| unhandled 429s | {} |", o.unhandled());
+    if o.timed_out {
+        let _ = writeln!(
+            w,
+            "\n**The bench gave up waiting** before the job ended: the elapsed time runs to \
+             the give-up and the counts are partial."
+        );
+    }
     let _ = writeln!(
         w,
         "\nGoals: achieved rate >= {RATE_GOAL} R: {fraction:.2} R, **{}**; unhandled 429s \
-         (users with an external id not upserted, plus rejected lines, with the job \
-         `completed`) = 0: {}, **{}**.",
+         (users generated and neither upserted, skipped nor duplicates, plus rejected lines, \
+         with the job `completed`) = 0: {}, **{}**.",
         verdict(fraction >= RATE_GOAL),
         o.unhandled(),
         verdict(o.unhandled() == 0 && o.state.as_str() == "completed"),

@@ -139,6 +139,11 @@ pub async fn measure(stack: &Stack, sizes: &[usize]) -> Result<Vec<RssResult>, S
                 status.counts.upserted
             ));
         }
+        eprintln!(
+            "relay-bench: export RSS: {users} users: peak {} KiB (configured: {} KiB), {report}",
+            number("peak_kib")?,
+            number("init_peak_kib")?
+        );
         results.push(RssResult {
             users,
             file_bytes,

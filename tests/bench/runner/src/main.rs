@@ -52,6 +52,7 @@ usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contac
   --export-files N    files of 5,000 users per format in the reader benchmark (default 200)
   --export-users N    users in the export end-to-end benchmark (default 200000)
   --userflow-rate N   R, Userflow's rate limit per second there (default 1000)
+  --sqs-visibility N  the sync queue's visibility timeout there, seconds (default 120)
   --only WHICH    run this benchmark (repeat to run several); default: all
 
 Build the binaries first: cargo build --release --locked -p crm-signup -p hello-world
@@ -109,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
     let mut e2e = export_e2e::Plan {
         users: 200_000,
         rate: 1_000,
+        visibility_secs: 120,
     };
     let mut only: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
@@ -146,6 +148,10 @@ fn parse_args() -> Result<Args, String> {
             "--userflow-rate" => {
                 e2e.rate = u32::try_from(number()?)
                     .map_err(|_| format!("--userflow-rate: `{value}` is too large"))?
+            }
+            "--sqs-visibility" => {
+                e2e.visibility_secs = u32::try_from(number()?)
+                    .map_err(|_| format!("--sqs-visibility: `{value}` is too large"))?
             }
             "--only" => {
                 if !BENCHMARKS.contains(&value.as_str()) {
