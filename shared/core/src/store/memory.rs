@@ -164,6 +164,21 @@ impl ObjectStore for MemoryStore {
             .cloned()
             .collect())
     }
+
+    async fn list_folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.injected("list_folders", prefix)?;
+        let mut folders: Vec<String> = lock(&self.objects)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix))
+            .filter_map(|key| {
+                let rest = &key[prefix.len()..];
+                rest.find('/').map(|at| format!("{prefix}{}", &rest[..=at]))
+            })
+            .collect();
+        folders.dedup();
+        Ok(folders)
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +215,8 @@ mod tests {
             );
             assert_eq!(store.get("a/3").await.expect("get"), None);
             assert_eq!(store.list("a/").await.expect("list"), ["a/1", "a/2"]);
+            assert_eq!(store.list_folders("").await.expect("folders"), ["a/", "b/"]);
+            assert!(store.list_folders("a/").await.expect("folders").is_empty());
             assert_eq!(store.list("").await.expect("list").len(), 3);
             store.delete("a/1").await.expect("delete");
             store
