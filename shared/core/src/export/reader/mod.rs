@@ -199,10 +199,8 @@ pub(crate) fn to_io(err: ReaderError) -> io::Error {
 /// truncation or corruption.
 pub(crate) fn io_error(file: &str, err: io::Error, place: &str) -> ReaderError {
     if err.get_ref().is_some_and(|inner| inner.is::<ReaderError>()) {
-        if let Some(inner) = err.into_inner() {
-            if let Ok(reader_error) = inner.downcast::<ReaderError>() {
-                return *reader_error;
-            }
+        if let Some(Ok(reader_error)) = err.into_inner().map(|e| e.downcast::<ReaderError>()) {
+            return *reader_error;
         }
         return ReaderError::corrupt(file, format!("{place}: unreadable"));
     }

@@ -419,3 +419,57 @@ async fn when_reading_as_a_stream_then_it_yields_the_same_lines() {
         vec![1, 2, 3]
     );
 }
+
+/// 5,000 lines of about 1 KB of varied JSON (a realistic compression ratio), as a one-member
+/// zip and as a gzip.
+const REALISTIC: &str = r#"
+import random, json
+random.seed(7)
+vocabulary = [''.join(random.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(random.randint(3, 9))) for _ in range(2000)]
+def word(n): return ''.join(random.choice('abcdef0123456789') for _ in range(n))
+lines = ''.join(json.dumps({'external_id': word(12), 'braze_id': word(24), 'email': word(10) + '@example.com',
+    'custom_attributes': {'plan': random.choice(['free', 'pro', 'team']), 'notes': ' '.join(random.choice(vocabulary) for _ in range(140))}}) + '\n'
+    for _ in range(5000)).encode()
+"#;
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "a measurement, not a check: see docs/export-reader.md for the command"]
+async fn measure_reader_against_inflate_only() {
+    let zip = made_by_python(&format!(
+        "{REALISTIC}\nwith zipfile.ZipFile(sys.argv[1], 'w', compression=zipfile.ZIP_DEFLATED) as z:\n    z.writestr('users.txt', lines)\n"
+    ));
+    let gz = made_by_python(&format!(
+        "{REALISTIC}\nopen(sys.argv[1], 'wb').write(gzip.compress(lines))\n"
+    ));
+    const ROUNDS: u32 = 20;
+    for (name, bytes) in [("export.zip", zip), ("export.gz", gz)] {
+        let source = || MemorySource::new(name, bytes.clone()).chunked(64 * 1024);
+        let started = std::time::Instant::now();
+        let mut inflated = 0;
+        for _ in 0..ROUNDS {
+            inflated = inflate_only(source(), ReaderLimits::default())
+                .await
+                .unwrap();
+        }
+        let inflate_time = started.elapsed() / ROUNDS;
+        let started = std::time::Instant::now();
+        let mut count = 0;
+        for _ in 0..ROUNDS {
+            count = read_all(source(), ReaderLimits::default())
+                .await
+                .unwrap()
+                .len();
+        }
+        let reader_time = started.elapsed() / ROUNDS;
+        assert_eq!(count, 5000);
+        let mb = inflated as f64 / 1e6;
+        println!(
+            "{name}: {} compressed, {inflated} inflated bytes; inflate only {:.2} ms ({:.0} MB/s), reader {:.2} ms ({:.0} MB/s)",
+            bytes.len(),
+            inflate_time.as_secs_f64() * 1e3,
+            mb / inflate_time.as_secs_f64(),
+            reader_time.as_secs_f64() * 1e3,
+            mb / reader_time.as_secs_f64(),
+        );
+    }
+}
