@@ -386,6 +386,35 @@ async fn when_stored_data_is_altered_then_the_crc_mismatch_names_the_member() {
 }
 
 #[tokio::test]
+async fn when_the_directory_declares_more_bytes_than_the_member_holds_then_it_is_truncated() {
+    let mut bytes = one_member("ZIP_STORED").to_vec();
+    // The central directory entry of the only member: its compressed and inflated sizes.
+    let cd = bytes.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap();
+    let size = u32::from_le_bytes(bytes[cd + 20..cd + 24].try_into().unwrap());
+    // The member's data ends before the inflated size the directory declares.
+    bytes[cd + 24..cd + 28].copy_from_slice(&(size + 10).to_le_bytes());
+    let source = MemorySource::new("x.zip", bytes);
+    assert_corrupt(
+        read_all(source, ReaderLimits::default()).await,
+        "the central directory says",
+    );
+}
+
+#[tokio::test]
+async fn when_a_gzip_member_is_empty_then_the_next_member_goes_on() {
+    let bytes = made_by_python(
+        "open(sys.argv[1], 'wb').write(gzip.compress(b'{\"a\":1}\\n') + gzip.compress(b'') + gzip.compress(b'{\"a\":2}'))",
+    );
+    let lines = read_all(MemorySource::new("x.gz", bytes), ReaderLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&lines),
+        vec![row(1, "", 1, r#"{"a":1}"#), row(2, "", 2, r#"{"a":2}"#)]
+    );
+}
+
+#[tokio::test]
 async fn when_deflate_data_is_corrupt_then_the_file_is_corrupt() {
     let mut bytes = one_member("ZIP_DEFLATED").to_vec();
     let data = 30 + "m.txt".len();
