@@ -216,7 +216,7 @@ pub(super) async fn read_directory<S: ExportSource>(
     let tail = collect_range(source, tail_start, size).await?;
     let dir = locate_directory(source, size, &tail).await?;
 
-    let cd_end = dir.offset.checked_add(dir.size).unwrap_or(u64::MAX);
+    let cd_end = dir.offset.saturating_add(dir.size);
     if cd_end > dir.records_start {
         return Err(ReaderError::corrupt(
             file,
