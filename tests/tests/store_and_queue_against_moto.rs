@@ -163,21 +163,11 @@ async fn when_two_writers_swap_the_same_version_then_only_the_first_write_lands(
     let read = store.get_versioned("doc.json").await.unwrap().unwrap();
     assert_eq!(read.body.as_ref(), b"v1");
     let first = store
-        .put_if_match(
-            "doc.json",
-            "a".into(),
-            "application/json",
-            &read.version,
-        )
+        .put_if_match("doc.json", "a".into(), "application/json", &read.version)
         .await
         .unwrap();
     let second = store
-        .put_if_match(
-            "doc.json",
-            "b".into(),
-            "application/json",
-            &read.version,
-        )
+        .put_if_match("doc.json", "b".into(), "application/json", &read.version)
         .await
         .unwrap();
     assert_eq!((first, second), (PutIfMatch::Written, PutIfMatch::Changed));
@@ -211,10 +201,7 @@ async fn when_folders_are_listed_then_only_the_names_directly_under_the_prefix_c
         "exports/j2/manifest.json",
         "exports/top.json",
     ] {
-        store
-            .put(key, "".into(), "application/json")
-            .await
-            .unwrap();
+        store.put(key, "".into(), "application/json").await.unwrap();
     }
     assert_eq!(
         store.list_folders("exports/").await.unwrap(),
