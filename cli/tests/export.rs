@@ -335,6 +335,21 @@ async fn when_an_export_is_started_then_the_manifest_braze_and_the_signed_callba
         &env,
     )
     .await;
+    // Without braze_id the sync could not recognise duplicates: refused before anything runs.
+    assert_eq!(code(&again), 2, "{}", stderr(&again));
+    assert!(stderr(&again).contains("braze_id"), "{}", stderr(&again));
+    let again = relay(
+        &[
+            "export",
+            "start",
+            "--segment",
+            "seg",
+            "--fields",
+            "external_id,braze_id,email",
+        ],
+        &env,
+    )
+    .await;
     // One export per segment at a time in Braze: the first one finished, so this one runs.
     assert_eq!(code(&again), 0, "{}", stderr(&again));
     let line = text(&again);
@@ -350,7 +365,7 @@ async fn when_an_export_is_started_then_the_manifest_braze_and_the_signed_callba
         )),
         "{line}"
     );
-    assert_eq!(second.fields, ["external_id", "email"]);
+    assert_eq!(second.fields, ["external_id", "braze_id", "email"]);
     assert_eq!(second.custom_attributes, ["plan"], "from the mapping");
 }
 
