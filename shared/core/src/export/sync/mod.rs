@@ -268,6 +268,9 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 stop = Some("the invocation's deadline is near".into());
                 break;
             }
+            if self.rejects.is_full() {
+                self.flush_rejects().await?;
+            }
             if since_checkpoint >= settings.checkpoint_lines
                 || last_checkpoint.elapsed() >= settings.checkpoint_interval
             {
