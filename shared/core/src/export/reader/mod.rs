@@ -3,12 +3,14 @@
 //! How it reads:
 //! - The format comes from the name (`.zip`, `.gz`), else from the first bytes
 //!   (`PK\x03\x04`, `1f 8b`; one 4-byte ranged read).
-//! - Zip: one ranged GET of the tail (up to 65,655 bytes: the end record with the longest
-//!   comment and the zip64 locator and end record), one ranged GET of the central directory
-//!   when it is not in the tail, then one streamed ranged GET per member (local header and
-//!   data), members that are not directories in central-directory order, whatever their
-//!   names. Stored and deflated members; sizes and CRC-32 from the central directory (data
-//!   descriptors need nothing more); the CRC-32 and size of each member are checked.
+//! - Zip: the container is parsed by rc-zip's sans-io `ArchiveFsm`, fed by one ranged GET of
+//!   the tail (the last 66,560 bytes at most, where rc-zip looks for the end record; it also
+//!   answers the zip64 locator and end record and a directory inside it) and one streamed
+//!   ranged GET of the central directory when it starts before the tail, then one streamed
+//!   ranged GET per member (local header and data), members that are not directories in
+//!   central-directory order, whatever their names. Stored and deflated members; sizes and
+//!   CRC-32 from the central directory (data descriptors need nothing more); the CRC-32 and
+//!   size of each member are checked.
 //! - Gzip: one streamed GET; concatenated members read as one stream.
 //!
 //! Lines split on `\n` (a trailing `\r` is stripped); a final line without `\n` is a line.
@@ -20,7 +22,8 @@
 //! Memory, per reader: the line buffer (at most [`ReaderLimits::max_line_bytes`] plus one
 //! read of [`READ_CHUNK`] = 64 KiB; a longer line is reported as [`LineContent::TooLong`]
 //! and skipped without being buffered), the inflate state (32 KiB window), the network chunk
-//! being read, and at open the tail (at most 65,655 bytes) and the central directory (at most
+//! being read, and at open the tail (at most 66,560 bytes), rc-zip's 256 KiB parse buffer and
+//! the parsed central directory (its part before the tail at most
 //! [`ReaderLimits::max_directory_bytes`]). The object is never held whole.
 //!
 //! Guards ([`ReaderLimits`]): a member (or the gzip stream) inflating past
@@ -33,7 +36,7 @@
 //! guards, without splitting lines: the difference to [`ExportReader`] is the line cost.
 //!
 //! - `source`: [`ExportSource`] and [`S3Source`]; `memory`: `MemorySource` (tests).
-//! - `zip`: the end records, the central directory, opening a member.
+//! - `zip`: feeding rc-zip the end records and the central directory, opening a member.
 //! - `error`: [`ReaderError`]; `format`: [`Format`]; `limits`: [`ReaderLimits`] and the
 //!   streaming guard.
 
