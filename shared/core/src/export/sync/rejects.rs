@@ -121,7 +121,10 @@ mod tests {
             .map(|l| serde_json::from_slice(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 5);
-        assert_eq!((lines[0]["line"].as_u64(), lines[0]["reason"].as_str()), (Some(7), Some("invalid_json")));
+        assert_eq!(
+            (lines[0]["line"].as_u64(), lines[0]["reason"].as_str()),
+            (Some(7), Some("invalid_json"))
+        );
         // Nothing waiting: nothing written.
         buffer.flush(&store, &job, 3).await.unwrap();
         assert_eq!(store.keys().len(), 1);

@@ -91,9 +91,17 @@ mod tests {
     }
     use Step::*;
 
+    /// Name, the checkpoint resumed from, the steps, the checkpoint expected.
+    type Case = (
+        &'static str,
+        (u64, &'static [u64]),
+        &'static [Step],
+        (u64, &'static [u64]),
+    );
+
     #[test]
     fn when_lines_finish_in_any_order_then_the_checkpoint_covers_exactly_the_finished_ones() {
-        let cases: &[(&str, (u64, &[u64]), &[Step], (u64, &[u64]))] = &[
+        let cases: &[Case] = &[
             ("nothing read", (0, &[]), &[], (0, &[])),
             (
                 "in order",
