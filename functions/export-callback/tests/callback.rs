@@ -318,3 +318,35 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
     );
     assert_eq!(stack.queued().await.len(), 1);
 }
+
+#[tokio::test]
+async fn when_the_job_was_cancelled_then_braze_calling_back_changes_nothing() {
+    let stack = Stack::start().await;
+    let job = stack.job("seg-5", Some("p-5")).await;
+    stack
+        .file(&format!(
+            "braze-exports/segment-export/seg-5/{}/p-5/a.zip",
+            Utc::now().format("%Y-%m-%d")
+        ))
+        .await;
+    Manifests::new(&stack.deps.state)
+        .update(&job, |m| {
+            m.state = ExportState::Cancelled;
+            relay_core::export::manifest::Change::Write
+        })
+        .await
+        .unwrap();
+    let (status, body) = stack
+        .callback(
+            &signed_query(SECRET, &job, Duration::hours(1)),
+            r#"{"success":true}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["outcome"], &body["state"]),
+        (&Value::from("already-handled"), &Value::from("cancelled"))
+    );
+    assert!(stack.queued().await.is_empty());
+    assert_eq!(stack.manifest(&job).await.state, ExportState::Cancelled);
+}
