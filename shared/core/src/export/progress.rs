@@ -209,11 +209,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                     .await?
                 {
                     PutIfAbsent::Created => {
-                        self.version = self
-                            .store
-                            .get_versioned(&self.key)
-                            .await?
-                            .map(|v| v.version);
+                        self.refresh_version().await?;
                         return Ok(Claim::Reading(progress));
                     }
                     PutIfAbsent::AlreadyExists => continue,
@@ -242,11 +238,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                 .await?
             {
                 PutIfMatch::Written => {
-                    self.version = self
-                        .store
-                        .get_versioned(&self.key)
-                        .await?
-                        .map(|v| v.version);
+                    self.refresh_version().await?;
                     return Ok(Claim::Reading(progress));
                 }
                 PutIfMatch::Changed => continue,
@@ -267,13 +259,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             .await?
         {
             PutIfMatch::Written => {
-                // S3 answers PutObject with the new ETag, but the store trait keeps writes
-                // simple: read it back (one small GET per checkpoint).
-                self.version = self
-                    .store
-                    .get_versioned(&self.key)
-                    .await?
-                    .map(|v| v.version);
+                self.refresh_version().await?;
                 Ok(Saved::Saved)
             }
             PutIfMatch::Changed => {
@@ -299,6 +285,17 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             .await?;
         complete_if_last(self.store, &self.job).await?;
         Ok(Saved::Saved)
+    }
+
+    /// The document's version after our write. S3 answers PutObject with the new ETag, but
+    /// the store trait keeps writes simple: one small GET per write.
+    async fn refresh_version(&mut self) -> Result<(), ProgressError> {
+        self.version = self
+            .store
+            .get_versioned(&self.key)
+            .await?
+            .map(|v| v.version);
+        Ok(())
     }
 
     fn decode(&self, body: &[u8]) -> Result<FileProgress, ProgressError> {
