@@ -229,14 +229,7 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
             // Hand the dispatch back so a retried callback starts over at once (files that
             // were enqueued will be read once: see the module documentation).
             manifests
-                .update(job, |m| {
-                    if m.state == ExportState::Dispatching {
-                        m.state = ExportState::Requested;
-                        Change::Write
-                    } else {
-                        Change::Keep
-                    }
-                })
+                .transition(job, ExportState::Dispatching, ExportState::Requested)
                 .await?;
             return Err(DispatchError::Enqueue {
                 failed: report.failed.len(),
@@ -246,14 +239,7 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
         }
         let files = manifest.files.len();
         manifests
-            .update(job, |m| {
-                if m.state == ExportState::Dispatching {
-                    m.state = ExportState::Dispatched;
-                    Change::Write
-                } else {
-                    Change::Keep
-                }
-            })
+            .transition(job, ExportState::Dispatching, ExportState::Dispatched)
             .await?;
         let state = complete_if_last(self.state, job)
             .await?

@@ -339,6 +339,25 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
         })
     }
 
+    /// Moves the job from state `from` to `to`; a job in any other state is left as it is.
+    /// Returns the manifest as it now stands.
+    pub async fn transition(
+        &self,
+        job: &JobId,
+        from: ExportState,
+        to: ExportState,
+    ) -> Result<Option<ExportManifest>, ManifestError> {
+        self.update(job, |m| {
+            if m.state == from {
+                m.state = to;
+                Change::Write
+            } else {
+                Change::Keep
+            }
+        })
+        .await
+    }
+
     /// Every job id in the state bucket, oldest first (ids sort by time): the job folders
     /// only, not the progress documents and rejects inside them.
     pub async fn jobs(&self) -> Result<Vec<JobId>, ManifestError> {
