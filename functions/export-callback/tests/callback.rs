@@ -307,7 +307,9 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
     let (status, body) = stack.callback(&query, r#"{"success":true}"#).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["type"], "urn:lifecycle-relay:problem:dispatch-failed");
-    assert_eq!(stack.manifest(&job).await.state, ExportState::Requested);
+    let failed = stack.manifest(&job).await;
+    assert_eq!(failed.state, ExportState::Dispatching);
+    assert!(failed.error.unwrap().contains("send the callback again"));
 
     stack.deps.queue = good_queue;
     let (status, body) = stack.callback(&query, r#"{"success":true}"#).await;
