@@ -618,6 +618,30 @@ async fn when_a_job_is_watched_then_the_command_waits_for_its_end_and_exits_by_i
     assert_eq!(document["manifest"]["state"], "completed");
     assert_eq!(document["counts"]["upserted"], 7);
     assert_eq!(document["files_done"], 1);
+
+    // A job that does not end: --timeout-secs gives up with exit 1 and the status so far.
+    let stuck = JobId::parse("job-stuck").unwrap();
+    put_manifest(&stack, &stuck, ExportState::Dispatched, 1).await;
+    let gave_up = relay(
+        &[
+            "export",
+            "status",
+            "job-stuck",
+            "--watch",
+            "--interval-ms",
+            "50",
+            "--timeout-secs",
+            "1",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code(&gave_up), 1, "{gave_up:?}");
+    assert!(
+        text(&gave_up).contains("gave up watching after 1 s: the job is still dispatched"),
+        "{}",
+        text(&gave_up)
+    );
 }
 
 #[tokio::test]

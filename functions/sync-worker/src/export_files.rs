@@ -106,7 +106,7 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         .run(&file.job, source, &owner, deadline, lease_until)
         .await;
     let (verdict, outcome_name) = match outcome {
-        Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state_name(state)),
+        Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state.as_str()),
         Ok(FileOutcome::NotRead(reason)) => {
             tracing::info!(job = %file.job.job, file = file.job.file, reason, "export file not read");
             (FileVerdict::Done, "not_read")
@@ -144,12 +144,4 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         "export file handled"
     );
     verdict
-}
-
-fn state_name(state: relay_core::export::progress::FileState) -> &'static str {
-    match state {
-        relay_core::export::progress::FileState::Done => "done",
-        relay_core::export::progress::FileState::Failed => "failed",
-        relay_core::export::progress::FileState::Reading => "reading",
-    }
 }

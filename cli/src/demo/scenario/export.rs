@@ -47,7 +47,16 @@ pub(super) async fn play(demo: &Demo, report: &mut Report) -> Result<(), CliErro
         return Ok(());
     }
 
-    let watch = ["export", "status", &job, "--watch", "--interval-ms", "500"];
+    let watch = [
+        "export",
+        "status",
+        &job,
+        "--watch",
+        "--interval-ms",
+        "500",
+        "--timeout-secs",
+        "300",
+    ];
     demo.narrator.step(&format!(
         "{} (Braze writes the files, calls back, the sync-worker reads them)",
         RelayCommands::shown(&watch)

@@ -83,7 +83,7 @@ impl StartExport {
             && self.fields.iter().any(|f| f == "custom_attributes")
         {
             return Err(ControlError::Invalid(
-                "name either `custom_attributes` among the fields (every custom attribute) or a                  list of custom attributes, not both: Braze ignores the list when the field is                  named"
+                "name either `custom_attributes` among the fields (every custom attribute) or a list of custom attributes, not both: Braze ignores the list when the field is named"
                     .into(),
             ));
         }

@@ -102,6 +102,8 @@ impl ObjectStore for MemoryStore {
         version: &Version,
     ) -> Result<PutIfMatch, StoreError> {
         self.injected("put_if_match", key)?;
+        // Yield as a network call would, so concurrent callers really interleave in tests.
+        tokio::task::yield_now().await;
         let mut objects = lock(&self.objects);
         let current = lock(&self.versions).get(key).map(u64::to_string);
         if !objects.contains_key(key) || current.as_deref() != Some(version.0.as_str()) {
@@ -114,6 +116,7 @@ impl ObjectStore for MemoryStore {
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         self.injected("get_versioned", key)?;
+        tokio::task::yield_now().await;
         let objects = lock(&self.objects);
         Ok(objects.get(key).map(|(body, _)| Versioned {
             body: body.clone(),

@@ -73,6 +73,14 @@ impl Watermark {
         (lines_done, above)
     }
 
+    /// Forgets the finished lines at or below the watermark (they are covered by it), so a
+    /// long file's bookkeeping stays as small as the lines in flight.
+    pub fn prune(&mut self) {
+        let (lines_done, _) = self.checkpoint();
+        self.finished = self.finished.split_off(&(lines_done + 1));
+        self.base = self.base.max(lines_done);
+    }
+
     /// Lines started and not yet finished.
     pub fn in_flight(&self) -> usize {
         self.pending.len()
