@@ -169,8 +169,8 @@ async fn when_braze_calls_back_then_one_job_per_file_of_the_export_is_queued_onc
         .into_iter()
         .map(|job_message| match job_message {
             Job::ExportFile(file) => {
-                assert_eq!(file.job, job);
-                (file.file, file.key)
+                assert_eq!(file.export, job);
+                (file.index, file.key)
             }
             other => panic!("not an export_file job: {other:?}"),
         })

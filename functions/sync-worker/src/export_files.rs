@@ -108,7 +108,7 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
     let (verdict, outcome_name) = match outcome {
         Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state.as_str()),
         Ok(FileOutcome::NotRead(reason)) => {
-            tracing::info!(job = %file.job.job, file = file.job.file, reason, "export file not read");
+            tracing::info!(job = %file.job.export, file = file.job.index, reason, "export file not read");
             (FileVerdict::Done, "not_read")
         }
         Ok(FileOutcome::TakenOver) => (FileVerdict::Done, "taken_over"),
@@ -138,8 +138,8 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         Err(error) => (FileVerdict::Retry(error.to_string()), "state_error"),
     };
     tracing::info!(
-        job = %file.job.job,
-        file = file.job.file,
+        job = %file.job.export,
+        file = file.job.index,
         outcome = outcome_name,
         "export file handled"
     );

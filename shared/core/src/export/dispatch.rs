@@ -217,10 +217,10 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
             .files
             .iter()
             .enumerate()
-            .map(|(file, key)| {
+            .map(|(index, key)| {
                 Job::ExportFile(ExportFileJob {
-                    job: job.clone(),
-                    file,
+                    export: job.clone(),
+                    index,
                     key: key.clone(),
                 })
                 .encode()

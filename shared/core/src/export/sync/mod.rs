@@ -116,22 +116,22 @@ impl<S: ObjectStore> FileSync<'_, S> {
         deadline: Instant,
         lease_until: DateTime<Utc>,
     ) -> Result<FileOutcome, ProgressError> {
-        let Some(manifest) = Manifests::new(self.state).load(&job.job).await? else {
+        let Some(manifest) = Manifests::new(self.state).load(&job.export).await? else {
             return Ok(FileOutcome::NotRead(format!(
                 "export job {} is unknown",
-                job.job
+                job.export
             )));
         };
         if let Some(reason) = not_readable(manifest.state) {
             return Ok(FileOutcome::NotRead(reason));
         }
-        if manifest.files.get(job.file) != Some(&job.key) {
+        if manifest.files.get(job.index) != Some(&job.key) {
             return Ok(FileOutcome::NotRead(format!(
                 "export job {} has no file {} with this key",
-                job.job, job.file
+                job.export, job.index
             )));
         }
-        let mut ledger = FileLedger::new(self.state, job.job.clone(), job.file);
+        let mut ledger = FileLedger::new(self.state, job.export.clone(), job.index);
         let lease = Lease {
             owner: owner.to_owned(),
             until: lease_until,
@@ -155,8 +155,8 @@ impl<S: ObjectStore> FileSync<'_, S> {
         };
         let mut reading = Reading {
             sync: self,
-            job: &job.job,
-            file: job.file,
+            job: &job.export,
+            file: job.index,
             key: &job.key,
             mark: Watermark::resume(progress.lines_done, &progress.finished_above),
             seen: SeenIds::default(),

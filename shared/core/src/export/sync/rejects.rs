@@ -46,7 +46,10 @@ pub struct RejectBuffer {
 impl RejectBuffer {
     /// Keeps `reject` until [`RejectBuffer::flush`].
     pub fn push(&mut self, reject: Reject) {
-        self.bytes += reject.text.len() + reject.detail.len();
+        self.bytes += reject.text.len()
+            + reject.detail.len()
+            + reject.file.len()
+            + reject.member.as_ref().map_or(0, String::len);
         self.pending.push(reject);
     }
 
