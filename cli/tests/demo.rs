@@ -30,6 +30,8 @@ fn when_the_demo_runs_then_every_expectation_holds_with_the_expected_figures() {
             "5",
             "--outage-signups",
             "120",
+            "--export-users",
+            "6000",
         ])
         .timeout(Duration::from_secs(240))
         .output()
@@ -69,6 +71,20 @@ fn when_the_demo_runs_then_every_expectation_holds_with_the_expected_figures() {
     assert_eq!(
         expectation(&report, 2, "`signed_up` was sent exactly once")["observed"],
         "120"
+    );
+    // Scene 5: the export's figures are its own.
+    let held = expectation(&report, 5, "Userflow holds exactly the segment's users")["observed"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(held.ends_with("0 missing, 0 extra"), "{held}");
+    let files = expectation(&report, 5, "every file is read")["observed"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        files.contains("files 2/2 done"),
+        "6,000 users in 5,000-user files: {files}"
     );
     // Scene 3 and 4 ran to the end.
     assert_eq!(expectation(&report, 3, "the DLQ is empty")["observed"], "0");

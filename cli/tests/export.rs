@@ -335,6 +335,21 @@ async fn when_an_export_is_started_then_the_manifest_braze_and_the_signed_callba
         &env,
     )
     .await;
+    // Without braze_id the sync could not recognise duplicates: refused before anything runs.
+    assert_eq!(code(&again), 2, "{}", stderr(&again));
+    assert!(stderr(&again).contains("braze_id"), "{}", stderr(&again));
+    let again = relay(
+        &[
+            "export",
+            "start",
+            "--segment",
+            "seg",
+            "--fields",
+            "external_id,braze_id,email",
+        ],
+        &env,
+    )
+    .await;
     // One export per segment at a time in Braze: the first one finished, so this one runs.
     assert_eq!(code(&again), 0, "{}", stderr(&again));
     let line = text(&again);
@@ -350,7 +365,7 @@ async fn when_an_export_is_started_then_the_manifest_braze_and_the_signed_callba
         )),
         "{line}"
     );
-    assert_eq!(second.fields, ["external_id", "email"]);
+    assert_eq!(second.fields, ["external_id", "braze_id", "email"]);
     assert_eq!(second.custom_attributes, ["plan"], "from the mapping");
 }
 
@@ -603,6 +618,30 @@ async fn when_a_job_is_watched_then_the_command_waits_for_its_end_and_exits_by_i
     assert_eq!(document["manifest"]["state"], "completed");
     assert_eq!(document["counts"]["upserted"], 7);
     assert_eq!(document["files_done"], 1);
+
+    // A job that does not end: --timeout-secs gives up with exit 1 and the status so far.
+    let stuck = JobId::parse("job-stuck").unwrap();
+    put_manifest(&stack, &stuck, ExportState::Dispatched, 1).await;
+    let gave_up = relay(
+        &[
+            "export",
+            "status",
+            "job-stuck",
+            "--watch",
+            "--interval-ms",
+            "50",
+            "--timeout-secs",
+            "1",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code(&gave_up), 1, "{gave_up:?}");
+    assert!(
+        text(&gave_up).contains("gave up watching after 1 s: the job is still dispatched"),
+        "{}",
+        text(&gave_up)
+    );
 }
 
 #[tokio::test]

@@ -134,6 +134,8 @@ async fn when_a_signed_webhook_is_posted_to_relay_local_then_it_reaches_the_sand
     for key in [
         "aws_endpoint",
         "state_bucket",
+        "export_bucket",
+        "export_callback",
         "sync_queue_url",
         "sync_dlq_url",
     ] {
@@ -144,6 +146,20 @@ async fn when_a_signed_webhook_is_posted_to_relay_local_then_it_reaches_the_sand
         !line.contains(STANDARD_SECRET) && !line.contains("sandbox-braze-rest-key"),
         "no secret in the startup line: {line}"
     );
+
+    // The export callback route is served, and refuses an unsigned callback.
+    let callback = ready["export_callback"].as_str().unwrap();
+    assert_eq!(callback, format!("{webhooks}/braze/export-callback"));
+    let forged = reqwest::Client::new()
+        .post(format!(
+            "{callback}?job=20261206T160000Z-00000000&exp=9999999999&sig=00"
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"success":true}"#)
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(forged.status(), 401);
 
     let body = json!({ "contacts": [contact_json("local-e2e-1")] }).to_string();
     let event = standard_webhook(&body);
@@ -177,6 +193,9 @@ async fn when_a_signed_webhook_is_posted_to_relay_local_then_it_reaches_the_sand
         "SYNC_QUEUE_URL=",
         "SYNC_DLQ_URL=",
         "STATE_BUCKET=",
+        "EXPORT_BUCKET=",
+        "EXPORT_CALLBACK_SECRET=",
+        &format!("EXPORT_CALLBACK_URL='{webhooks}/braze/export-callback'"),
         &format!("RELAY_PUBLIC_URL='{webhooks}'"),
         "BRAZE_API_KEY=",
         "BRAZE_SCIM_TOKEN=",

@@ -433,7 +433,11 @@ async fn when_a_gzip_export_is_synced_then_userflow_holds_the_segment_and_reject
 
 #[tokio::test]
 async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again() {
-    let pipeline = Pipeline::start(&[("EXPORT_USERFLOW_CONCURRENCY", "4")]).await;
+    let pipeline = Pipeline::start(&[
+        ("EXPORT_USERFLOW_CONCURRENCY", "4"),
+        ("SYNC_DEADLINE_MARGIN_MS", "100"),
+    ])
+    .await;
     pipeline
         .segment(
             "seg-resume",
@@ -504,8 +508,10 @@ async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again
         "every send finished before the checkpoint"
     );
 
-    // SQS delivers the original message again (as after a lost acknowledgement), then the
-    // continuation: together they send only what was left.
+    // SQS delivers the original message again (as after a lost acknowledgement, once the
+    // first attempt's lease lapsed), then the continuation: together they send only what was
+    // left.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let again = sync_worker::handle_messages(
         &pipeline.worker,
         std::slice::from_ref(&message),

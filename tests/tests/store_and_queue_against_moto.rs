@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use relay_clients::upstream::FailureClass;
 use relay_core::aws::{s3_client, sqs_client};
 use relay_core::queue::{JobQueue, MAX_MESSAGE_BYTES, SqsQueue};
-use relay_core::store::{ObjectStore, PutIfAbsent, S3Store};
+use relay_core::store::{ObjectStore, PutIfAbsent, PutIfMatch, S3Store};
 use relay_tests::Moto;
 
 const KIB: usize = 1024;
@@ -149,6 +149,63 @@ async fn when_more_than_1000_keys_match_then_list_returns_every_page_in_order() 
     assert_eq!(
         listed, keys,
         "every key once, in order, nothing outside the prefix"
+    );
+}
+
+#[tokio::test]
+async fn when_two_writers_swap_the_same_version_then_only_the_first_write_lands() {
+    let moto = Moto::start();
+    let store = store_on(&moto).await;
+    store
+        .put("doc.json", "v1".into(), "application/json")
+        .await
+        .unwrap();
+    let read = store.get_versioned("doc.json").await.unwrap().unwrap();
+    assert_eq!(read.body.as_ref(), b"v1");
+    let first = store
+        .put_if_match("doc.json", "a".into(), "application/json", &read.version)
+        .await
+        .unwrap();
+    let second = store
+        .put_if_match("doc.json", "b".into(), "application/json", &read.version)
+        .await
+        .unwrap();
+    assert_eq!((first, second), (PutIfMatch::Written, PutIfMatch::Changed));
+    assert_eq!(
+        store.get("doc.json").await.unwrap().as_deref(),
+        Some(&b"a"[..])
+    );
+    let gone = store
+        .put_if_match(
+            "missing.json",
+            "x".into(),
+            "application/json",
+            &read.version,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        gone,
+        PutIfMatch::Changed,
+        "a deleted object is a changed one"
+    );
+}
+
+#[tokio::test]
+async fn when_folders_are_listed_then_only_the_names_directly_under_the_prefix_come_back() {
+    let moto = Moto::start();
+    let store = store_on(&moto).await;
+    for key in [
+        "exports/j1/manifest.json",
+        "exports/j1/files/00000.json",
+        "exports/j2/manifest.json",
+        "exports/top.json",
+    ] {
+        store.put(key, "".into(), "application/json").await.unwrap();
+    }
+    assert_eq!(
+        store.list_folders("exports/").await.unwrap(),
+        ["exports/j1/", "exports/j2/"]
     );
 }
 

@@ -1,12 +1,14 @@
 //! `relay demo`: the main job end to end on the local stack, as a newcomer's first run.
 //!
-//! Starts `relay local` (moto + the sandbox) as a child process, then plays four scenes with
-//! the operator's own commands (`relay webhook send`, `relay dlq list|replay`, `relay scim`),
-//! narrating each step, and checks every expectation against the sandbox's admin state:
+//! Starts `relay local` (moto + the sandbox) as a child process, then plays five scenes with
+//! the operator's own commands (`relay webhook send`, `relay dlq list|replay`, `relay scim`,
+//! `relay export`), narrating each step, and checks every expectation against the sandbox's
+//! admin state:
 //! 1. one signup from each CRM source, signed as that CRM signs, and one invalid contact;
 //! 2. a Braze outage while signups arrive: parked, then drained once Braze is back;
 //! 3. a job that keeps failing lands in the dead-letter queue and is replayed;
-//! 4. a Braze dashboard user managed over SCIM.
+//! 4. a Braze dashboard user managed over SCIM;
+//! 5. a 20,000-user segment exported by Braze into S3 and synced into Userflow.
 //!
 //! It ends with a report table and exits 0 only if every expectation held. Everything it
 //! started is stopped, also on Ctrl-C.
@@ -34,6 +36,9 @@ pub struct Args {
     /// How many signups arrive during the outage.
     #[arg(long, default_value_t = 300)]
     pub outage_signups: usize,
+    /// How many users the segment of scene 5 holds.
+    #[arg(long, default_value_t = 20_000)]
+    pub export_users: usize,
     /// Keep the demo's folder (settings, `relay local`'s log) instead of removing it.
     #[arg(long)]
     pub keep: bool,

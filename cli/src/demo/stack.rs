@@ -207,8 +207,9 @@ fn demo_settings() -> String {
         // A vendor call keeps retrying for at most 2 s: an outage parks contacts quickly.
         "UPSTREAM_RETRY_DEADLINE_MS=2000".to_owned(),
         // The sandbox takes far more than a real Userflow workspace's unpublished limit (the
-        // default, 10/s, is a safe guess for that): the drain is not paced by a guess.
-        "USERFLOW_RATE=200".to_owned(),
+        // default, 10/s, is a safe guess for that): the drain and the export sync are not paced
+        // by a guess.
+        "USERFLOW_RATE=1000".to_owned(),
         "USERFLOW_CONCURRENCY=16".to_owned(),
     ]
     .join("\n")

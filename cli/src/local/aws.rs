@@ -34,6 +34,8 @@ pub struct Aws {
 pub struct Resources {
     /// The state bucket's name.
     pub state_bucket: String,
+    /// The export bucket's name.
+    pub export_bucket: String,
     /// The sync queue and its dead-letter queue.
     pub sync: QueuePair,
 }
@@ -95,9 +97,11 @@ impl Aws {
         self.moto.as_ref().map(Moto::pid)
     }
 
-    /// Creates (or updates) the state bucket, the sync queue and its dead-letter queue.
+    /// Creates (or updates) the state and export buckets, the sync queue and its dead-letter
+    /// queue.
     pub async fn create_resources(&self, config: &LocalConfig) -> Result<Resources, LocalError> {
         ensure_bucket(&s3_client(&self.sdk), &config.state_bucket).await?;
+        ensure_bucket(&s3_client(&self.sdk), &config.export_bucket).await?;
         let sync = ensure_queue_with_dlq(
             &sqs_client(&self.sdk),
             &QueueWithDlq {
@@ -110,6 +114,7 @@ impl Aws {
         .await?;
         Ok(Resources {
             state_bucket: config.state_bucket.clone(),
+            export_bucket: config.export_bucket.clone(),
             sync,
         })
     }

@@ -10,6 +10,11 @@ use relay_core::queue::setup::{MAX_RECEIVE_COUNT, MAX_VISIBILITY_TIMEOUT};
 pub const STATE_BUCKET: &str = "STATE_BUCKET";
 /// Default state bucket.
 pub const DEFAULT_STATE_BUCKET: &str = "relay-local-state";
+/// The export bucket's name (the functions' own variable, where Braze writes segment exports);
+/// default [`DEFAULT_EXPORT_BUCKET`].
+pub const EXPORT_BUCKET: &str = "EXPORT_BUCKET";
+/// Default export bucket.
+pub const DEFAULT_EXPORT_BUCKET: &str = "relay-local-exports";
 /// The sync queue's name; its dead-letter queue is `<name>-dlq`.
 pub const SYNC_QUEUE_NAME: &str = "RELAY_LOCAL_SYNC_QUEUE";
 /// Default sync queue name.
@@ -90,6 +95,8 @@ impl Default for PollSettings {
 pub struct LocalConfig {
     /// The state bucket.
     pub state_bucket: String,
+    /// The export bucket.
+    pub export_bucket: String,
     /// The sync queue's name.
     pub sync_queue: String,
     /// The sync dead-letter queue's name.
@@ -167,6 +174,9 @@ impl LocalConfig {
             state_bucket: env
                 .get(STATE_BUCKET)
                 .unwrap_or_else(|| DEFAULT_STATE_BUCKET.to_owned()),
+            export_bucket: env
+                .get(EXPORT_BUCKET)
+                .unwrap_or_else(|| DEFAULT_EXPORT_BUCKET.to_owned()),
             sync_dlq: format!("{sync_queue}-dlq"),
             sync_queue,
             max_receive_count,
@@ -195,6 +205,7 @@ mod tests {
     fn when_nothing_is_set_then_the_documented_defaults_apply() {
         let config = LocalConfig::from_env(&env(&[])).unwrap();
         assert_eq!(config.state_bucket, "relay-local-state");
+        assert_eq!(config.export_bucket, "relay-local-exports");
         assert_eq!(config.sync_queue, "relay-local-sync");
         assert_eq!(config.sync_dlq, "relay-local-sync-dlq");
         assert_eq!(config.max_receive_count, 5);

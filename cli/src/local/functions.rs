@@ -16,6 +16,8 @@ use crate::Settings;
 pub type SignupDeps = crm_signup::Deps<S3Store, SqsQueue>;
 /// sync-worker's dependencies on S3 and SQS.
 pub type WorkerDeps = sync_worker::Deps<S3Store, SqsQueue>;
+/// export-callback's dependencies on S3 (state and export buckets) and SQS.
+pub type CallbackDeps = export_callback::Deps<S3Store, S3Store, SqsQueue>;
 
 /// The resolver the functions get: the settings for `NAME` / `env:` references, and Secrets
 /// Manager on the stack's endpoint for ARNs.
@@ -44,6 +46,20 @@ pub async fn sync_worker(settings: &Settings, sdk: &SdkConfig) -> Result<WorkerD
     let store = S3Store::new(s3.clone(), config.state_bucket.clone());
     let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
     Ok(config.into_deps(http_client(HttpTimeouts::default()), store, queue, s3)?)
+}
+
+/// export-callback's [`export_callback::Config`] and deps from `settings`.
+pub async fn export_callback(
+    settings: &Settings,
+    sdk: &SdkConfig,
+) -> Result<CallbackDeps, LocalError> {
+    let config =
+        export_callback::Config::from_env(&settings.env(), &secrets(settings, sdk)).await?;
+    let s3 = s3_client(sdk);
+    let state = S3Store::new(s3.clone(), config.state_bucket.clone());
+    let exports = S3Store::new(s3, config.export_bucket.clone());
+    let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
+    Ok(config.into_deps(state, exports, queue))
 }
 
 /// A configuration error keeps its variable (exit 2 naming it); the sources' errors name

@@ -40,7 +40,7 @@ pub use error::LocalError;
 use crate::Settings;
 use aws::Aws;
 use config::{GATEWAY_TIMEOUT, LocalConfig};
-use gateway::{Gateway, HttpFunction};
+use gateway::{Gateway, HttpFunction, Routes};
 use invocation::Function;
 use poller::{Poller, QueueSource};
 use vendors::{SandboxUrls, Vendors};
@@ -65,6 +65,10 @@ pub struct Ready {
     pub moto_pid: Option<u32>,
     /// The state bucket.
     pub state_bucket: String,
+    /// The export bucket (the sandbox writes its segment exports there).
+    pub export_bucket: String,
+    /// Braze's export callback: `POST <export_callback>?job=..&exp=..&sig=..`.
+    pub export_callback: String,
     /// The sync queue.
     pub sync_queue_url: String,
     /// Its dead-letter queue.
@@ -131,6 +135,33 @@ pub async fn run(options: Options, settings: &Settings) -> Result<Stopped, Local
     Ok(stopped)
 }
 
+/// The export callback's public URL (`relay export start` signs it).
+const EXPORT_CALLBACK_URL: &str = "EXPORT_CALLBACK_URL";
+
+/// What the stack adds for exports unless the operator set it: the callback's URL on the
+/// gateway, and a secret for this run (random, written by `--env-out` so `relay export start`
+/// signs with the same one).
+fn export_variables(settings: &Settings, gateway: &str) -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    if settings.get(EXPORT_CALLBACK_URL).is_none() {
+        vars.push((
+            EXPORT_CALLBACK_URL.to_owned(),
+            format!("{gateway}/braze/export-callback"),
+        ));
+    }
+    if settings.get("EXPORT_CALLBACK_SECRET").is_none()
+        && settings.get("EXPORT_CALLBACK_SECRET_SECRET").is_none()
+    {
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        vars.push(("EXPORT_CALLBACK_SECRET".to_owned(), secret));
+    }
+    vars
+}
+
 impl Stack {
     /// Starts everything; on an error, stops what was started before returning it.
     pub async fn start(options: &Options, settings: &Settings) -> Result<Stack, LocalError> {
@@ -168,12 +199,20 @@ impl Stack {
         let bound = Gateway::bind(options.port).await?;
         let mut added: Vec<(String, String)> = aws.variables();
         added.push((config::STATE_BUCKET.into(), resources.state_bucket.clone()));
+        added.push((
+            config::EXPORT_BUCKET.into(),
+            resources.export_bucket.clone(),
+        ));
         added.push(("SYNC_QUEUE_URL".into(), resources.sync.queue_url.clone()));
         added.push(("SYNC_DLQ_URL".into(), resources.sync.dlq_url.clone()));
         added.extend(vendors.variables(settings));
         if settings.get("RELAY_PUBLIC_URL").is_none() {
             added.push(("RELAY_PUBLIC_URL".into(), bound.url().to_owned()));
         }
+        added.extend(export_variables(settings, bound.url()));
+        vendors
+            .export_into(&resources.export_bucket, aws.endpoint(), aws.region())
+            .await?;
         let functions_settings = added
             .iter()
             .fold(settings.clone(), |merged, (name, value)| {
@@ -181,6 +220,7 @@ impl Stack {
             });
         let signup = Arc::new(functions::crm_signup(&functions_settings, &aws.sdk).await?);
         let worker = Arc::new(functions::sync_worker(&functions_settings, &aws.sdk).await?);
+        let callback = Arc::new(functions::export_callback(&functions_settings, &aws.sdk).await?);
         if let Some(path) = &options.env_out {
             let mut vars = added.clone();
             for (name, value) in env_out::source_variables(&functions_settings) {
@@ -193,17 +233,33 @@ impl Stack {
                 source,
             })?;
         }
-        let gateway = bound.serve(HttpFunction {
-            function: Function {
-                name: "crm-signup",
-                region: aws.region().to_owned(),
-                timeout: GATEWAY_TIMEOUT,
+        let gateway = bound.serve(Routes {
+            webhooks: HttpFunction {
+                function: Function {
+                    name: "crm-signup",
+                    region: aws.region().to_owned(),
+                    timeout: GATEWAY_TIMEOUT,
+                },
+                handler: Arc::new(move |request| {
+                    let deps = Arc::clone(&signup);
+                    async move { crm_signup::handler(&deps, request).await }.boxed()
+                }),
+                bad_request: Arc::new(|error| crm_signup::Problem::from(error).into_response()),
             },
-            handler: Arc::new(move |request| {
-                let deps = Arc::clone(&signup);
-                async move { crm_signup::handler(&deps, request).await }.boxed()
+            export_callback: Some(HttpFunction {
+                function: Function {
+                    name: "export-callback",
+                    region: aws.region().to_owned(),
+                    timeout: GATEWAY_TIMEOUT,
+                },
+                handler: Arc::new(move |request| {
+                    let deps = Arc::clone(&callback);
+                    async move { export_callback::handler(&deps, request).await }.boxed()
+                }),
+                bad_request: Arc::new(|error| {
+                    relay_lambda::problem::Problem::from(error).into_response()
+                }),
             }),
-            bad_request: Arc::new(|error| crm_signup::Problem::from(error).into_response()),
         });
         let sync_poller = Poller::start(
             sqs_client(&aws.sdk),
@@ -228,6 +284,11 @@ impl Stack {
             aws_endpoint: aws.endpoint().to_owned(),
             moto_pid: aws.moto_pid(),
             state_bucket: resources.state_bucket,
+            export_bucket: resources.export_bucket,
+            export_callback: functions_settings
+                .get(EXPORT_CALLBACK_URL)
+                .unwrap_or_default()
+                .to_owned(),
             sync_queue_url: resources.sync.queue_url,
             sync_dlq_url: resources.sync.dlq_url,
             sandbox: vendors.sandbox_urls(),

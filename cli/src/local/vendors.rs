@@ -148,6 +148,37 @@ impl Vendors {
         }
     }
 
+    /// Points the sandbox's segment exports at `bucket` on the stack's S3 (`endpoint`, empty
+    /// for AWS itself), as a workspace's S3 export setting points Braze at its bucket; nothing
+    /// for the real APIs, whose export bucket is configured in Braze's dashboard.
+    pub async fn export_into(
+        &self,
+        bucket: &str,
+        endpoint: &str,
+        region: &str,
+    ) -> Result<(), LocalError> {
+        match self {
+            Vendors::Real => Ok(()),
+            #[cfg(feature = "sandbox")]
+            Vendors::Sandbox(sandbox) => {
+                let storage = sandbox::ExportStorage {
+                    bucket: bucket.to_owned(),
+                    endpoint: (!endpoint.is_empty()).then(|| endpoint.to_owned()),
+                    region: region.to_owned(),
+                };
+                sandbox
+                    .admin()
+                    .set_export_storage(&storage)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| LocalError::Function {
+                        function: "sandbox",
+                        message: format!("setting its export bucket failed: {error}"),
+                    })
+            }
+        }
+    }
+
     /// Stops the sandbox (nothing to do for the real APIs).
     pub async fn stop(self) {
         match self {

@@ -169,8 +169,8 @@ async fn when_braze_calls_back_then_one_job_per_file_of_the_export_is_queued_onc
         .into_iter()
         .map(|job_message| match job_message {
             Job::ExportFile(file) => {
-                assert_eq!(file.job, job);
-                (file.file, file.key)
+                assert_eq!(file.export, job);
+                (file.index, file.key)
             }
             other => panic!("not an export_file job: {other:?}"),
         })
@@ -307,7 +307,9 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
     let (status, body) = stack.callback(&query, r#"{"success":true}"#).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["type"], "urn:lifecycle-relay:problem:dispatch-failed");
-    assert_eq!(stack.manifest(&job).await.state, ExportState::Requested);
+    let failed = stack.manifest(&job).await;
+    assert_eq!(failed.state, ExportState::Dispatching);
+    assert!(failed.error.unwrap().contains("send the callback again"));
 
     stack.deps.queue = good_queue;
     let (status, body) = stack.callback(&query, r#"{"success":true}"#).await;
@@ -317,4 +319,36 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
         "{body}"
     );
     assert_eq!(stack.queued().await.len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_job_was_cancelled_then_braze_calling_back_changes_nothing() {
+    let stack = Stack::start().await;
+    let job = stack.job("seg-5", Some("p-5")).await;
+    stack
+        .file(&format!(
+            "braze-exports/segment-export/seg-5/{}/p-5/a.zip",
+            Utc::now().format("%Y-%m-%d")
+        ))
+        .await;
+    Manifests::new(&stack.deps.state)
+        .update(&job, |m| {
+            m.state = ExportState::Cancelled;
+            relay_core::export::manifest::Change::Write
+        })
+        .await
+        .unwrap();
+    let (status, body) = stack
+        .callback(
+            &signed_query(SECRET, &job, Duration::hours(1)),
+            r#"{"success":true}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["outcome"], &body["state"]),
+        (&Value::from("already-handled"), &Value::from("cancelled"))
+    );
+    assert!(stack.queued().await.is_empty());
+    assert_eq!(stack.manifest(&job).await.state, ExportState::Cancelled);
 }

@@ -73,6 +73,7 @@ impl ExportConfig {
                 max_ratio: positive(env, "EXPORT_MAX_RATIO", limits.max_ratio)?,
                 ..limits
             },
+            ..defaults
         };
         Ok(Some(ExportConfig {
             bucket,

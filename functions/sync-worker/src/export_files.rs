@@ -38,6 +38,7 @@ pub struct ExportFiles {
 /// One `export_file` message of the batch.
 pub(crate) struct FileMessage {
     pub(crate) message_id: String,
+    pub(crate) receipt_handle: Option<String>,
     pub(crate) job: ExportFileJob,
 }
 
@@ -50,18 +51,31 @@ pub(crate) enum FileVerdict {
 }
 
 /// Reads every file of the batch concurrently until `deadline`; leases last until
-/// `lease_until` (the invocation's end).
+/// `lease_until` (the invocation's end), and the messages stay hidden as long, whatever the
+/// queue's visibility timeout.
 pub(crate) async fn sync_files<S: ObjectStore, Q: JobQueue>(
     deps: &Deps<S, Q>,
     files: &[FileMessage],
     deadline: Instant,
     lease_until: DateTime<Utc>,
 ) -> Vec<FileVerdict> {
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let handles: Vec<String> = files
+        .iter()
+        .filter_map(|file| file.receipt_handle.clone())
+        .collect();
+    let hidden_for = (lease_until - Utc::now()).to_std().unwrap_or_default() + HIDDEN_SLACK;
+    deps.queue.keep_hidden(&handles, hidden_for).await;
     let work = files
         .iter()
         .map(|file| sync_one(deps, file, deadline, lease_until));
     futures::future::join_all(work).await
 }
+
+/// Time past the lease that a file's message stays hidden: the answer to SQS takes a moment.
+const HIDDEN_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn sync_one<S: ObjectStore, Q: JobQueue>(
     deps: &Deps<S, Q>,
@@ -85,13 +99,16 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         exports.bucket.clone(),
         file.job.key.clone(),
     );
+    // Each attempt holds its own lease: a copy of the message delivered while this one
+    // still reads the file finds it busy.
+    let owner = format!("{}/{}", file.message_id, uuid::Uuid::new_v4().simple());
     let outcome = sync
-        .run(&file.job, source, &file.message_id, deadline, lease_until)
+        .run(&file.job, source, &owner, deadline, lease_until)
         .await;
     let (verdict, outcome_name) = match outcome {
-        Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state_name(state)),
+        Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state.as_str()),
         Ok(FileOutcome::NotRead(reason)) => {
-            tracing::info!(job = %file.job.job, file = file.job.file, reason, "export file not read");
+            tracing::info!(job = %file.job.export, file = file.job.index, reason, "export file not read");
             (FileVerdict::Done, "not_read")
         }
         Ok(FileOutcome::TakenOver) => (FileVerdict::Done, "taken_over"),
@@ -121,18 +138,10 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         Err(error) => (FileVerdict::Retry(error.to_string()), "state_error"),
     };
     tracing::info!(
-        job = %file.job.job,
-        file = file.job.file,
+        job = %file.job.export,
+        file = file.job.index,
         outcome = outcome_name,
         "export file handled"
     );
     verdict
-}
-
-fn state_name(state: relay_core::export::progress::FileState) -> &'static str {
-    match state {
-        relay_core::export::progress::FileState::Done => "done",
-        relay_core::export::progress::FileState::Failed => "failed",
-        relay_core::export::progress::FileState::Reading => "reading",
-    }
 }

@@ -154,6 +154,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
                 receive_counts.insert(id.clone(), receive_count(message));
                 files.push(FileMessage {
                     message_id: id,
+                    receipt_handle: message.receipt_handle.clone(),
                     job,
                 });
             }

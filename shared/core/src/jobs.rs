@@ -10,7 +10,7 @@
 //! - `contact`: one contact per message, written by earlier relays; still read, as a
 //!   `contacts` job of one, so messages queued before an upgrade are not lost;
 //! - `export_file`: one file of a Braze segment export to read and sync (the export callback
-//!   writes one per file).
+//!   writes one per file): `{"export": <job id>, "index": <file index>, "key": <S3 key>}`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,9 +38,9 @@ pub enum Job {
 #[serde(deny_unknown_fields)]
 pub struct ExportFileJob {
     /// The export job (its manifest says what to do with the users).
-    pub job: JobId,
+    pub export: JobId,
     /// The file's index in the manifest's `files`: names its progress document.
-    pub file: usize,
+    pub index: usize,
     /// The file's key in the export bucket.
     pub key: String,
 }
@@ -284,8 +284,8 @@ mod tests {
     #[test]
     fn when_an_export_file_job_is_encoded_then_it_decodes_and_bad_job_ids_are_refused() {
         let job = Job::ExportFile(ExportFileJob {
-            job: JobId::parse("20261206T160000Z-1a2b3c4d").unwrap(),
-            file: 3,
+            export: JobId::parse("20261206T160000Z-1a2b3c4d").unwrap(),
+            index: 3,
             key: "segment-export/seg/2026-12-06/p-1/a.zip".into(),
         });
         let body = job.encode();

@@ -277,6 +277,10 @@ mod tests {
         async fn send(&self, _bodies: &[String]) -> SendReport {
             std::future::pending().await
         }
+
+        async fn keep_hidden(&self, _handles: &[String], _for: Duration) -> usize {
+            std::future::pending().await
+        }
     }
 
     #[tokio::test(start_paused = true)]

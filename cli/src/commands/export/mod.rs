@@ -71,10 +71,11 @@ fn job_id(job: &str) -> Result<JobId, CliError> {
 
 /// The CLI error of a failed start or cancel.
 fn control_error(error: ControlError) -> CliError {
-    match error {
-        ControlError::UnknownJob(job) => unknown_job(&job),
+    match &error {
+        ControlError::UnknownJob(job) => unknown_job(job),
         ControlError::Manifest(error) => CliError::failed(format!("state bucket: {error}")),
-        ControlError::Braze(error) => CliError::failed(error.to_string()),
+        ControlError::Refused { .. } => CliError::failed(error.to_string()),
+        ControlError::Invalid(problem) => CliError::usage(problem.clone()),
     }
 }
 

@@ -90,9 +90,9 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
     let manifest = start_export(&store, &braze, &signer, &request, Utc::now())
         .await
         .map_err(|error| match error {
-            ControlError::Braze(reason) => CliError::failed(format!(
-                "the export of segment {} was not started: {reason} (the job is recorded as \
-                 failed; `relay export status` lists it)",
+            ControlError::Refused { job, source } => CliError::failed(format!(
+                "the export of segment {} was not started: Braze: {source} (job {job} is \
+                 recorded as failed)",
                 request.segment_id
             )),
             other => control_error(other),

@@ -35,6 +35,9 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     interval_ms: u64,
+    /// With `--watch`: give up after this many seconds (exit 1, the status so far printed).
+    #[arg(long, value_name = "SECS", requires = "watch")]
+    timeout_secs: Option<u64>,
 }
 
 /// The `--json` document of one job: [`ExportStatus`] and where its rejected lines are.
@@ -73,13 +76,31 @@ pub async fn run(args: Args, context: &Context) -> Result<Outcome, CliError> {
     };
     let (bucket, store) = state_store(&context.settings).await?;
     let status = if args.watch {
-        watch(
+        let until = args
+            .timeout_secs
+            .map(|secs| tokio::time::Instant::now() + Duration::from_secs(secs));
+        let (status, ended) = watch(
             &store,
             &job,
             Duration::from_millis(args.interval_ms),
+            until,
             context.json,
         )
-        .await?
+        .await?;
+        if !ended {
+            let view = StatusView {
+                rejects: format!("s3://{bucket}/{}", job.rejects_prefix()),
+                status: &status,
+            };
+            let text = format!(
+                "{}\ngave up watching after {} s: the job is still {}",
+                text(&view),
+                args.timeout_secs.unwrap_or_default(),
+                status.manifest.state.as_str()
+            );
+            return Ok(Outcome::new(Exit::Failed, &view, text));
+        }
+        status
     } else {
         load(&store, &job).await?
     };
@@ -98,20 +119,23 @@ async fn load(store: &S3Store, job: &JobId) -> Result<ExportStatus, CliError> {
         .ok_or_else(|| unknown_job(job))
 }
 
-/// Polls every `interval` until the job ends, drawing its files on a progress bar (only on a
-/// terminal and not with `--json`); the final status.
+/// Polls every `interval` until the job ends or `until` passes, drawing its files on a
+/// progress bar (only on a terminal and not with `--json`); the last status, and whether the
+/// job ended.
 async fn watch(
     store: &S3Store,
     job: &JobId,
     interval: Duration,
+    until: Option<tokio::time::Instant>,
     json: bool,
-) -> Result<ExportStatus, CliError> {
+) -> Result<(ExportStatus, bool), CliError> {
     let bar = progress(0, "waiting", json);
     loop {
         let status = load(store, job).await?;
-        if status.manifest.state.is_final() {
+        let ended = status.manifest.state.is_final();
+        if ended || until.is_some_and(|until| tokio::time::Instant::now() >= until) {
             bar.finish_and_clear();
-            return Ok(status);
+            return Ok((status, ended));
         }
         bar.set_length(status.files_total as u64);
         bar.set_position((status.files_done + status.files_failed) as u64);

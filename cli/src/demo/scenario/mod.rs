@@ -1,6 +1,7 @@
-//! The four scenes, in order; each checks its expectations into the report.
+//! The five scenes, in order; each checks its expectations into the report.
 
 mod dead_letters;
+mod export;
 mod outage;
 mod scim;
 mod signups;
@@ -19,6 +20,7 @@ pub(super) async fn play(demo: &Demo) -> Result<Report, CliError> {
     outage::play(demo, &mut report).await?;
     dead_letters::play(demo, &mut report).await?;
     scim::play(demo, &mut report).await?;
+    export::play(demo, &mut report).await?;
     Ok(report)
 }
 

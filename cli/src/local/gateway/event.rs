@@ -1,5 +1,5 @@
-//! An HTTP request as the API Gateway HTTP API (payload 2.0) event the route
-//! `POST /webhooks/{source}` would deliver to Lambda.
+//! An HTTP request as the API Gateway HTTP API (payload 2.0) event its route
+//! (`POST /webhooks/{source}`, `POST /braze/export-callback`) would deliver to Lambda.
 //!
 //! As API Gateway does: header names lower-case, repeated headers joined with `,`, cookies
 //! moved from `Cookie` into `cookies`, `X-Forwarded-For` / `-Port` / `-Proto` and
@@ -16,7 +16,9 @@ use http::{HeaderMap, Method, Uri};
 use serde_json::{Map, Value, json};
 
 /// The route key of the webhook route.
-pub const ROUTE_KEY: &str = "POST /webhooks/{source}";
+pub const WEBHOOK_ROUTE_KEY: &str = "POST /webhooks/{source}";
+/// The route key of the export callback route.
+pub const EXPORT_CALLBACK_ROUTE_KEY: &str = "POST /braze/export-callback";
 
 /// What the gateway knows of one request.
 #[derive(Debug)]
@@ -33,8 +35,10 @@ pub struct Incoming<'a> {
     pub peer: SocketAddr,
     /// The gateway's own address (its port is `X-Forwarded-Port`).
     pub local: SocketAddr,
-    /// The `{source}` path parameter, decoded.
-    pub source: &'a str,
+    /// The matched route's key (`POST /webhooks/{source}`).
+    pub route_key: &'a str,
+    /// The route's path parameters, decoded (`source`); none for a route without any.
+    pub path_parameters: &'a [(&'a str, &'a str)],
     /// API Gateway's request id (`requestContext.requestId`).
     pub request_id: &'a str,
     /// The X-Ray trace header to add.
@@ -91,7 +95,7 @@ pub fn event(incoming: &Incoming<'_>) -> Value {
         .and_then(|value| value.to_str().ok());
     let mut event = json!({
         "version": "2.0",
-        "routeKey": ROUTE_KEY,
+        "routeKey": incoming.route_key,
         "rawPath": incoming.uri.path(),
         "rawQueryString": raw_query,
         "headers": headers,
@@ -108,14 +112,21 @@ pub fn event(incoming: &Incoming<'_>) -> Value {
                 "userAgent": user_agent,
             },
             "requestId": incoming.request_id,
-            "routeKey": ROUTE_KEY,
+            "routeKey": incoming.route_key,
             "stage": "$default",
             "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
             "timeEpoch": now.timestamp_millis(),
         },
-        "pathParameters": { "source": incoming.source },
         "isBase64Encoded": false,
     });
+    if !incoming.path_parameters.is_empty() {
+        let parameters: Map<String, Value> = incoming
+            .path_parameters
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
+            .collect();
+        event["pathParameters"] = parameters.into();
+    }
     if !cookies.is_empty() {
         event["cookies"] = cookies.into();
     }

@@ -1,5 +1,6 @@
 //! The API Gateway HTTP API of the stack on one loopback port: `POST /webhooks/{source}`
-//! invokes the HTTP function with the event API Gateway would send ([`event`]), through
+//! (crm-signup) and `POST /braze/export-callback` (export-callback) invoke their HTTP function
+//! with the event API Gateway would send ([`event`]), through
 //! relay-lambda's edge ([`relay_lambda::http_edge::answer`]: the same conversion, the same
 //! 400 for an event that cannot become a request, the same response document as on Lambda);
 //! everything else is API Gateway's `404 {"message":"Not Found"}`.
@@ -68,9 +69,18 @@ pub struct HttpFunction {
     pub bad_request: BadRequest,
 }
 
+/// The functions behind the routes.
+#[derive(Clone)]
+pub struct Routes {
+    /// `POST /webhooks/{source}`.
+    pub webhooks: HttpFunction,
+    /// `POST /braze/export-callback`, when the stack serves exports.
+    pub export_callback: Option<HttpFunction>,
+}
+
 #[derive(Clone)]
 struct GatewayState {
-    function: HttpFunction,
+    routes: Routes,
     local: SocketAddr,
 }
 
@@ -95,16 +105,22 @@ impl Bound {
         &self.url
     }
 
-    /// Serves `function` on the webhook route.
-    pub fn serve(self, function: HttpFunction) -> Gateway {
-        let router = Router::new()
-            .route(
-                "/webhooks/{source}",
-                post(webhook).fallback(|| async { not_found() }),
-            )
+    /// Serves the routes' functions.
+    pub fn serve(self, routes: Routes) -> Gateway {
+        let mut router = Router::new().route(
+            "/webhooks/{source}",
+            post(webhook).fallback(|| async { not_found() }),
+        );
+        if routes.export_callback.is_some() {
+            router = router.route(
+                "/braze/export-callback",
+                post(export_callback).fallback(|| async { not_found() }),
+            );
+        }
+        let router = router
             .fallback(|| async { not_found() })
             .with_state(GatewayState {
-                function,
+                routes,
                 local: self.local,
             });
         let (stop, mut stopped) = watch::channel(false);
@@ -147,9 +163,12 @@ impl Gateway {
         })
     }
 
-    /// Binds 127.0.0.1:`port` and serves `function` on the webhook route.
+    /// Binds 127.0.0.1:`port` and serves `function` on the webhook route only.
     pub async fn start(port: u16, function: HttpFunction) -> Result<Gateway, LocalError> {
-        Ok(Gateway::bind(port).await?.serve(function))
+        Ok(Gateway::bind(port).await?.serve(Routes {
+            webhooks: function,
+            export_callback: None,
+        }))
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -178,6 +197,45 @@ async fn webhook(
     let Ok(Path(source)) = source else {
         return not_found();
     };
+    let route = Matched {
+        function: &state.routes.webhooks,
+        key: event::WEBHOOK_ROUTE_KEY,
+        parameters: &[("source", &source)],
+    };
+    forward(route, state.local, peer, request).await
+}
+
+/// `POST /braze/export-callback`.
+async fn export_callback(
+    State(state): State<GatewayState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    let Some(function) = &state.routes.export_callback else {
+        return not_found();
+    };
+    let route = Matched {
+        function,
+        key: event::EXPORT_CALLBACK_ROUTE_KEY,
+        parameters: &[],
+    };
+    forward(route, state.local, peer, request).await
+}
+
+/// The route a request matched.
+struct Matched<'a> {
+    function: &'a HttpFunction,
+    key: &'static str,
+    parameters: &'a [(&'a str, &'a str)],
+}
+
+/// Reads the body and invokes the route's function with the event API Gateway would send.
+async fn forward(
+    route: Matched<'_>,
+    local: SocketAddr,
+    peer: SocketAddr,
+    request: axum::extract::Request,
+) -> Response {
     let request_id = BASE64.encode(&uuid::Uuid::new_v4().as_bytes()[..10]);
     let (parts, body) = request.into_parts();
     let mut response = match read_body(body).await {
@@ -189,12 +247,13 @@ async fn webhook(
                 headers: &parts.headers,
                 body: &body,
                 peer,
-                local: state.local,
-                source: &source,
+                local,
+                route_key: route.key,
+                path_parameters: route.parameters,
                 request_id: &request_id,
                 trace_id: &trace_id,
             });
-            invoke(&state.function, event, &trace_id).await
+            invoke(route.function, event, &trace_id).await
         }
         Err(Unread::TooLarge) => {
             gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")

@@ -42,12 +42,53 @@ pub enum ControlError {
     /// The state bucket.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    /// Braze refused or failed; for a start, the job is recorded as failed.
-    #[error("Braze: {0}")]
-    Braze(#[from] BrazeError),
+    /// Braze refused or failed the start; the job is recorded as failed.
+    #[error("export job {job} was not started: Braze: {source}")]
+    Refused {
+        /// The job, recorded as failed.
+        job: JobId,
+        /// Braze's answer.
+        source: BrazeError,
+    },
+    /// The request would export what the sync cannot use; nothing was written or sent.
+    #[error("{0}")]
+    Invalid(String),
     /// No such job.
     #[error("no export job {0} in the state bucket")]
     UnknownJob(JobId),
+}
+
+/// Fields every export must carry: the sync's Userflow id and its de-duplication key.
+pub const REQUIRED_FIELDS: [&str; 2] = ["external_id", "braze_id"];
+
+impl StartExport {
+    /// Refuses fields the sync cannot use: without [`REQUIRED_FIELDS`] nobody is synced (or
+    /// duplicates are not recognised); with `custom_attributes` named alongside a list of
+    /// custom attributes, Braze exports every custom attribute and ignores the list.
+    pub fn check(&self) -> Result<(), ControlError> {
+        if self.segment_id.trim().is_empty() {
+            return Err(ControlError::Invalid("the segment id is empty".into()));
+        }
+        let missing: Vec<&str> = REQUIRED_FIELDS
+            .into_iter()
+            .filter(|field| !self.fields.iter().any(|f| f == field))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ControlError::Invalid(format!(
+                "fields_to_export must include {}: the sync needs them",
+                missing.join(" and ")
+            )));
+        }
+        if !self.custom_attributes.is_empty()
+            && self.fields.iter().any(|f| f == "custom_attributes")
+        {
+            return Err(ControlError::Invalid(
+                "name either `custom_attributes` among the fields (every custom attribute) or a list of custom attributes, not both: Braze ignores the list when the field is named"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Starts an export: the manifest, then Braze's `/users/export/segment` with a signed callback.
@@ -58,6 +99,7 @@ pub async fn start_export<S: ObjectStore>(
     request: &StartExport,
     now: DateTime<Utc>,
 ) -> Result<ExportManifest, ControlError> {
+    request.check()?;
     let job = JobId::generate(now);
     let expires_at = now + request.callback_ttl;
     let manifests = Manifests::new(state);
@@ -99,7 +141,7 @@ pub async fn start_export<S: ObjectStore>(
                     Change::Write
                 })
                 .await?;
-            return Err(error.into());
+            return Err(ControlError::Refused { job, source: error });
         }
     };
     let manifest = manifests

@@ -7,11 +7,13 @@
 //! 2. `success: false` records the job as failed;
 //! 3. the files are listed and written into the manifest with the state `dispatching`
 //!    (compare-and-swap: of two callbacks at once, one goes on, the other sees `dispatching`);
-//! 4. the jobs are enqueued, every entry's result checked; if any failed, the manifest goes
-//!    back to `requested` and the caller answers 5xx, so a retried callback dispatches again
-//!    (a callback that died half way leaves `dispatching`, which another callback takes over
-//!    after [`STALE_DISPATCH`]): a file enqueued twice is read once, because its reader holds
-//!    a lease and a finished file is not read again;
+//! 4. the jobs are enqueued, every entry's result checked; if any failed, the manifest keeps
+//!    `dispatching` with the failure as its error and the caller answers 5xx: the files that
+//!    were queued are read meanwhile, the job cannot complete until every file is, and the
+//!    next callback dispatches again at once (a callback that died half way leaves
+//!    `dispatching` without an error, which another callback takes over after
+//!    [`STALE_DISPATCH`]); a file enqueued twice is read once, because its reader holds a lease
+//!    and a finished file is not read again;
 //! 5. `dispatched`, then the job completes at once if it has no file (or all already ended).
 
 use std::time::Duration;
@@ -215,10 +217,10 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
             .files
             .iter()
             .enumerate()
-            .map(|(file, key)| {
+            .map(|(index, key)| {
                 Job::ExportFile(ExportFileJob {
-                    job: job.clone(),
-                    file,
+                    export: job.clone(),
+                    index,
                     key: key.clone(),
                 })
                 .encode()
@@ -226,33 +228,34 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
             .collect();
         let report = self.queue.send(&bodies).await;
         if let Some((_, first)) = report.failed.first() {
-            // Hand the dispatch back so a retried callback starts over at once (files that
-            // were enqueued will be read once: see the module documentation).
-            manifests
-                .update(job, |m| {
-                    if m.state == ExportState::Dispatching {
-                        m.state = ExportState::Requested;
-                        Change::Write
-                    } else {
-                        Change::Keep
-                    }
-                })
-                .await?;
-            return Err(DispatchError::Enqueue {
+            let error = DispatchError::Enqueue {
                 failed: report.failed.len(),
                 total: bodies.len(),
                 detail: first.to_string(),
-            });
+            };
+            // The files already queued are read meanwhile; the job cannot complete before the
+            // others are queued too, which the next callback does at once (see `settled`).
+            let reason = format!("{error}; send the callback again");
+            manifests
+                .update(job, |m| {
+                    if m.state != ExportState::Dispatching {
+                        return Change::Keep;
+                    }
+                    m.error = Some(reason.clone());
+                    Change::Write
+                })
+                .await?;
+            return Err(error);
         }
         let files = manifest.files.len();
         manifests
             .update(job, |m| {
-                if m.state == ExportState::Dispatching {
-                    m.state = ExportState::Dispatched;
-                    Change::Write
-                } else {
-                    Change::Keep
+                if m.state != ExportState::Dispatching {
+                    return Change::Keep;
                 }
+                m.state = ExportState::Dispatched;
+                m.error = None;
+                Change::Write
             })
             .await?;
         let state = complete_if_last(self.state, job)
@@ -286,6 +289,9 @@ impl<S: ObjectStore, E: ObjectStore, Q: JobQueue> Dispatcher<'_, S, E, Q> {
 fn settled(manifest: &ExportManifest, now: DateTime<Utc>) -> Option<Dispatch> {
     match manifest.state {
         ExportState::Requested => None,
+        // A dispatch that failed to queue every file, or that was left half done, is taken
+        // over; one still running is not.
+        ExportState::Dispatching if manifest.error.is_some() => None,
         ExportState::Dispatching => {
             let stale = now.signed_duration_since(manifest.updated_at)
                 > chrono::Duration::from_std(STALE_DISPATCH).expect("a small duration");

@@ -339,15 +339,32 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
         })
     }
 
-    /// Every job id in the state bucket, oldest first (ids sort by time).
+    /// Moves the job from state `from` to `to`; a job in any other state is left as it is.
+    /// Returns the manifest as it now stands.
+    pub async fn transition(
+        &self,
+        job: &JobId,
+        from: ExportState,
+        to: ExportState,
+    ) -> Result<Option<ExportManifest>, ManifestError> {
+        self.update(job, |m| {
+            if m.state == from {
+                m.state = to;
+                Change::Write
+            } else {
+                Change::Keep
+            }
+        })
+        .await
+    }
+
+    /// Every job id in the state bucket, oldest first (ids sort by time): the job folders
+    /// only, not the progress documents and rejects inside them.
     pub async fn jobs(&self) -> Result<Vec<JobId>, ManifestError> {
-        let keys = self.store.list(EXPORTS_PREFIX).await?;
-        Ok(keys
+        let folders = self.store.list_folders(EXPORTS_PREFIX).await?;
+        Ok(folders
             .iter()
-            .filter_map(|key| {
-                key.strip_prefix(EXPORTS_PREFIX)?
-                    .strip_suffix("/manifest.json")
-            })
+            .filter_map(|folder| folder.strip_prefix(EXPORTS_PREFIX)?.strip_suffix('/'))
             .filter_map(|id| JobId::parse(id).ok())
             .collect())
     }

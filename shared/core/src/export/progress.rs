@@ -28,7 +28,8 @@ use crate::store::{ObjectStore, PutIfAbsent, PutIfMatch, StoreError, Version};
 pub struct FileCounts {
     /// Lines read (blank lines not counted).
     pub lines: u64,
-    /// Lines that were users (decoded, whatever happened next).
+    /// Lines that were users: decoded and not rejected
+    /// (`upserted + skipped + duplicates`; `users + rejected = lines`).
     pub users: u64,
     /// Users upserted into Userflow.
     pub upserted: u64,
@@ -41,6 +42,15 @@ pub struct FileCounts {
     pub rejected: u64,
     /// Attribute values left out because Userflow cannot hold them (nested objects).
     pub dropped_attributes: u64,
+}
+
+impl FileCounts {
+    /// Counts one finished line that was a user (not a reject), with `what` became of it.
+    pub fn user(&mut self, what: impl FnOnce(&mut FileCounts)) {
+        self.lines += 1;
+        self.users += 1;
+        what(self);
+    }
 }
 
 impl AddAssign for FileCounts {
@@ -65,6 +75,17 @@ pub enum FileState {
     Done,
     /// The file cannot be read (truncated, corrupt, refused by a guard); `error` says why.
     Failed,
+}
+
+impl FileState {
+    /// The state's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Reading => "reading",
+            FileState::Done => "done",
+            FileState::Failed => "failed",
+        }
+    }
 }
 
 /// Who is reading a file, until when.
@@ -209,11 +230,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                     .await?
                 {
                     PutIfAbsent::Created => {
-                        self.version = self
-                            .store
-                            .get_versioned(&self.key)
-                            .await?
-                            .map(|v| v.version);
+                        self.refresh_version().await?;
                         return Ok(Claim::Reading(progress));
                     }
                     PutIfAbsent::AlreadyExists => continue,
@@ -242,11 +259,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                 .await?
             {
                 PutIfMatch::Written => {
-                    self.version = self
-                        .store
-                        .get_versioned(&self.key)
-                        .await?
-                        .map(|v| v.version);
+                    self.refresh_version().await?;
                     return Ok(Claim::Reading(progress));
                 }
                 PutIfMatch::Changed => continue,
@@ -267,19 +280,21 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             .await?
         {
             PutIfMatch::Written => {
-                // S3 answers PutObject with the new ETag, but the store trait keeps writes
-                // simple: read it back (one small GET per checkpoint).
-                self.version = self
-                    .store
-                    .get_versioned(&self.key)
-                    .await?
-                    .map(|v| v.version);
+                self.refresh_version().await?;
                 Ok(Saved::Saved)
             }
-            PutIfMatch::Changed => {
-                self.version = None;
-                Ok(Saved::Lost)
-            }
+            // Changed, or our own write answered twice (the SDK retried a PutObject whose
+            // first answer was lost): only another reader's lease means the file was taken.
+            PutIfMatch::Changed => match self.store.get_versioned(&self.key).await? {
+                Some(current) if self.decode(&current.body)? == *progress => {
+                    self.version = Some(current.version);
+                    Ok(Saved::Saved)
+                }
+                _ => {
+                    self.version = None;
+                    Ok(Saved::Lost)
+                }
+            },
         }
     }
 
@@ -290,6 +305,14 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
         if self.save(progress).await? == Saved::Lost {
             return Ok(Saved::Lost);
         }
+        self.mark_finished().await?;
+        Ok(Saved::Saved)
+    }
+
+    /// Writes the file's `finished/` marker and completes the job if this was its last file.
+    /// Repeatable: a file found ended may have lost its marker to a crash or an S3 error
+    /// between its final checkpoint and the marker, and would hold the job open for good.
+    pub async fn mark_finished(&self) -> Result<(), ProgressError> {
         self.store
             .put(
                 &finished_key(&self.job, self.index),
@@ -298,7 +321,18 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             )
             .await?;
         complete_if_last(self.store, &self.job).await?;
-        Ok(Saved::Saved)
+        Ok(())
+    }
+
+    /// The document's version after our write. S3 answers PutObject with the new ETag, but
+    /// the store trait keeps writes simple: one small GET per write.
+    async fn refresh_version(&mut self) -> Result<(), ProgressError> {
+        self.version = self
+            .store
+            .get_versioned(&self.key)
+            .await?
+            .map(|v| v.version);
+        Ok(())
     }
 
     fn decode(&self, body: &[u8]) -> Result<FileProgress, ProgressError> {
@@ -509,6 +543,39 @@ mod tests {
         assert_eq!(
             complete_if_last(&store, &job).await.unwrap(),
             Some(ExportState::Completed)
+        );
+    }
+
+    #[tokio::test]
+    async fn when_the_finished_marker_was_lost_then_the_next_claim_writes_it_and_completes_the_job()
+    {
+        let store = MemoryStore::new();
+        let job = dispatched(&store, "job-marker", 1).await;
+        let mut ledger = FileLedger::new(&store, job.clone(), 0);
+        let Claim::Reading(mut progress) = ledger.claim("f0.zip", lease("m", 60)).await.unwrap()
+        else {
+            panic!("fresh");
+        };
+        progress.state = FileState::Done;
+        store.fail_next("put", relay_clients::upstream::FailureClass::Transient);
+        assert!(
+            ledger.finish(&mut progress).await.is_err(),
+            "the marker write fails"
+        );
+        let manifests = Manifests::new(&store);
+        assert_eq!(
+            manifests.load(&job).await.unwrap().unwrap().state,
+            ExportState::Dispatched
+        );
+        // The message comes back: the file is found ended, its marker written, the job done.
+        let mut again = FileLedger::new(&store, job.clone(), 0);
+        let Claim::Ended(_) = again.claim("f0.zip", lease("m2", 60)).await.unwrap() else {
+            panic!("the file had ended");
+        };
+        again.mark_finished().await.unwrap();
+        assert_eq!(
+            manifests.load(&job).await.unwrap().unwrap().state,
+            ExportState::Completed
         );
     }
 

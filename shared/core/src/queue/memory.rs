@@ -11,6 +11,7 @@ use relay_clients::upstream::FailureClass;
 #[derive(Debug, Default)]
 pub struct MemoryQueue {
     messages: Mutex<Vec<String>>,
+    hidden: Mutex<Vec<(String, std::time::Duration)>>,
     faults: Mutex<MemoryFaults>,
 }
 
@@ -25,6 +26,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MemoryQueue {
+    /// Every `keep_hidden` asked for: receipt handle and duration, in order.
+    pub fn kept_hidden(&self) -> Vec<(String, std::time::Duration)> {
+        lock(&self.hidden).clone()
+    }
+
     /// An empty queue.
     pub fn new() -> MemoryQueue {
         MemoryQueue::default()
@@ -55,6 +61,16 @@ impl MemoryQueue {
 }
 
 impl JobQueue for MemoryQueue {
+    async fn keep_hidden(
+        &self,
+        receipt_handles: &[String],
+        hidden_for: std::time::Duration,
+    ) -> usize {
+        let mut hidden = lock(&self.hidden);
+        hidden.extend(receipt_handles.iter().map(|h| (h.clone(), hidden_for)));
+        receipt_handles.len()
+    }
+
     async fn send(&self, bodies: &[String]) -> SendReport {
         let (fail_all, failing_indexes) = {
             let mut faults = lock(&self.faults);

@@ -66,10 +66,20 @@ pub struct QueueError {
     pub detail: String,
 }
 
-/// The operation the functions need from SQS.
+/// The operations the functions need from SQS.
 pub trait JobQueue: Send + Sync {
     /// Enqueues every body; see [`SendReport`].
     fn send(&self, bodies: &[String]) -> impl Future<Output = SendReport> + Send;
+
+    /// Keeps the received messages `receipt_handles` hidden for `hidden_for` from now
+    /// (`ChangeMessageVisibility`), so a message worked on longer than the queue's visibility
+    /// timeout is not delivered again meanwhile. Returns how many SQS accepted; best effort
+    /// (a message that stays visible is delivered again, which the work must tolerate).
+    fn keep_hidden(
+        &self,
+        receipt_handles: &[String],
+        hidden_for: std::time::Duration,
+    ) -> impl Future<Output = usize> + Send;
 }
 
 impl QueueError {

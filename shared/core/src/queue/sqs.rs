@@ -100,6 +100,21 @@ impl SqsQueue {
 }
 
 impl JobQueue for SqsQueue {
+    async fn keep_hidden(
+        &self,
+        receipt_handles: &[String],
+        hidden_for: std::time::Duration,
+    ) -> usize {
+        let keyed: Vec<(usize, String)> = receipt_handles.iter().cloned().enumerate().collect();
+        let report =
+            super::receipts::change_visibility(&self.client, &self.queue_url, &keyed, hidden_for)
+                .await;
+        for (_, error) in &report.failed {
+            tracing::warn!(%error, "a message's visibility was not extended");
+        }
+        report.done.len()
+    }
+
     async fn send(&self, bodies: &[String]) -> SendReport {
         send_packed(bodies, &RETRY_BACKOFF, |batch| self.call(bodies, batch)).await
     }

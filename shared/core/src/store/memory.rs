@@ -102,6 +102,8 @@ impl ObjectStore for MemoryStore {
         version: &Version,
     ) -> Result<PutIfMatch, StoreError> {
         self.injected("put_if_match", key)?;
+        // Yield as a network call would, so concurrent callers really interleave in tests.
+        tokio::task::yield_now().await;
         let mut objects = lock(&self.objects);
         let current = lock(&self.versions).get(key).map(u64::to_string);
         if !objects.contains_key(key) || current.as_deref() != Some(version.0.as_str()) {
@@ -114,6 +116,7 @@ impl ObjectStore for MemoryStore {
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         self.injected("get_versioned", key)?;
+        tokio::task::yield_now().await;
         let objects = lock(&self.objects);
         Ok(objects.get(key).map(|(body, _)| Versioned {
             body: body.clone(),
@@ -164,6 +167,21 @@ impl ObjectStore for MemoryStore {
             .cloned()
             .collect())
     }
+
+    async fn list_folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.injected("list_folders", prefix)?;
+        let mut folders: Vec<String> = lock(&self.objects)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix))
+            .filter_map(|key| {
+                let rest = &key[prefix.len()..];
+                rest.find('/').map(|at| format!("{prefix}{}", &rest[..=at]))
+            })
+            .collect();
+        folders.dedup();
+        Ok(folders)
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +218,8 @@ mod tests {
             );
             assert_eq!(store.get("a/3").await.expect("get"), None);
             assert_eq!(store.list("a/").await.expect("list"), ["a/1", "a/2"]);
+            assert_eq!(store.list_folders("").await.expect("folders"), ["a/", "b/"]);
+            assert!(store.list_folders("a/").await.expect("folders").is_empty());
             assert_eq!(store.list("").await.expect("list").len(), 3);
             store.delete("a/1").await.expect("delete");
             store

@@ -62,7 +62,7 @@ pub enum PutIfMatch {
 #[derive(Debug, thiserror::Error)]
 #[error("object store {operation} of {key} failed ({class:?}): {detail}")]
 pub struct StoreError {
-    /// `put`, `put_if_absent`, `put_if_match`, `get`, `get_versioned`, `delete`, `list` (and `head_bucket`, `create_bucket`
+    /// `put`, `put_if_absent`, `put_if_match`, `get`, `get_versioned`, `delete`, `list`, `list_folders` (and `head_bucket`, `create_bucket`
     /// from [`setup`]).
     pub operation: &'static str,
     /// The key (keys never hold personal data: ids are hashed before they become keys).
@@ -115,6 +115,13 @@ pub trait ObjectStore: Send + Sync {
 
     /// Every key under `prefix`, in lexicographic order (all pages).
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// The folders directly under `prefix` (`<prefix><name>/`), in lexicographic order: S3's
+    /// common prefixes with the delimiter `/`, so the keys inside them are not listed.
+    fn list_folders(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
 impl StoreError {
@@ -136,7 +143,7 @@ impl StoreError {
 
 /// The values of [`StoreError::operation`], one per [`ObjectStore`] method (the names
 /// `MemoryStore::fail_next` accepts).
-pub const OPERATIONS: [&str; 7] = [
+pub const OPERATIONS: [&str; 8] = [
     "put",
     "put_if_absent",
     "put_if_match",
@@ -144,4 +151,5 @@ pub const OPERATIONS: [&str; 7] = [
     "get_versioned",
     "delete",
     "list",
+    "list_folders",
 ];

@@ -190,4 +190,27 @@ impl ObjectStore for S3Store {
         keys.sort_unstable();
         Ok(keys)
     }
+
+    async fn list_folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        let mut folders = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| s3_error("list_folders", prefix, &e))?;
+            folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|common| common.prefix())
+                    .map(str::to_owned),
+            );
+        }
+        folders.sort_unstable();
+        Ok(folders)
+    }
 }

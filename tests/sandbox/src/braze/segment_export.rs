@@ -243,25 +243,15 @@ pub(crate) fn request(app: &Arc<App>, body: Map<String, Value>) -> Answer {
     let date = (now + chrono::Duration::days(settings.date_shift_days)).format("%Y-%m-%d");
     let key_prefix = format!("segment-export/{segment_id}/{date}/{object_prefix}/");
     let format_name = format.as_str();
-    app.exports.push(ExportRecord {
-        segment_id: segment_id.clone(),
-        object_prefix: object_prefix.clone(),
-        output_format: format_name.into(),
-        bucket: storage.config.bucket.clone(),
-        key_prefix: key_prefix.clone(),
-        state: ExportState::Running,
-        files: Vec::new(),
-        users: 0,
-        lines: 0,
-        callback_endpoint: req.callback_endpoint.clone(),
-        callback_status: None,
-        error: None,
-        requested_at: now,
-        finished_at: None,
-        injected: Vec::new(),
-        truncated: Vec::new(),
-        empty: Vec::new(),
-    });
+    app.exports.push(ExportRecord::running(
+        &segment_id,
+        &object_prefix,
+        format_name,
+        &storage.config.bucket,
+        &key_prefix,
+        req.callback_endpoint.clone(),
+        now,
+    ));
     tracing::info!(segment = %segment_id, %object_prefix, format = format_name, members = members.len(), "segment export started");
     let job = Job {
         segment_id,

@@ -278,25 +278,15 @@ pub(crate) async fn run(
     let object_prefix = format!("{}-{}", uuid::Uuid::new_v4(), now.timestamp());
     let date = (now + Duration::days(date_shift)).format("%Y-%m-%d");
     let key_prefix = format!("segment-export/{}/{date}/{object_prefix}/", req.segment_id);
-    app.exports.push(ExportRecord {
-        segment_id: req.segment_id.clone(),
-        object_prefix: object_prefix.clone(),
-        output_format: req.output_format.as_str().into(),
-        bucket: storage.config.bucket.clone(),
-        key_prefix: key_prefix.clone(),
-        state: ExportState::Running,
-        files: Vec::new(),
-        users: 0,
-        lines: 0,
-        callback_endpoint: req.callback_endpoint.clone(),
-        callback_status: None,
-        error: None,
-        requested_at: now,
-        finished_at: None,
-        injected: Vec::new(),
-        truncated: Vec::new(),
-        empty: Vec::new(),
-    });
+    app.exports.push(ExportRecord::running(
+        &req.segment_id,
+        &object_prefix,
+        req.output_format.as_str(),
+        &storage.config.bucket,
+        &key_prefix,
+        req.callback_endpoint.clone(),
+        now,
+    ));
     tracing::info!(segment = %req.segment_id, %object_prefix, users = req.users, "synthetic export started");
 
     let starts: Vec<usize> = (0..req.users).step_by(req.users_per_file).collect();

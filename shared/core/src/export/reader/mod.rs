@@ -3,12 +3,14 @@
 //! How it reads:
 //! - The format comes from the name (`.zip`, `.gz`), else from the first bytes
 //!   (`PK\x03\x04`, `1f 8b`; one 4-byte ranged read).
-//! - Zip: one ranged GET of the tail (up to 65,655 bytes: the end record with the longest
-//!   comment and the zip64 locator and end record), one ranged GET of the central directory
-//!   when it is not in the tail, then one streamed ranged GET per member (local header and
-//!   data), members that are not directories in central-directory order, whatever their
-//!   names. Stored and deflated members; sizes and CRC-32 from the central directory (data
-//!   descriptors need nothing more); the CRC-32 and size of each member are checked.
+//! - Zip: the container is parsed by rc-zip's sans-io `ArchiveFsm`, fed by one ranged GET of
+//!   the tail (the last 66,560 bytes at most, where rc-zip looks for the end record; it also
+//!   answers the zip64 locator and end record and a directory inside it) and one streamed
+//!   ranged GET of the central directory when it starts before the tail, then one streamed
+//!   ranged GET per member (local header and data), members that are not directories in
+//!   central-directory order, whatever their names. Stored and deflated members; sizes and
+//!   CRC-32 from the central directory (data descriptors need nothing more); the CRC-32 and
+//!   size of each member are checked.
 //! - Gzip: one streamed GET; concatenated members read as one stream.
 //!
 //! Lines split on `\n` (a trailing `\r` is stripped); a final line without `\n` is a line.
@@ -20,7 +22,8 @@
 //! Memory, per reader: the line buffer (at most [`ReaderLimits::max_line_bytes`] plus one
 //! read of [`READ_CHUNK`] = 64 KiB; a longer line is reported as [`LineContent::TooLong`]
 //! and skipped without being buffered), the inflate state (32 KiB window), the network chunk
-//! being read, and at open the tail (at most 65,655 bytes) and the central directory (at most
+//! being read, and at open the tail (at most 66,560 bytes), rc-zip's 256 KiB parse buffer and
+//! the parsed central directory (its part before the tail at most
 //! [`ReaderLimits::max_directory_bytes`]). The object is never held whole.
 //!
 //! Guards ([`ReaderLimits`]): a member (or the gzip stream) inflating past
@@ -33,10 +36,13 @@
 //! guards, without splitting lines: the difference to [`ExportReader`] is the line cost.
 //!
 //! - `source`: [`ExportSource`] and [`S3Source`]; `memory`: `MemorySource` (tests).
-//! - `zip`: the end records, the central directory, opening a member.
-//! - `error`: [`ReaderError`].
+//! - `zip`: feeding rc-zip the end records and the central directory, opening a member.
+//! - `error`: [`ReaderError`]; `format`: [`Format`]; `limits`: [`ReaderLimits`] and the
+//!   streaming guard.
 
 mod error;
+mod format;
+mod limits;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
 mod source;
@@ -55,6 +61,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::io::StreamReader;
 
 pub use error::ReaderError;
+pub use format::Format;
+pub use limits::ReaderLimits;
+use limits::guard;
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemorySource;
 pub use source::{ByteChunks, ExportSource, S3Source};
@@ -63,66 +72,6 @@ pub use source::{ByteChunks, ExportSource, S3Source};
 pub const READ_CHUNK: usize = 64 * 1024;
 /// Bytes of a too-long line kept as its excerpt.
 pub const EXCERPT_BYTES: usize = 256;
-
-/// The reader's guards; [`Default`] gives the values documented on each field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReaderLimits {
-    /// Longest line yielded (default 1 MiB); a longer one is [`LineContent::TooLong`].
-    pub max_line_bytes: usize,
-    /// Most bytes one member (or the gzip stream) may inflate to (default 4 GiB).
-    pub max_inflated_bytes: u64,
-    /// Highest inflated/compressed ratio of a member, or of a gzip stream against the
-    /// object's size (default 200).
-    pub max_ratio: u64,
-    /// Largest zip central directory read (default 16 MiB).
-    pub max_directory_bytes: u64,
-}
-
-impl Default for ReaderLimits {
-    fn default() -> ReaderLimits {
-        ReaderLimits {
-            max_line_bytes: 1024 * 1024,
-            max_inflated_bytes: 4 * 1024 * 1024 * 1024,
-            max_ratio: 200,
-            max_directory_bytes: 16 * 1024 * 1024,
-        }
-    }
-}
-
-/// An export file's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// A zip archive of one or more JSON Lines members.
-    Zip,
-    /// A gzip file, possibly of several concatenated members.
-    Gzip,
-}
-
-impl Format {
-    /// The format a name's extension says (`.zip`, `.gz`, any case), if any.
-    pub fn from_name(name: &str) -> Option<Format> {
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".zip") {
-            Some(Format::Zip)
-        } else if lower.ends_with(".gz") {
-            Some(Format::Gzip)
-        } else {
-            None
-        }
-    }
-
-    /// The format the first bytes say (`PK\x03\x04`, or `PK\x05\x06` for an empty zip;
-    /// `1f 8b`), if any.
-    pub fn from_magic(first: &[u8]) -> Option<Format> {
-        if first.starts_with(b"PK\x03\x04") || first.starts_with(b"PK\x05\x06") {
-            Some(Format::Zip)
-        } else if first.starts_with(&[0x1f, 0x8b]) {
-            Some(Format::Gzip)
-        } else {
-            None
-        }
-    }
-}
 
 /// What a line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,10 +148,8 @@ pub(crate) fn to_io(err: ReaderError) -> io::Error {
 /// truncation or corruption.
 pub(crate) fn io_error(file: &str, err: io::Error, place: &str) -> ReaderError {
     if err.get_ref().is_some_and(|inner| inner.is::<ReaderError>()) {
-        if let Some(inner) = err.into_inner() {
-            if let Ok(reader_error) = inner.downcast::<ReaderError>() {
-                return *reader_error;
-            }
+        if let Some(Ok(reader_error)) = err.into_inner().map(|e| e.downcast::<ReaderError>()) {
+            return *reader_error;
         }
         return ReaderError::corrupt(file, format!("{place}: unreadable"));
     }
@@ -522,28 +469,6 @@ impl<S: ExportSource> ExportReader<S> {
             content,
         }
     }
-}
-
-fn guard(file: &str, current: &Current, limits: &ReaderLimits) -> Result<(), ReaderError> {
-    if current.inflated > limits.max_inflated_bytes {
-        return Err(ReaderError::refused(
-            file,
-            format!(
-                "{} inflates past {} bytes",
-                current.place, limits.max_inflated_bytes
-            ),
-        ));
-    }
-    if current.inflated > limits.max_ratio.saturating_mul(current.compressed.max(1)) {
-        return Err(ReaderError::refused(
-            file,
-            format!(
-                "{} inflates past {} times its {} compressed bytes",
-                current.place, limits.max_ratio, current.compressed
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Inflates the whole file through the same reads, inflate, CRC-32 and guards as

@@ -1,48 +1,36 @@
-//! The zip side: the end of central directory record (zip64 too) and the central directory,
-//! parsed from two ranged reads, and each member opened by one streamed ranged read of its
-//! local header and data.
+//! The zip side: the end records (zip64 too) and the central directory parsed by rc-zip's
+//! sans-io [`ArchiveFsm`], fed from two ranged reads at most (the tail, and the directory when
+//! it starts before the tail), and each member opened by one streamed ranged read of its
+//! local header (parsed by rc-zip's [`LocalFileHeader::parser`]) and data.
 //!
-//! The records are the ones of PKWARE's APPNOTE (4.3.7 local header, 4.3.12 central directory
-//! header, 4.3.14 to 4.3.16 zip64 end record, its locator and the end record); only what the
-//! reader needs is decoded. Sizes and CRC-32 come from the central directory, so members
-//! written with a data descriptor (streamed writers such as `zip -`) read like any other.
+//! Sizes and CRC-32 come from the central directory, so members written with a data
+//! descriptor (streamed writers such as `zip -`) read like any other.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
 use async_compression::tokio::bufread::DeflateDecoder;
+use bytes::{Buf, Bytes};
 use futures::TryStreamExt;
+use rc_zip::error::{Error as ZipError, FormatError};
+use rc_zip::fsm::{ArchiveFsm, FsmResult};
+use rc_zip::parse::{LocalFileHeader, Method};
+use rc_zip::{Archive, EntryKind};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::io::StreamReader;
+use winnow::error::{ErrMode, Needed};
+use winnow::stream::Partial;
 
-use super::{ExportSource, ReaderError, ReaderLimits, io_error, to_io};
+use super::{ByteChunks, ExportSource, ReaderError, ReaderLimits, io_error, to_io};
 
-const EOCD_SIGNATURE: u32 = 0x0605_4b50;
-const EOCD_LEN: usize = 22;
-const ZIP64_LOCATOR_SIGNATURE: u32 = 0x0706_4b50;
-const ZIP64_LOCATOR_LEN: usize = 20;
-const ZIP64_EOCD_SIGNATURE: u32 = 0x0606_4b50;
-const ZIP64_EOCD_LEN: usize = 56;
-const CENTRAL_SIGNATURE: u32 = 0x0201_4b50;
-const CENTRAL_LEN: usize = 46;
-const LOCAL_SIGNATURE: u32 = 0x0403_4b50;
+/// The fixed part of a local header; the name and extra field follow.
 const LOCAL_LEN: usize = 30;
-/// The most an archive comment can hold (its length is a u16).
-const MAX_COMMENT: usize = u16::MAX as usize;
-/// The tail read first: the end record with the longest comment, the zip64 locator and the
-/// zip64 end record that writers put right before them.
-pub(super) const TAIL_LEN: usize = EOCD_LEN + MAX_COMMENT + ZIP64_LOCATOR_LEN + ZIP64_EOCD_LEN;
-
-/// Stored (no compression).
-const METHOD_STORED: u16 = 0;
-/// Deflate.
-const METHOD_DEFLATED: u16 = 8;
 
 /// One member to read, from the central directory.
 #[derive(Debug, Clone)]
 pub(super) struct Member {
     pub(super) name: Arc<str>,
-    pub(super) method: u16,
+    pub(super) method: Method,
     pub(super) crc32: u32,
     pub(super) compressed: u64,
     pub(super) uncompressed: u64,
@@ -52,18 +40,135 @@ pub(super) struct Member {
     pub(super) range_end: u64,
 }
 
-fn u16_at(bytes: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+/// A streamed ranged read being fed to the parser.
+struct Open {
+    /// The file offset of the next byte to hand out.
+    next: u64,
+    /// Where the GET ends.
+    end: u64,
+    chunks: ByteChunks,
+    /// What is left of the last chunk.
+    pending: Bytes,
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+/// Answers the parser's reads: the first read (the tail, which holds the end records) is kept
+/// and answers every later read inside it; a read before the tail is one streamed GET up to
+/// the tail, handed out as the parser takes it.
+struct Reads<'a, S> {
+    source: &'a S,
+    size: u64,
+    limits: &'a ReaderLimits,
+    tail_start: u64,
+    tail: Option<Bytes>,
+    open: Option<Open>,
+    /// Where the last run of contiguous reads started: at the end, the central directory.
+    run_start: u64,
+    /// Where the last read ended.
+    run_next: u64,
 }
 
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
+impl<S: ExportSource> Reads<'_, S> {
+    /// Writes the bytes at `offset` into `space`; how many (0 at the end of the file).
+    async fn read(&mut self, offset: u64, space: &mut [u8]) -> Result<usize, ReaderError> {
+        if offset != self.run_next || self.tail.is_none() {
+            self.run_start = offset;
+        }
+        let n = self.read_inner(offset, space).await?;
+        self.run_next = offset + n as u64;
+        Ok(n)
+    }
+
+    async fn read_inner(&mut self, offset: u64, space: &mut [u8]) -> Result<usize, ReaderError> {
+        let file = self.source.name();
+        if offset >= self.size || space.is_empty() {
+            return Ok(0);
+        }
+        if self.tail.is_none() {
+            let end = self.size.min(offset.saturating_add(space.len() as u64));
+            let tail = collect_range(self.source, offset, end).await?;
+            self.tail = Some(blank_comment(file, tail)?);
+            self.tail_start = offset;
+        }
+        if let Some(tail) = self.tail.as_ref().filter(|_| offset >= self.tail_start) {
+            let from = usize::try_from(offset - self.tail_start).unwrap_or(usize::MAX);
+            let available = tail.get(from..).unwrap_or_default();
+            let n = available.len().min(space.len());
+            space[..n].copy_from_slice(&available[..n]);
+            return Ok(n);
+        }
+        if self.open.as_ref().is_none_or(|open| open.next != offset) {
+            let len = self.tail_start - offset;
+            if len > self.limits.max_directory_bytes {
+                return Err(ReaderError::refused(
+                    file,
+                    format!(
+                        "central directory at offset {offset}, {len} bytes before the end records' {} bytes, over the limit of {} bytes",
+                        self.size - self.tail_start,
+                        self.limits.max_directory_bytes
+                    ),
+                ));
+            }
+            self.open = Some(Open {
+                next: offset,
+                end: self.tail_start,
+                chunks: self.source.read_range(offset, self.tail_start).await?,
+                pending: Bytes::new(),
+            });
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Ok(0);
+        };
+        while open.pending.is_empty() {
+            match open.chunks.try_next().await? {
+                Some(chunk) => open.pending = chunk,
+                None => {
+                    return Err(ReaderError::corrupt(
+                        file,
+                        format!(
+                            "bytes {offset}..{} could not be read whole: truncated",
+                            open.end
+                        ),
+                    ));
+                }
+            }
+        }
+        let n = open.pending.len().min(space.len());
+        space[..n].copy_from_slice(&open.pending[..n]);
+        open.pending.advance(n);
+        open.next += n as u64;
+        if open.next == open.end {
+            self.open = None;
+        }
+        Ok(n)
+    }
+}
+
+const EOCD_SIGNATURE: &[u8] = b"PK\x05\x06";
+const EOCD_LEN: usize = 22;
+
+/// The tail with the archive comment as zeros. rc-zip takes the first end record it can parse
+/// searching back from the end, even one inside the comment (which may hold the signature);
+/// APPNOTE's record is the one whose comment ends at the end of the file, and the comment is
+/// not used, so blanking it leaves rc-zip only that one to find.
+fn blank_comment(file: &str, tail: Vec<u8>) -> Result<Bytes, ReaderError> {
+    let mut tail = tail;
+    let len = tail.len();
+    let record = (0..=len.saturating_sub(EOCD_LEN)).rev().find(|&at| {
+        tail.get(at..at + EOCD_LEN).is_some_and(|record| {
+            record.starts_with(EOCD_SIGNATURE)
+                && at + EOCD_LEN + usize::from(u16::from_le_bytes([record[20], record[21]])) == len
+        })
+    });
+    let Some(at) = record else {
+        return Err(ReaderError::corrupt(
+            file,
+            format!(
+                "no end of central directory record in the last {len} bytes (not a zip, or truncated)"
+            ),
+        ));
+    };
+    tail[at + EOCD_LEN..].fill(0);
+    Ok(tail.into())
 }
 
 /// Reads a whole (small, bounded) range into memory.
@@ -89,266 +194,124 @@ async fn collect_range<S: ExportSource>(
     Ok(out)
 }
 
-/// Where the central directory is, from the end records.
-struct Directory {
-    offset: u64,
-    size: u64,
-    entries: u64,
-    /// Where the end records start: the directory must end before.
-    records_start: u64,
-}
-
-fn find_eocd(tail: &[u8]) -> Option<usize> {
-    if tail.len() < EOCD_LEN {
-        return None;
-    }
-    (0..=tail.len() - EOCD_LEN).rev().find(|&at| {
-        u32_at(tail, at) == EOCD_SIGNATURE
-            && at + EOCD_LEN + usize::from(u16_at(tail, at + 20)) == tail.len()
-    })
-}
-
-async fn locate_directory<S: ExportSource>(
-    source: &S,
-    size: u64,
-    tail: &[u8],
-) -> Result<Directory, ReaderError> {
-    let file = source.name();
-    let tail_start = size - tail.len() as u64;
-    let at = find_eocd(tail).ok_or_else(|| {
-        ReaderError::corrupt(
+/// rc-zip's error about the end records or the central directory, as a reader error.
+fn directory_error(file: &str, size: u64, err: ZipError) -> ReaderError {
+    match err {
+        ZipError::Format(FormatError::DirectoryEndSignatureNotFound) => ReaderError::corrupt(
             file,
             format!(
                 "no end of central directory record in the last {} bytes (not a zip, or truncated)",
-                tail.len()
+                size.min(65 * 1024)
             ),
-        )
-    })?;
-    let eocd_offset = tail_start + at as u64;
-    let eocd = &tail[at..at + EOCD_LEN];
-    let (disk, cd_disk) = (u16_at(eocd, 4), u16_at(eocd, 6));
-    let entries = u64::from(u16_at(eocd, 10));
-    let cd_size = u64::from(u32_at(eocd, 12));
-    let cd_offset = u64::from(u32_at(eocd, 16));
-
-    let has_locator =
-        at >= ZIP64_LOCATOR_LEN && u32_at(tail, at - ZIP64_LOCATOR_LEN) == ZIP64_LOCATOR_SIGNATURE;
-    if !has_locator {
-        if disk != 0 || cd_disk != 0 {
-            return Err(ReaderError::unsupported(
-                file,
-                "a zip spanning several disks",
-            ));
-        }
-        if entries == u64::from(u16::MAX)
-            || cd_size == u64::from(u32::MAX)
-            || cd_offset == u64::from(u32::MAX)
-        {
-            return Err(ReaderError::corrupt(
-                file,
-                format!(
-                    "the end of central directory record at offset {eocd_offset} defers to a zip64 record, and there is no zip64 locator before it"
-                ),
-            ));
-        }
-        return Ok(Directory {
-            offset: cd_offset,
-            size: cd_size,
-            entries,
-            records_start: eocd_offset,
-        });
-    }
-
-    let locator = &tail[at - ZIP64_LOCATOR_LEN..at];
-    let locator_offset = eocd_offset - ZIP64_LOCATOR_LEN as u64;
-    if u32_at(locator, 16) > 1 {
-        return Err(ReaderError::unsupported(
-            file,
-            "a zip spanning several disks",
-        ));
-    }
-    let record_offset = u64_at(locator, 8);
-    if record_offset + ZIP64_EOCD_LEN as u64 > locator_offset {
-        return Err(ReaderError::corrupt(
+        ),
+        ZipError::Format(FormatError::DirectoryOffsetPointsOutsideFile) => ReaderError::corrupt(
             file,
             format!(
-                "the zip64 locator at offset {locator_offset} points at offset {record_offset}, past itself"
+                "the end records put the central directory outside the file of {size} bytes: truncated or corrupt"
             ),
-        ));
+        ),
+        ZipError::Format(FormatError::InvalidCentralRecord { expected, actual }) => {
+            ReaderError::corrupt(
+                file,
+                format!(
+                    "the central directory holds {expected} entries, the end record says {actual} (counted modulo 65536)"
+                ),
+            )
+        }
+        ZipError::Format(err) => ReaderError::corrupt(file, format!("central directory: {err}")),
+        ZipError::Unsupported(err) => ReaderError::unsupported(file, err.to_string()),
+        err => ReaderError::corrupt(file, format!("central directory: {err}")),
     }
-    let record = if record_offset >= tail_start {
-        let from = usize::try_from(record_offset - tail_start).unwrap_or_default();
-        tail[from..from + ZIP64_EOCD_LEN].to_vec()
-    } else {
-        collect_range(source, record_offset, record_offset + ZIP64_EOCD_LEN as u64).await?
-    };
-    if u32_at(&record, 0) != ZIP64_EOCD_SIGNATURE {
-        return Err(ReaderError::corrupt(
-            file,
-            format!("no zip64 end of central directory record at offset {record_offset}"),
-        ));
-    }
-    if u32_at(&record, 16) != 0 || u32_at(&record, 20) != 0 {
-        return Err(ReaderError::unsupported(
-            file,
-            "a zip spanning several disks",
-        ));
-    }
-    Ok(Directory {
-        entries: u64_at(&record, 32),
-        size: u64_at(&record, 40),
-        offset: u64_at(&record, 48),
-        records_start: record_offset,
-    })
 }
 
-/// Reads the end records and the central directory (the tail read, plus one ranged read when
-/// the directory is not in the tail) and returns the members to read, in directory order,
-/// directories left out, after checking their declared sizes against `limits`.
+/// Parses the end records and the central directory (the tail read, plus one streamed ranged
+/// read when the directory starts before the tail) and returns the members to read, in
+/// directory order, directories left out, after checking their declared sizes against
+/// `limits`.
 pub(super) async fn read_directory<S: ExportSource>(
     source: &S,
     size: u64,
     limits: &ReaderLimits,
 ) -> Result<Vec<Member>, ReaderError> {
     let file = source.name();
-    let tail_len = size.min(TAIL_LEN as u64);
-    let tail_start = size - tail_len;
-    let tail = collect_range(source, tail_start, size).await?;
-    let dir = locate_directory(source, size, &tail).await?;
-
-    let cd_end = dir.offset.checked_add(dir.size).unwrap_or(u64::MAX);
-    if cd_end > dir.records_start {
-        return Err(ReaderError::corrupt(
-            file,
-            format!(
-                "the central directory (offset {}, {} bytes) runs past the end records at offset {} (file of {size} bytes): truncated or corrupt",
-                dir.offset, dir.size, dir.records_start
-            ),
-        ));
-    }
-    if dir.size > limits.max_directory_bytes {
-        return Err(ReaderError::refused(
-            file,
-            format!(
-                "central directory of {} bytes, over the limit of {} bytes",
-                dir.size, limits.max_directory_bytes
-            ),
-        ));
-    }
-    let cd = if dir.offset >= tail_start {
-        let from = usize::try_from(dir.offset - tail_start).unwrap_or_default();
-        let to = usize::try_from(cd_end - tail_start).unwrap_or_default();
-        tail[from..to].to_vec()
-    } else {
-        drop(tail);
-        collect_range(source, dir.offset, cd_end).await?
+    let mut reads = Reads {
+        source,
+        size,
+        limits,
+        tail_start: size,
+        tail: None,
+        open: None,
+        run_start: 0,
+        run_next: 0,
     };
-    let mut members = parse_directory(file, &cd, dir.offset, dir.entries)?;
-    assign_range_ends(file, &mut members, dir.offset)?;
-    members.retain(|m| !is_directory(&m.name));
+    let mut fsm = ArchiveFsm::new(size);
+    let archive = loop {
+        let mut stalled = false;
+        if let Some(offset) = fsm.wants_read() {
+            let read = reads.read(offset, fsm.space()).await?;
+            if read == 0 {
+                stalled = true;
+            } else {
+                fsm.fill(read);
+            }
+        }
+        fsm = match fsm.process() {
+            Ok(FsmResult::Continue(_)) if stalled => {
+                return Err(ReaderError::corrupt(
+                    file,
+                    format!(
+                        "the zip records run past the end of the file ({size} bytes): truncated or corrupt"
+                    ),
+                ));
+            }
+            Ok(FsmResult::Continue(fsm)) => fsm,
+            Ok(FsmResult::Done(archive)) => break archive,
+            Err(err) => return Err(directory_error(file, size, err)),
+        };
+    };
+    drop(reads.open.take());
+    // The directory was the last run of reads.
+    let directory_offset = reads.run_start;
+    let mut members = members(file, &archive)?;
+    assign_range_ends(file, &mut members, directory_offset)?;
     for member in &members {
         check_declared(file, member, limits)?;
     }
     Ok(members)
 }
 
-fn is_directory(name: &str) -> bool {
-    name.ends_with('/') || name.ends_with('\\')
-}
-
-fn parse_directory(
-    file: &str,
-    cd: &[u8],
-    cd_offset: u64,
-    entries: u64,
-) -> Result<Vec<Member>, ReaderError> {
+/// The entries that are not directories, in directory order; stored and deflated only.
+fn members(file: &str, archive: &Archive) -> Result<Vec<Member>, ReaderError> {
     let mut members = Vec::new();
-    let mut at = 0;
-    while at < cd.len() {
-        let where_ = format!(
-            "central directory entry {} at offset {}",
-            members.len() + 1,
-            cd_offset + at as u64
-        );
-        if cd.len() - at < CENTRAL_LEN || u32_at(cd, at) != CENTRAL_SIGNATURE {
-            return Err(ReaderError::corrupt(
-                file,
-                format!("{where_}: not an entry"),
-            ));
+    for entry in archive.entries() {
+        if entry.kind() == EntryKind::Directory {
+            continue;
         }
-        let header = &cd[at..at + CENTRAL_LEN];
-        let flags = u16_at(header, 8);
-        let method = u16_at(header, 10);
-        let crc32 = u32_at(header, 16);
-        let mut compressed = u64::from(u32_at(header, 20));
-        let mut uncompressed = u64::from(u32_at(header, 24));
-        let name_len = usize::from(u16_at(header, 28));
-        let extra_len = usize::from(u16_at(header, 30));
-        let comment_len = usize::from(u16_at(header, 32));
-        let mut header_offset = u64::from(u32_at(header, 42));
-        let end = at + CENTRAL_LEN + name_len + extra_len + comment_len;
-        if end > cd.len() {
-            return Err(ReaderError::corrupt(
-                file,
-                format!("{where_}: runs past the end of the central directory"),
-            ));
-        }
-        let name_bytes = &cd[at + CENTRAL_LEN..at + CENTRAL_LEN + name_len];
-        let name: Arc<str> = String::from_utf8_lossy(name_bytes).into();
-        let mut extra = &cd[at + CENTRAL_LEN + name_len..at + CENTRAL_LEN + name_len + extra_len];
-        // The zip64 extra field holds, in this order, the values saturated in the header.
-        while extra.len() >= 4 {
-            let (id, len) = (u16_at(extra, 0), usize::from(u16_at(extra, 2)));
-            let data = &extra[4..(4 + len).min(extra.len())];
-            if id == 0x0001 {
-                let mut fields = data.chunks_exact(8).map(|c| u64_at(c, 0));
-                for value in [&mut uncompressed, &mut compressed, &mut header_offset] {
-                    if *value == u64::from(u32::MAX) {
-                        *value = fields.next().ok_or_else(|| {
-                            ReaderError::corrupt(
-                                file,
-                                format!("{where_} (`{name}`): zip64 extra field too short"),
-                            )
-                        })?;
-                    }
-                }
-            }
-            extra = &extra[(4 + len).min(extra.len())..];
-        }
-        if flags & 0x0001 != 0 {
+        let name = &entry.name;
+        if entry.flags & 0x0001 != 0 {
             return Err(ReaderError::unsupported(
                 file,
                 format!("member `{name}` is encrypted"),
             ));
         }
-        if !is_directory(&name) && method != METHOD_STORED && method != METHOD_DEFLATED {
+        if !matches!(entry.method, Method::Store | Method::Deflate) {
             return Err(ReaderError::unsupported(
                 file,
                 format!(
-                    "member `{name}` uses compression method {method} (only stored and deflated are read)"
+                    "member `{name}` uses compression method {} (only stored and deflated are read)",
+                    u16::from(entry.method)
                 ),
             ));
         }
         members.push(Member {
-            name,
-            method,
-            crc32,
-            compressed,
-            uncompressed,
-            header_offset,
+            name: name.as_str().into(),
+            method: entry.method,
+            crc32: entry.crc32,
+            compressed: entry.compressed_size,
+            uncompressed: entry.uncompressed_size,
+            header_offset: entry.header_offset,
             range_end: 0,
         });
-        at = end;
-    }
-    // The 16-bit count wraps in archives with more entries and no zip64 record.
-    if members.len() as u64 != entries && entries != u64::from(u16::MAX) {
-        return Err(ReaderError::corrupt(
-            file,
-            format!(
-                "the central directory holds {} entries, the end record says {entries}",
-                members.len()
-            ),
-        ));
     }
     Ok(members)
 }
@@ -426,30 +389,31 @@ pub(super) async fn open_member<S: ExportSource>(
             member.name, member.header_offset
         )
     };
-    let mut header = [0; LOCAL_LEN];
-    reader
-        .read_exact(&mut header)
-        .await
-        .map_err(|e| io_error(file, e, &format!("{}: local header", where_())))?;
-    if u32_at(&header, 0) != LOCAL_SIGNATURE {
-        return Err(ReaderError::corrupt(
-            file,
-            format!("{}: no local header there", where_()),
-        ));
-    }
-    let skip = u64::from(u16_at(&header, 26)) + u64::from(u16_at(&header, 28));
-    let skipped = tokio::io::copy(&mut (&mut reader).take(skip), &mut tokio::io::sink())
-        .await
-        .map_err(|e| io_error(file, e, &format!("{}: local header", where_())))?;
-    if skipped != skip {
-        return Err(ReaderError::corrupt(
-            file,
-            format!("{}: truncated local header", where_()),
-        ));
+    // The header's length is known once its fixed part is read: read what the parser asks for.
+    let mut header = Vec::with_capacity(LOCAL_LEN + member.name.len());
+    let mut wanted = LOCAL_LEN;
+    loop {
+        let from = header.len();
+        header.resize(wanted, 0);
+        reader
+            .read_exact(&mut header[from..])
+            .await
+            .map_err(|e| io_error(file, e, &format!("{}: local header", where_())))?;
+        match LocalFileHeader::parser(&mut Partial::new(&header[..])) {
+            Ok(_) => break,
+            Err(ErrMode::Incomplete(Needed::Size(more))) => wanted += more.get(),
+            Err(ErrMode::Incomplete(Needed::Unknown)) => wanted += 1,
+            Err(_) => {
+                return Err(ReaderError::corrupt(
+                    file,
+                    format!("{}: no local header there", where_()),
+                ));
+            }
+        }
     }
     let data = reader.take(member.compressed);
     Ok(match member.method {
-        METHOD_DEFLATED => Box::pin(DeflateDecoder::new(data)),
+        Method::Deflate => Box::pin(DeflateDecoder::new(data)),
         _ => Box::pin(data),
     })
 }

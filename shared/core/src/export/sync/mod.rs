@@ -20,7 +20,6 @@
 pub mod rejects;
 pub mod watermark;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -31,7 +30,7 @@ use relay_clients::upstream::FailureClass;
 use relay_clients::userflow::{UserUpsert, UserflowClient, UserflowError};
 use tokio::time::Instant;
 
-use super::line::{ExportMapping, MappedLine, braze_id_of};
+use super::line::{ExportMapping, MappedLine};
 use super::manifest::{ExportState, JobId, Manifests};
 use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
 use super::reader::{
@@ -53,6 +52,10 @@ pub struct FileSyncSettings {
     pub checkpoint_interval: Duration,
     /// The reader's guards.
     pub limits: ReaderLimits,
+    /// How long past the deadline a send already in flight may take; one still unanswered
+    /// then is given up (its line stays unfinished, for the next attempt). The caller's lease
+    /// must outlast the deadline by more than this.
+    pub send_grace: Duration,
 }
 
 impl Default for FileSyncSettings {
@@ -62,6 +65,7 @@ impl Default for FileSyncSettings {
             checkpoint_lines: 2_000,
             checkpoint_interval: Duration::from_secs(10),
             limits: ReaderLimits::default(),
+            send_grace: Duration::from_secs(1),
         }
     }
 }
@@ -112,22 +116,22 @@ impl<S: ObjectStore> FileSync<'_, S> {
         deadline: Instant,
         lease_until: DateTime<Utc>,
     ) -> Result<FileOutcome, ProgressError> {
-        let Some(manifest) = Manifests::new(self.state).load(&job.job).await? else {
+        let Some(manifest) = Manifests::new(self.state).load(&job.export).await? else {
             return Ok(FileOutcome::NotRead(format!(
                 "export job {} is unknown",
-                job.job
+                job.export
             )));
         };
         if let Some(reason) = not_readable(manifest.state) {
             return Ok(FileOutcome::NotRead(reason));
         }
-        if manifest.files.get(job.file) != Some(&job.key) {
+        if manifest.files.get(job.index) != Some(&job.key) {
             return Ok(FileOutcome::NotRead(format!(
                 "export job {} has no file {} with this key",
-                job.job, job.file
+                job.export, job.index
             )));
         }
-        let mut ledger = FileLedger::new(self.state, job.job.clone(), job.file);
+        let mut ledger = FileLedger::new(self.state, job.export.clone(), job.index);
         let lease = Lease {
             owner: owner.to_owned(),
             until: lease_until,
@@ -136,8 +140,8 @@ impl<S: ObjectStore> FileSync<'_, S> {
             Claim::Reading(progress) => progress,
             Claim::Busy(until) => return Ok(FileOutcome::Busy(until)),
             Claim::Ended(progress) => {
-                // Its end may not have completed the job (a crash in between): do it now.
-                super::progress::complete_if_last(self.state, &job.job).await?;
+                // Its marker, and so the job's end, may be missing (a crash in between).
+                ledger.mark_finished().await?;
                 return Ok(FileOutcome::Ended(progress.state));
             }
         };
@@ -151,11 +155,11 @@ impl<S: ObjectStore> FileSync<'_, S> {
         };
         let mut reading = Reading {
             sync: self,
-            job: &job.job,
-            file: job.file,
+            job: &job.export,
+            file: job.index,
             key: &job.key,
             mark: Watermark::resume(progress.lines_done, &progress.finished_above),
-            seen: HashSet::new(),
+            seen: SeenIds::default(),
             rejects: RejectBuffer::default(),
             started_at: (progress.lines_done, progress.finished_above.clone()),
         };
@@ -173,7 +177,10 @@ impl<S: ObjectStore> FileSync<'_, S> {
         error: ReaderError,
         progressed: bool,
     ) -> Result<FileOutcome, ProgressError> {
-        if error.class().is_retryable_later() {
+        // Only a file that can never be read fails; S3 throttling, a timeout or a denied read
+        // (fixed by the operator, then replayed from the DLQ) leaves it for another attempt.
+        if error.class() != FailureClass::Permanent {
+            progress.lease = None;
             return match ledger.save(progress).await? {
                 Saved::Saved => Ok(FileOutcome::Unfinished {
                     progressed,
@@ -216,11 +223,13 @@ impl Place {
     }
 }
 
-/// A send that completed: the line it was for and Userflow's answer.
+/// A send that completed: the line it was for and Userflow's answer (`None`: no answer by
+/// the deadline's grace).
 struct Sent {
     place: Place,
     text: Bytes,
-    result: Result<(), UserflowError>,
+    dropped: u64,
+    result: Option<Result<(), UserflowError>>,
 }
 
 /// One attempt at one file.
@@ -230,8 +239,9 @@ struct Reading<'r, 'a, S> {
     file: usize,
     key: &'r str,
     mark: Watermark,
-    /// Braze ids seen in this file (rebuilt from the skipped lines on resume).
-    seen: HashSet<String>,
+    /// Braze ids seen in this file (rebuilt on resume from the lines every one of which up to
+    /// them was finished).
+    seen: SeenIds,
     rejects: RejectBuffer,
     /// The checkpoint when the attempt began.
     started_at: (u64, Vec<u64>),
@@ -255,6 +265,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
         // The reader as a stream: a line being read when a send completes first stays in the
         // stream's state (a `next_line` future dropped half way could lose a zip member).
         let mut lines = std::pin::pin!(reader.into_stream());
+        let send_by = deadline + settings.send_grace;
         loop {
             while in_flight.len() >= settings.concurrency.max(1) {
                 if let Some(sent) = in_flight.next().await {
@@ -267,6 +278,9 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             if Instant::now() >= deadline {
                 stop = Some("the invocation's deadline is near".into());
                 break;
+            }
+            if self.rejects.is_full() {
+                self.flush_rejects().await?;
             }
             if since_checkpoint >= settings.checkpoint_lines
                 || last_checkpoint.elapsed() >= settings.checkpoint_interval
@@ -296,12 +310,16 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 }
             };
             since_checkpoint += 1;
-            if let Some((place, text, upsert)) = self.line(line, progress) {
+            if let Some(send) = self.line(line, progress) {
                 in_flight.push(async move {
-                    let result = userflow.send_user_upsert(&upsert).await;
+                    let result =
+                        tokio::time::timeout_at(send_by, userflow.send_user_upsert(&send.upsert))
+                            .await
+                            .ok();
                     Sent {
-                        place,
-                        text,
+                        place: send.place,
+                        text: send.text,
+                        dropped: send.dropped,
                         result,
                     }
                 });
@@ -320,6 +338,8 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 .await;
         }
         if let Some(reason) = stop {
+            // The next attempt may start at once: this one sends nothing more.
+            progress.lease = None;
             if let Some(outcome) = self.checkpoint(ledger, progress).await? {
                 return Ok(outcome);
             }
@@ -337,24 +357,25 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
         })
     }
 
-    /// Handles one line read: skipped when finished before, else counted and either finished
-    /// here or returned as an upsert to send.
-    fn line(
-        &mut self,
-        line: ExportLine,
-        progress: &mut FileProgress,
-    ) -> Option<(Place, Bytes, UserUpsert)> {
+    /// Handles one line read: skipped when finished before, else finished here (counted) or
+    /// returned as an upsert to send.
+    fn line(&mut self, line: ExportLine, progress: &mut FileProgress) -> Option<Send> {
         let place = Place::of(&line);
         if progress.is_finished(place.number) {
             self.mark.read(place.number);
-            if let LineContent::Text(text) = &line.content
-                && let Some(id) = braze_id_of(text)
+            // Rebuild the Braze ids seen from the lines up to the resumed checkpoint's
+            // watermark only, as the first attempt saw them: a user line (not a reject). A line
+            // finished out of order above it may be a duplicate of a line left unfinished,
+            // which must still be sent.
+            if place.number <= self.started_at.0
+                && let LineContent::Text(text) = &line.content
+                && let Ok(mapped) = self.sync.mapping.map_line(text)
+                && let Some(id) = mapped_braze_id(&mapped)
             {
                 self.seen.insert(id);
             }
             return None;
         }
-        progress.counts.lines += 1;
         let text = match line.content {
             LineContent::Text(text) => text,
             LineContent::TooLong { len, excerpt } => {
@@ -379,42 +400,51 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 return None;
             }
         };
-        progress.counts.users += 1;
-        let (braze_id, upsert) = match mapped {
-            MappedLine::Upsert {
-                braze_id,
-                upsert,
-                dropped,
-            } => {
-                progress.counts.dropped_attributes += dropped.len() as u64;
-                (braze_id, Some(upsert))
-            }
-            MappedLine::NoExternalId { braze_id } => (braze_id, None),
-        };
-        if let Some(id) = braze_id
+        if let Some(id) = mapped_braze_id(&mapped)
             && !self.seen.insert(id)
         {
-            progress.counts.duplicates += 1;
+            progress.counts.user(|counts| counts.duplicates += 1);
             self.mark.finish(place.number);
             return None;
         }
-        let Some(upsert) = upsert else {
-            progress.counts.skipped += 1;
-            self.mark.finish(place.number);
-            return None;
-        };
-        self.mark.start(place.number);
-        Some((place, text, upsert))
+        match mapped {
+            MappedLine::Upsert {
+                upsert, dropped, ..
+            } => {
+                self.mark.start(place.number);
+                Some(Send {
+                    place,
+                    text,
+                    upsert,
+                    dropped: dropped.len() as u64,
+                })
+            }
+            MappedLine::NoExternalId { .. } => {
+                progress.counts.user(|counts| counts.skipped += 1);
+                self.mark.finish(place.number);
+                None
+            }
+        }
     }
 
-    /// Records what a send's answer means for its line.
+    /// Records what a send's answer means for its line. A line is counted once it is
+    /// finished, so a line given up and read again by the next attempt is counted once.
     fn sent(&mut self, sent: Sent, progress: &mut FileProgress, stop: &mut Option<String>) {
         match sent.result {
-            Ok(()) => {
-                progress.counts.upserted += 1;
+            Some(Ok(())) => {
+                progress.counts.user(|counts| {
+                    counts.upserted += 1;
+                    counts.dropped_attributes += sent.dropped;
+                });
                 self.mark.finish(sent.place.number);
             }
-            Err(error) if error.class() == FailureClass::Permanent => {
+            None => {
+                self.mark.give_up(sent.place.number);
+                if stop.is_none() {
+                    *stop = Some("a Userflow request was still unanswered at the deadline".into());
+                }
+            }
+            Some(Err(error)) if error.class() == FailureClass::Permanent => {
                 let length = sent.text.len() as u64;
                 self.reject(
                     sent.place,
@@ -425,7 +455,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                     length,
                 );
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 self.mark.give_up(sent.place.number);
                 if stop.is_none() {
                     *stop = Some(format!("Userflow: {error}"));
@@ -444,6 +474,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
         text: &[u8],
         length: u64,
     ) {
+        progress.counts.lines += 1;
         progress.counts.rejected += 1;
         self.mark.finish(place.number);
         self.rejects.push(Reject {
@@ -459,7 +490,8 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
     }
 
     /// Copies the watermark into the progress document.
-    fn record(&self, progress: &mut FileProgress) {
+    fn record(&mut self, progress: &mut FileProgress) {
+        self.mark.prune();
         let (lines_done, above) = self.mark.checkpoint();
         progress.lines_done = lines_done;
         progress.finished_above = above;
@@ -499,6 +531,41 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             ))),
             Some(state) => not_readable(state).map(FileOutcome::NotRead),
         })
+    }
+}
+
+/// A line to send: where it is, its text (for a reject), the upsert, the attributes left out.
+struct Send {
+    place: Place,
+    text: Bytes,
+    upsert: UserUpsert,
+    dropped: u64,
+}
+
+fn mapped_braze_id(mapped: &MappedLine) -> Option<String> {
+    match mapped {
+        MappedLine::Upsert { braze_id, .. } | MappedLine::NoExternalId { braze_id } => {
+            braze_id.clone()
+        }
+    }
+}
+
+/// The Braze ids seen in one file: Braze's 24-hex-digit ids as 12 bytes (a 100,000-user file
+/// holds about 2 MB of them), any other id as text.
+#[derive(Debug, Default)]
+struct SeenIds {
+    braze: std::collections::HashSet<[u8; 12]>,
+    other: std::collections::HashSet<String>,
+}
+
+impl SeenIds {
+    /// Whether `id` is new (and now seen).
+    fn insert(&mut self, id: String) -> bool {
+        let mut bytes = [0u8; 12];
+        match hex::decode_to_slice(&id, &mut bytes) {
+            Ok(()) => self.braze.insert(bytes),
+            Err(_) => self.other.insert(id),
+        }
     }
 }
 

@@ -31,16 +31,31 @@ pub struct Reject {
     pub length: u64,
 }
 
+/// Rejected text held in memory before it is written, at most: a file of long bad lines
+/// (up to the line limit each) is written out as it goes instead of piling up until the next
+/// checkpoint.
+pub const FLUSH_BYTES: usize = 4 * 1024 * 1024;
+
 /// Rejects waiting for the next checkpoint.
 #[derive(Debug, Default)]
 pub struct RejectBuffer {
     pending: Vec<Reject>,
+    bytes: usize,
 }
 
 impl RejectBuffer {
     /// Keeps `reject` until [`RejectBuffer::flush`].
     pub fn push(&mut self, reject: Reject) {
+        self.bytes += reject.text.len()
+            + reject.detail.len()
+            + reject.file.len()
+            + reject.member.as_ref().map_or(0, String::len);
         self.pending.push(reject);
+    }
+
+    /// Whether the held text passed [`FLUSH_BYTES`]: write it now.
+    pub fn is_full(&self) -> bool {
+        self.bytes >= FLUSH_BYTES
     }
 
     /// Writes the waiting rejects as one object (nothing when none waits); they must be
@@ -64,6 +79,57 @@ impl RejectBuffer {
             .put(&key, Bytes::from(body), "application/x-ndjson")
             .await?;
         self.pending.clear();
+        self.bytes = 0;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn reject(line: u64, text_len: usize) -> Reject {
+        Reject {
+            file: "segment-export/s/2026-12-06/p/a.zip".into(),
+            member: Some("a.json".into()),
+            line,
+            member_line: line,
+            reason: "invalid_json",
+            detail: "not valid JSON (column 3)".into(),
+            text: "x".repeat(text_len),
+            length: text_len as u64,
+        }
+    }
+
+    #[tokio::test]
+    async fn when_rejects_pile_up_then_the_buffer_asks_to_be_written_and_writes_one_object() {
+        let store = MemoryStore::new();
+        let job = JobId::parse("job-rejects").unwrap();
+        let mut buffer = RejectBuffer::default();
+        buffer.push(reject(7, 10));
+        assert!(!buffer.is_full());
+        for line in 8..12 {
+            buffer.push(reject(line, FLUSH_BYTES / 4));
+        }
+        assert!(buffer.is_full());
+        buffer.flush(&store, &job, 3).await.unwrap();
+        assert!(!buffer.is_full());
+        let key = "exports/job-rejects/rejects/00003-000000007.jsonl";
+        assert_eq!(store.keys(), [key]);
+        let body = store.get_now(key).unwrap();
+        let lines: Vec<serde_json::Value> = body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(
+            (lines[0]["line"].as_u64(), lines[0]["reason"].as_str()),
+            (Some(7), Some("invalid_json"))
+        );
+        // Nothing waiting: nothing written.
+        buffer.flush(&store, &job, 3).await.unwrap();
+        assert_eq!(store.keys().len(), 1);
     }
 }

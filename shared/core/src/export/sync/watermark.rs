@@ -73,6 +73,14 @@ impl Watermark {
         (lines_done, above)
     }
 
+    /// Forgets the finished lines at or below the watermark (they are covered by it), so a
+    /// long file's bookkeeping stays as small as the lines in flight.
+    pub fn prune(&mut self) {
+        let (lines_done, _) = self.checkpoint();
+        self.finished = self.finished.split_off(&(lines_done + 1));
+        self.base = self.base.max(lines_done);
+    }
+
     /// Lines started and not yet finished.
     pub fn in_flight(&self) -> usize {
         self.pending.len()
@@ -91,9 +99,17 @@ mod tests {
     }
     use Step::*;
 
+    /// Name, the checkpoint resumed from, the steps, the checkpoint expected.
+    type Case = (
+        &'static str,
+        (u64, &'static [u64]),
+        &'static [Step],
+        (u64, &'static [u64]),
+    );
+
     #[test]
     fn when_lines_finish_in_any_order_then_the_checkpoint_covers_exactly_the_finished_ones() {
-        let cases: &[(&str, (u64, &[u64]), &[Step], (u64, &[u64]))] = &[
+        let cases: &[Case] = &[
             ("nothing read", (0, &[]), &[], (0, &[])),
             (
                 "in order",

@@ -51,7 +51,7 @@ impl JobSummary {
                         ..JobSummary::empty(kind)
                     },
                     Job::ExportFile(job) => JobSummary {
-                        export_file: Some(format!("{} file {}", job.job, job.file)),
+                        export_file: Some(format!("{} file {}", job.export, job.index)),
                         ..JobSummary::empty(kind)
                     },
                 }

@@ -164,6 +164,39 @@ pub struct ExportRecord {
     pub empty: Vec<String>,
 }
 
+impl ExportRecord {
+    /// A record of an export that starts now: running, nothing written yet.
+    pub fn running(
+        segment_id: &str,
+        object_prefix: &str,
+        output_format: &str,
+        bucket: &str,
+        key_prefix: &str,
+        callback_endpoint: Option<String>,
+        requested_at: DateTime<Utc>,
+    ) -> ExportRecord {
+        ExportRecord {
+            segment_id: segment_id.into(),
+            object_prefix: object_prefix.into(),
+            output_format: output_format.into(),
+            bucket: bucket.into(),
+            key_prefix: key_prefix.into(),
+            state: ExportState::Running,
+            files: Vec::new(),
+            users: 0,
+            lines: 0,
+            callback_endpoint,
+            callback_status: None,
+            error: None,
+            requested_at,
+            finished_at: None,
+            injected: Vec::new(),
+            truncated: Vec::new(),
+            empty: Vec::new(),
+        }
+    }
+}
+
 /// One malformed line an export injected, so a test can match the relay's rejects exactly.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InjectedLine {
