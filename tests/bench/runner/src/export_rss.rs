@@ -211,7 +211,11 @@ async fn child() -> Result<Value, String> {
     };
     let init_peak_kib = peak_rss_kib().unwrap_or(0);
     let source = S3Source::new(exports.s3.clone(), exports.bucket.clone(), key.clone());
-    let file_job = ExportFileJob { job, file: 0, key };
+    let file_job = ExportFileJob {
+        export: job,
+        index: 0,
+        key,
+    };
     let started = std::time::Instant::now();
     let outcome = sync
         .run(
