@@ -1,5 +1,5 @@
 //! `/users/export/segment` request validation (the files themselves are checked against moto in
-//! the workspace's `tests/tests/sandbox_exports.rs`).
+//! the workspace's `tests/tests/sandbox_exports/`).
 
 use serde_json::{Value, json};
 
