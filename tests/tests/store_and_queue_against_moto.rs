@@ -170,11 +170,21 @@ async fn when_two_writers_swap_the_same_version_then_only_the_first_write_lands(
         .put_if_match("doc.json", "b".into(), "application/json", &read.version)
         .await
         .unwrap();
-    assert_eq!((first, second), (PutIfMatch::Written, PutIfMatch::Changed));
+    assert!(matches!(first, PutIfMatch::Written(_)), "{first:?}");
+    assert_eq!(second, PutIfMatch::Changed);
     assert_eq!(
         store.get("doc.json").await.unwrap().as_deref(),
         Some(&b"a"[..])
     );
+    // The version the write answered is the object's: a second swap on it succeeds.
+    let PutIfMatch::Written(written) = first else {
+        unreachable!()
+    };
+    let third = store
+        .put_if_match("doc.json", "c".into(), "application/json", &written)
+        .await
+        .unwrap();
+    assert!(matches!(third, PutIfMatch::Written(_)), "{third:?}");
     let gone = store
         .put_if_match(
             "missing.json",

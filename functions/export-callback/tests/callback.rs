@@ -106,6 +106,15 @@ impl Stack {
         )
     }
 
+    /// Braze's `{"success":true}` on this job's valid URL.
+    async fn signed_success(&self, job: &JobId) -> (u16, Value) {
+        self.callback(
+            &signed_query(SECRET, job, Duration::hours(1)),
+            r#"{"success":true}"#,
+        )
+        .await
+    }
+
     async fn queued(&self) -> Vec<Job> {
         self.moto
             .receive_all(&self.queue_url)
@@ -270,12 +279,7 @@ async fn when_the_job_is_unknown_or_braze_reports_failure_then_404_or_failed_is_
 async fn when_the_export_has_no_file_then_the_job_completes_at_once() {
     let stack = Stack::start().await;
     let job = stack.job("empty-segment", Some("p-0")).await;
-    let (status, body) = stack
-        .callback(
-            &signed_query(SECRET, &job, Duration::hours(1)),
-            r#"{"success":true}"#,
-        )
-        .await;
+    let (status, body) = stack.signed_success(&job).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["files"], &body["state"]),
@@ -338,12 +342,7 @@ async fn when_the_job_was_cancelled_then_braze_calling_back_changes_nothing() {
         })
         .await
         .unwrap();
-    let (status, body) = stack
-        .callback(
-            &signed_query(SECRET, &job, Duration::hours(1)),
-            r#"{"success":true}"#,
-        )
-        .await;
+    let (status, body) = stack.signed_success(&job).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["outcome"], &body["state"]),

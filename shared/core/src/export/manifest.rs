@@ -329,7 +329,7 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
                 .put_if_match(&key, encode(&manifest), "application/json", &version)
                 .await?
             {
-                PutIfMatch::Written => return Ok(Some(manifest)),
+                PutIfMatch::Written(_) => return Ok(Some(manifest)),
                 PutIfMatch::Changed => continue,
             }
         }

@@ -230,7 +230,12 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                     .await?
                 {
                     PutIfAbsent::Created => {
-                        self.refresh_version().await?;
+                        // A conditional create answers no version: read it once.
+                        self.version = self
+                            .store
+                            .get_versioned(&self.key)
+                            .await?
+                            .map(|v| v.version);
                         return Ok(Claim::Reading(progress));
                     }
                     PutIfAbsent::AlreadyExists => continue,
@@ -258,8 +263,8 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                 )
                 .await?
             {
-                PutIfMatch::Written => {
-                    self.refresh_version().await?;
+                PutIfMatch::Written(version) => {
+                    self.version = Some(version);
                     return Ok(Claim::Reading(progress));
                 }
                 PutIfMatch::Changed => continue,
@@ -279,8 +284,8 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             .put_if_match(&self.key, encode(progress), "application/json", &version)
             .await?
         {
-            PutIfMatch::Written => {
-                self.refresh_version().await?;
+            PutIfMatch::Written(version) => {
+                self.version = Some(version);
                 Ok(Saved::Saved)
             }
             // Changed, or our own write answered twice (the SDK retried a PutObject whose
@@ -321,17 +326,6 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             )
             .await?;
         complete_if_last(self.store, &self.job).await?;
-        Ok(())
-    }
-
-    /// The document's version after our write. S3 answers PutObject with the new ETag, but
-    /// the store trait keeps writes simple: one small GET per write.
-    async fn refresh_version(&mut self) -> Result<(), ProgressError> {
-        self.version = self
-            .store
-            .get_versioned(&self.key)
-            .await?
-            .map(|v| v.version);
         Ok(())
     }
 

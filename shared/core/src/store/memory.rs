@@ -67,12 +67,14 @@ impl MemoryStore {
         self.bump(key);
     }
 
-    fn bump(&self, key: &str) {
+    /// Gives `key` a new version and returns it.
+    fn bump(&self, key: &str) -> Version {
         let version = self
             .writes
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
             + 1;
         lock(&self.versions).insert(key.to_owned(), version);
+        Version(version.to_string())
     }
 
     fn injected(&self, operation: &'static str, key: &str) -> Result<(), StoreError> {
@@ -110,8 +112,7 @@ impl ObjectStore for MemoryStore {
             return Ok(PutIfMatch::Changed);
         }
         objects.insert(key.to_owned(), (body, content_type.to_owned()));
-        self.bump(key);
-        Ok(PutIfMatch::Written)
+        Ok(PutIfMatch::Written(self.bump(key)))
     }
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {

@@ -50,10 +50,11 @@ pub struct Versioned {
 }
 
 /// Result of [`ObjectStore::put_if_match`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutIfMatch {
-    /// The object still had the expected version and now holds the body.
-    Written,
+    /// The object still had the expected version and now holds the body, at this version
+    /// (the next compare-and-swap's, without reading the object back).
+    Written(Version),
     /// Somebody changed (or deleted) the object since it was read; nothing was written.
     Changed,
 }

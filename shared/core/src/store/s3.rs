@@ -135,7 +135,9 @@ impl ObjectStore for S3Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(PutIfMatch::Written),
+            Ok(output) => Ok(PutIfMatch::Written(Version(
+                output.e_tag().unwrap_or_default().to_owned(),
+            ))),
             // 412: another version; 404: deleted since it was read.
             Err(e)
                 if e.code() == Some("PreconditionFailed")
