@@ -83,7 +83,7 @@ impl VendorConfig {
                 UserflowConfig::for_region(region, userflow_key)
             }
         };
-        userflow.rate = env.rate(
+        userflow.rate = env.limit_in_any_second(
             "USERFLOW_RATE",
             relay_clients::userflow::DEFAULT_RATE_PER_SECOND,
         )?;

@@ -177,12 +177,27 @@ impl Env {
         }
     }
 
-    /// A rate in requests per second (at least 1).
+    /// A rate in requests per second (at least 1), with a burst of one second's worth.
     pub fn rate(&self, name: &str, default_per_second: u32) -> Result<Rate, ConfigError> {
-        let per_second: u32 = self.parsed(name, default_per_second)?;
-        NonZeroU32::new(per_second)
+        self.per_second(name, default_per_second)
             .map(Rate::per_second)
-            .ok_or_else(|| ConfigError::new(name, "must be at least 1"))
+    }
+
+    /// A limit of requests in any one second (at least 1), paced so that no one-second
+    /// interval holds more ([`Rate::within_any_second`]): for a vendor whose windows are
+    /// unknown.
+    pub fn limit_in_any_second(
+        &self,
+        name: &str,
+        default_per_second: u32,
+    ) -> Result<Rate, ConfigError> {
+        self.per_second(name, default_per_second)
+            .map(Rate::within_any_second)
+    }
+
+    fn per_second(&self, name: &str, default_per_second: u32) -> Result<NonZeroU32, ConfigError> {
+        let per_second: u32 = self.parsed(name, default_per_second)?;
+        NonZeroU32::new(per_second).ok_or_else(|| ConfigError::new(name, "must be at least 1"))
     }
 }
 

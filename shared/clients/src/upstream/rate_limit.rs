@@ -29,6 +29,25 @@ impl Rate {
         }
     }
 
+    /// At most `limit` requests in any one-second interval, however it is aligned, even when
+    /// the vendor sees them a little late or early: for an API that counts requests in
+    /// windows the client cannot see (Userflow publishes neither its limit nor its windows).
+    ///
+    /// A rate of `limit` with a burst of `limit` lets up to twice `limit` into one second,
+    /// and every excess request costs a 429 and its `Retry-After` (at least a whole second,
+    /// for every caller). Here a fortieth of `limit` (rounded up) is the burst, which absorbs
+    /// timer lateness, another fortieth is kept free for network and scheduling jitter (25
+    /// ms at any rate), and the sustained rate is what is left:
+    /// `burst + jitter + rate * 1 s = limit` (1000: a burst of 25, then 950/s).
+    pub fn within_any_second(limit: NonZeroU32) -> Rate {
+        let share = limit.get().div_ceil(WINDOW_SHARE_DIVISOR);
+        let per_second = limit.get().saturating_sub(2 * share).max(1);
+        Rate {
+            per_second: NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(share).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+
     /// A budget expressed per minute (e.g. Braze's 250/min for `/users/export/ids`): spread
     /// evenly, with a burst of one second's worth (at least 1).
     pub fn per_minute(per_minute: NonZeroU32) -> Rate {
@@ -39,6 +58,10 @@ impl Rate {
         }
     }
 }
+
+/// [`Rate::within_any_second`]'s burst, and its jitter allowance, as a fraction of the limit
+/// (1/40: 25 ms of requests each).
+const WINDOW_SHARE_DIVISOR: u32 = 40;
 
 /// Client-side rate limiter for one API: a governor quota at the configured rate, plus a gate
 /// that every caller passes through. The gate spaces requests out when the vendor's remaining
@@ -151,6 +174,68 @@ mod tests {
         assert_eq!(rate.per_second.get(), 5);
         let rate = Rate::per_minute(NonZeroU32::new(10).unwrap());
         assert_eq!(rate.per_second.get(), 1);
+    }
+
+    #[test]
+    fn when_a_limit_holds_in_any_second_then_burst_plus_rate_never_exceed_it() {
+        // (limit, burst, sustained rate)
+        let table = [
+            (1, 1, 1),
+            (2, 1, 1),
+            (3, 1, 1),
+            (10, 1, 8),
+            (70, 2, 66),
+            (80, 2, 76),
+            (1_000, 25, 950),
+            (5_000, 125, 4_750),
+        ];
+        for (limit, burst, per_second) in table {
+            let rate = Rate::within_any_second(NonZeroU32::new(limit).unwrap());
+            assert_eq!(
+                (rate.burst.get(), rate.per_second.get()),
+                (burst, per_second),
+                "limit {limit}"
+            );
+            // GCRA lets `burst + rate * t` through in any span t: with 25 ms of lateness
+            // (t = 1.025 s) still within the limit. Below 3 nothing is slower than one
+            // request a second.
+            let most = f64::from(burst) + f64::from(per_second) * 1.025;
+            assert!(
+                most <= f64::from(limit) || per_second == 1,
+                "limit {limit}: {rate:?}"
+            );
+        }
+    }
+
+    // Real clock: governor keeps its own time. Requests as fast as the limiter allows, counted
+    // in every one-second interval that starts at a request.
+    #[tokio::test]
+    async fn when_requests_run_flat_out_then_no_second_holds_more_than_the_limit() {
+        let limit = NonZeroU32::new(200).unwrap();
+        let limiter = RateLimiter::new(Rate::within_any_second(limit));
+        let started = std::time::Instant::now();
+        let mut sent = Vec::new();
+        while started.elapsed() < Duration::from_millis(2_500) {
+            limiter.acquire().await;
+            sent.push(started.elapsed());
+        }
+        let busiest = sent
+            .iter()
+            .enumerate()
+            .map(|(first, at)| {
+                sent[first..]
+                    .iter()
+                    .take_while(|later| **later - *at < Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(busiest <= 200, "{busiest} requests within one second");
+        // Flat out, the limiter is not much slower than its sustained rate (190/s) either.
+        assert!(
+            busiest >= 180,
+            "only {busiest} requests in the busiest second"
+        );
     }
 
     #[tokio::test(start_paused = true)]

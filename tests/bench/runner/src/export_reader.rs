@@ -6,9 +6,11 @@
 //!   as the reader, no line splitting): the floor no reader can beat;
 //! - *reader, lines only*: `ExportReader` splitting lines, nothing decoded (where the time
 //!   between the floor and the full reader goes);
+//! - *reader, lines scanned*: each line only walked by serde_json, then by sonic-rs (SIMD),
+//!   nothing kept: the JSON floors;
 //! - *reader + parse + map*: `ExportReader` over `MemorySource`, `ExportMapping::map_line` on
-//!   each line (default mapping plus `plan` and `seats`) and the `braze_id` de-duplication
-//!   set, as the sync does;
+//!   each line (default mapping plus `plan` and `seats`) and the sync's own `braze_id`
+//!   de-duplication set (`SeenIds`), as the sync does;
 //! - *naive*: the whole object in memory, unzipped (async_zip, each entry into a `Vec`) or
 //!   gunzipped (flate2) whole, a `serde_json::Value` per line, mapped to the same upsert
 //!   from the `Value`, and the same de-duplication.
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
-use relay_core::export::line::{ExportMapping, MappedLine, created_at};
+use relay_core::export::line::{ExportMapping, MappedLine, SeenIds, created_at};
 use relay_core::export::reader::{
     ExportReader, LineContent, MemorySource, ReaderLimits, inflate_only,
 };
@@ -58,6 +60,9 @@ pub enum Variant {
     Lines,
     /// `ExportReader`, each line only scanned by serde_json (`IgnoredAny`): the JSON floor.
     Scan,
+    /// `ExportReader`, each line only scanned by sonic-rs (SIMD, `IgnoredAny`): whether a
+    /// SIMD parser lowers that floor.
+    ScanSimd,
     /// `ExportReader` + `map_line` with an empty mapping (only the ids decoded) +
     /// de-duplication: the lean decoder's walk without the attributes.
     Ids,
@@ -69,10 +74,11 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 7] = [
         Variant::Inflate,
         Variant::Lines,
         Variant::Scan,
+        Variant::ScanSimd,
         Variant::Ids,
         Variant::Reader,
         Variant::Naive,
@@ -84,6 +90,7 @@ impl Variant {
             Variant::Inflate => "inflate alone (`inflate_only`)",
             Variant::Lines => "reader, lines only (no decode)",
             Variant::Scan => "reader, lines scanned by serde_json (`IgnoredAny`)",
+            Variant::ScanSimd => "reader, lines scanned by sonic-rs (SIMD, `IgnoredAny`)",
             Variant::Ids => "reader + `map_line` with an empty mapping (ids only)",
             Variant::Reader => "**reader + parse + map**",
             Variant::Naive => "naive (whole object, `Value` per line)",
@@ -128,7 +135,7 @@ pub struct Outcome {
     pub formats: Vec<FormatResult>,
     /// Time spent generating the files (not measured).
     pub generation: Duration,
-    /// `created_at` alone per user, in µs: `parse_created_at` of Braze's form and `to_iso`.
+    /// `created_at` alone per user, in µs: `created_at_iso` of Braze's form.
     pub created_at_micros: f64,
 }
 
@@ -196,7 +203,7 @@ pub fn measure(plan: Plan) -> Result<Outcome, String> {
     })
 }
 
-/// The per-user cost of `created_at` alone (parsed from Braze's form, written as ISO 8601),
+/// The per-user cost of `created_at` alone (Braze's form rewritten as ISO 8601),
 /// over the first file's values repeated to 1,000,000 calls, in µs.
 fn created_at_micros(gzip: &Bytes) -> Result<f64, String> {
     let mut text = Vec::new();
@@ -214,9 +221,9 @@ fn created_at_micros(gzip: &Bytes) -> Result<f64, String> {
     let calls = 1_000_000usize;
     let started = Instant::now();
     for value in values.iter().cycle().take(calls) {
-        let at = created_at::parse_created_at(black_box(value))
+        let iso = created_at::created_at_iso(black_box(value))
             .ok_or_else(|| format!("`{value}` is not a created_at"))?;
-        black_box(created_at::to_iso(at));
+        black_box(iso);
     }
     Ok(started.elapsed().as_secs_f64() * 1e6 / calls as f64)
 }
@@ -250,7 +257,10 @@ fn check_counts(result: &mut FormatResult, variant: Variant, counts: Counts) -> 
                     result.format, counts.lines, result.users
                 ));
             }
-            if !matches!(variant, Variant::Lines | Variant::Scan | Variant::Ids) {
+            if !matches!(
+                variant,
+                Variant::Lines | Variant::Scan | Variant::ScanSimd | Variant::Ids
+            ) {
                 if result.upserts == 0 {
                     result.upserts = counts.upserts;
                 }
@@ -312,7 +322,7 @@ async fn read_all(
                     ..Counts::default()
                 }
             }
-            Variant::Lines | Variant::Scan | Variant::Ids | Variant::Reader => {
+            Variant::Lines | Variant::Scan | Variant::ScanSimd | Variant::Ids | Variant::Reader => {
                 reader_pass(name, body, mapping, variant).await?
             }
             Variant::Naive => naive_pass(name, body).await?,
@@ -337,7 +347,7 @@ async fn reader_pass(
         .await
         .map_err(|e| format!("{name}: {e}"))?;
     let mut counts = Counts::default();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen = SeenIds::default();
     while let Some(line) = reader
         .next_line()
         .await
@@ -354,6 +364,11 @@ async fn reader_pass(
             }
             Variant::Scan => {
                 serde_json::from_slice::<serde::de::IgnoredAny>(&text)
+                    .map_err(|e| format!("{name}: line {}: {e}", line.number))?;
+                continue;
+            }
+            Variant::ScanSimd => {
+                sonic_rs::from_slice::<serde::de::IgnoredAny>(&text)
                     .map_err(|e| format!("{name}: line {}: {e}", line.number))?;
                 continue;
             }

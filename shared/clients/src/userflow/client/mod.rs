@@ -50,7 +50,9 @@ pub struct UserflowConfig {
     pub base_url: String,
     /// The environment's API key (`ak_...`).
     pub api_key: SecretString,
-    /// Client-side request rate for this process.
+    /// Client-side request rate for this process. The default is
+    /// [`Rate::within_any_second`] of [`DEFAULT_RATE_PER_SECOND`]: Userflow's windows are
+    /// unknown, so no one-second interval may hold more than the limit.
     pub rate: Rate,
     /// Retry policy for 429, 5xx and transport errors.
     pub retry: RetryPolicy,
@@ -70,7 +72,7 @@ impl UserflowConfig {
         UserflowConfig {
             base_url: base_url.into(),
             api_key,
-            rate: Rate::per_second(per_second),
+            rate: Rate::within_any_second(per_second),
             retry: RetryPolicy::default(),
         }
     }

@@ -225,7 +225,9 @@ impl<'de> DeserializeSeed<'de> for TopKeySeed<'_> {
     type Value = TopKey;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
+        // Bytes, not `str`: serde_json hands a key over raw, without checking it as UTF-8
+        // (a tenth of the walk); only a few known names are ever compared.
+        deserializer.deserialize_bytes(self)
     }
 }
 
@@ -236,16 +238,19 @@ impl<'de> Visitor<'de> for TopKeySeed<'_> {
         f.write_str("a field name")
     }
 
-    fn visit_str<E>(self, key: &str) -> Result<TopKey, E> {
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<TopKey, E> {
         Ok(match key {
-            "external_id" => TopKey::ExternalId,
-            "braze_id" => TopKey::BrazeId,
-            "custom_attributes" if !self.needs.custom.is_empty() => TopKey::CustomAttributes,
-            other => match ExportField::from_name(other) {
+            b"external_id" => TopKey::ExternalId,
+            b"braze_id" => TopKey::BrazeId,
+            b"custom_attributes" if !self.needs.custom.is_empty() => TopKey::CustomAttributes,
+            other => match ExportField::from_key(other) {
                 Some(field) if self.needs.fields[field.index()] => TopKey::Field(field),
                 _ => TopKey::Skip,
             },
         })
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<TopKey, E> {
+        self.visit_bytes(key.as_bytes())
     }
 }
 
@@ -321,7 +326,7 @@ impl<'de> DeserializeSeed<'de> for CustomKeySeed<'_> {
     type Value = Option<usize>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
+        deserializer.deserialize_bytes(self)
     }
 }
 
@@ -332,11 +337,15 @@ impl<'de> Visitor<'de> for CustomKeySeed<'_> {
         f.write_str("a custom attribute name")
     }
 
-    fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Option<usize>, E> {
+        // Byte order is `str` order: the names are sorted either way.
         Ok(self
             .wanted
-            .binary_search_by(|name| name.as_str().cmp(key))
+            .binary_search_by(|name| name.as_bytes().cmp(key))
             .ok())
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        self.visit_bytes(key.as_bytes())
     }
 }
 
@@ -389,7 +398,7 @@ impl<'de> DeserializeSeed<'de> for BrazeIdKey {
     type Value = bool;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_str(self)
+        deserializer.deserialize_bytes(self)
     }
 }
 
@@ -400,7 +409,10 @@ impl<'de> Visitor<'de> for BrazeIdKey {
         f.write_str("a field name")
     }
 
-    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
-        Ok(key == "braze_id")
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<bool, E> {
+        Ok(key == b"braze_id")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        self.visit_bytes(key.as_bytes())
     }
 }

@@ -2,7 +2,7 @@
 //! `EXPORT_USERFLOW_MAPPING` (a JSON document) and `EXPORT_CUSTOM_ATTRIBUTES` (a shortcut
 //! list), and what the export must therefore request from Braze.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -96,21 +96,27 @@ impl ExportField {
 
     /// The field named `name` in the export, if it is a standard one.
     pub fn from_name(name: &str) -> Option<ExportField> {
+        ExportField::from_key(name.as_bytes())
+    }
+
+    /// [`ExportField::from_name`] for a key as the decoder reads it: raw bytes, not checked as
+    /// UTF-8 (a key that is not a field name is skipped either way).
+    pub fn from_key(key: &[u8]) -> Option<ExportField> {
         // A match rather than a scan of `ALL`: the decoder asks this for every top-level key.
-        Some(match name {
-            "email" => ExportField::Email,
-            "first_name" => ExportField::FirstName,
-            "last_name" => ExportField::LastName,
-            "phone" => ExportField::Phone,
-            "country" => ExportField::Country,
-            "language" => ExportField::Language,
-            "time_zone" => ExportField::TimeZone,
-            "dob" => ExportField::Dob,
-            "gender" => ExportField::Gender,
-            "home_city" => ExportField::HomeCity,
-            "created_at" => ExportField::CreatedAt,
-            "email_subscribe" => ExportField::EmailSubscribe,
-            "push_subscribe" => ExportField::PushSubscribe,
+        Some(match key {
+            b"email" => ExportField::Email,
+            b"first_name" => ExportField::FirstName,
+            b"last_name" => ExportField::LastName,
+            b"phone" => ExportField::Phone,
+            b"country" => ExportField::Country,
+            b"language" => ExportField::Language,
+            b"time_zone" => ExportField::TimeZone,
+            b"dob" => ExportField::Dob,
+            b"gender" => ExportField::Gender,
+            b"home_city" => ExportField::HomeCity,
+            b"created_at" => ExportField::CreatedAt,
+            b"email_subscribe" => ExportField::EmailSubscribe,
+            b"push_subscribe" => ExportField::PushSubscribe,
             _ => return None,
         })
     }
@@ -197,6 +203,9 @@ pub(super) struct Needs {
     pub fields: [bool; ExportField::COUNT],
     /// Custom attribute names, sorted and unique (binary-searched per key).
     pub custom: Vec<String>,
+    /// Whether two attributes read the same source: decoded values are then cloned for each,
+    /// else moved into the one attribute that reads them.
+    pub repeated_sources: bool,
 }
 
 /// Which Userflow attribute gets which exported field, and what the export must contain.
@@ -240,6 +249,8 @@ impl ExportMapping {
                 Source::Custom(name) => needs.custom.push(name.clone()),
             }
         }
+        let distinct: BTreeSet<&Source> = attributes.values().collect();
+        needs.repeated_sources = distinct.len() < attributes.len();
         needs.custom.sort_unstable();
         needs.custom.dedup();
         ExportMapping { attributes, needs }

@@ -3,6 +3,8 @@
 //!
 //! - [`mapping`]: [`ExportMapping`], the configurable attribute mapping
 //!   (`EXPORT_USERFLOW_MAPPING`, `EXPORT_CUSTOM_ATTRIBUTES`) and what an export must request.
+//! - [`braze_id`]: [`BrazeId`], the de-duplication key (Braze's hex ids packed), and
+//!   [`SeenIds`].
 //! - [`decode`]: the lean one-pass decoder (wanted fields kept, the rest skipped unallocated),
 //!   and [`braze_id_of`] for rebuilding the de-duplication set on resume.
 //! - [`created_at`]: Braze's `created_at` forms to ISO 8601 UTC.
@@ -21,6 +23,7 @@
 //! `serde_json::Value` 97 µs, the full lenient `ExportedUser` 102 µs, `braze_id_of` 5 µs
 //! (it stops at the id). The real comparison against inflate alone is `make bench`.
 
+pub mod braze_id;
 pub mod created_at;
 pub mod decode;
 pub mod error;
@@ -33,6 +36,7 @@ use relay_clients::braze::validation::check_external_id;
 use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
 use serde_json::Value;
 
+pub use braze_id::{BrazeId, SeenIds};
 pub use decode::braze_id_of;
 pub use error::{ExternalIdProblem, LineError};
 pub use mapping::{
@@ -50,7 +54,7 @@ pub enum MappedLine {
     /// A user with an `external_id`: the upsert to send.
     Upsert {
         /// Braze's id, for de-duplication within a file (`None` when the line has none).
-        braze_id: Option<String>,
+        braze_id: Option<BrazeId>,
         /// `POST /users` with the mapped attributes present in the line.
         upsert: UserUpsert,
         /// Attributes left out because Userflow cannot store their value (an object, or a
@@ -61,8 +65,19 @@ pub enum MappedLine {
     /// passes to `identify()`), counted by the caller.
     NoExternalId {
         /// Braze's id, for de-duplication within a file.
-        braze_id: Option<String>,
+        braze_id: Option<BrazeId>,
     },
+}
+
+impl MappedLine {
+    /// Braze's id of the line's user, whatever the line became.
+    pub fn braze_id(&self) -> Option<&BrazeId> {
+        match self {
+            MappedLine::Upsert { braze_id, .. } | MappedLine::NoExternalId { braze_id } => {
+                braze_id.as_ref()
+            }
+        }
+    }
 }
 
 impl ExportMapping {
@@ -71,7 +86,11 @@ impl ExportMapping {
     /// rejected.
     pub fn map_line(&self, line: &[u8]) -> Result<MappedLine, LineError> {
         let user = decode::decode(line, &self.needs)?;
-        let braze_id = user.braze_id.id_text().filter(|id| !id.is_empty());
+        let braze_id = match &user.braze_id {
+            Scalar::Text(text) if !text.is_empty() => Some(BrazeId::new(text)),
+            Scalar::Number(number) => Some(BrazeId::Text(number.to_string())),
+            _ => None,
+        };
         let id = match &user.external_id {
             Scalar::Null => return Ok(MappedLine::NoExternalId { braze_id }),
             Scalar::Text(text) => text.clone().into_owned(),
@@ -85,7 +104,7 @@ impl ExportMapping {
         check_external_id(&id).map_err(|rule| LineError::BadExternalId {
             problem: ExternalIdProblem::Rule(rule),
         })?;
-        let (attributes, dropped) = self.attributes_of(&user)?;
+        let (attributes, dropped) = self.attributes_of(user)?;
         let mut upsert = UserUpsert::new(id);
         if !attributes.is_empty() {
             upsert.attributes = Some(attributes);
@@ -99,8 +118,12 @@ impl ExportMapping {
 
     /// The attributes present in `user`, and the names of those whose value Userflow cannot
     /// store.
-    fn attributes_of(&self, user: &LeanUser<'_>) -> Result<(Attributes, Vec<String>), LineError> {
-        let field = |field: ExportField| &user.fields[field.index()];
+    fn attributes_of(
+        &self,
+        mut user: LeanUser<'_>,
+    ) -> Result<(Attributes, Vec<String>), LineError> {
+        let fields = &user.fields;
+        let field = |field: ExportField| &fields[field.index()];
         if let scalar @ (Scalar::Number(_) | Scalar::Bool(_) | Scalar::Compound(_)) =
             field(ExportField::Email)
         {
@@ -108,7 +131,7 @@ impl ExportMapping {
                 shape: scalar.shape(),
             });
         }
-        let created_at = created_at_of(field(ExportField::CreatedAt))?;
+        let mut created_at = created_at_of(field(ExportField::CreatedAt))?;
         let mut attributes = Attributes::new();
         let mut dropped = Vec::new();
         for (name, source) in self.attributes() {
@@ -117,7 +140,9 @@ impl ExportMapping {
                     full_name(field(ExportField::FirstName), field(ExportField::LastName))
                         .map(Value::String)
                 }
-                Source::Field(ExportField::CreatedAt) => created_at.clone().map(Value::String),
+                Source::Field(ExportField::CreatedAt) => {
+                    claim(&mut created_at, self.needs.repeated_sources).map(Value::String)
+                }
                 Source::Field(other) => match field(*other) {
                     Scalar::Compound(_) => {
                         dropped.push(name.to_owned());
@@ -131,9 +156,11 @@ impl ExportMapping {
                         .custom
                         .binary_search(custom)
                         .ok()
-                        .and_then(|index| user.custom[index].as_ref());
+                        .and_then(|index| {
+                            claim(&mut user.custom[index], self.needs.repeated_sources)
+                        });
                     match value {
-                        Some(value) if storable(value) => Some(value.clone()),
+                        Some(value) if storable(&value) => Some(value),
                         Some(_) => {
                             dropped.push(name.to_owned());
                             None
@@ -147,6 +174,16 @@ impl ExportMapping {
             }
         }
         Ok((attributes, dropped))
+    }
+}
+
+/// A decoded value for one attribute: moved out when no other attribute reads the same
+/// source (the usual mapping), cloned when one may.
+fn claim<T: Clone>(slot: &mut Option<T>, repeated_sources: bool) -> Option<T> {
+    if repeated_sources {
+        slot.clone()
+    } else {
+        slot.take()
     }
 }
 
@@ -165,7 +202,12 @@ fn text_of(scalar: &Scalar<'_>) -> Option<String> {
 /// `first last`, either alone when the other is missing, `None` when both are.
 fn full_name(first: &Scalar<'_>, last: &Scalar<'_>) -> Option<String> {
     match (text_of(first), text_of(last)) {
-        (Some(first), Some(last)) => Some(format!("{first} {last}")),
+        (Some(mut first), Some(last)) => {
+            first.reserve_exact(1 + last.len());
+            first.push(' ');
+            first.push_str(&last);
+            Some(first)
+        }
         (one, None) | (None, one) => one,
     }
 }
@@ -176,16 +218,18 @@ fn created_at_of(scalar: &Scalar<'_>) -> Result<Option<String>, LineError> {
     match scalar {
         Scalar::Null => Ok(None),
         Scalar::Text(text) if text.trim().is_empty() => Ok(None),
-        Scalar::Text(text) => created_at::parse_created_at(text)
-            .map(|at| Some(created_at::to_iso(at)))
-            .ok_or_else(|| LineError::BadCreatedAt {
-                found: format!(
-                    "`{}`",
-                    text.chars()
-                        .take(QUOTED_CREATED_AT_CHARS)
-                        .collect::<String>()
-                ),
-            }),
+        Scalar::Text(text) => {
+            created_at::created_at_iso(text)
+                .map(Some)
+                .ok_or_else(|| LineError::BadCreatedAt {
+                    found: format!(
+                        "`{}`",
+                        text.chars()
+                            .take(QUOTED_CREATED_AT_CHARS)
+                            .collect::<String>()
+                    ),
+                })
+        }
         other => Err(LineError::BadCreatedAt {
             found: other.shape().to_owned(),
         }),

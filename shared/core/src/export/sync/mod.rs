@@ -30,7 +30,7 @@ use relay_clients::upstream::FailureClass;
 use relay_clients::userflow::{UserUpsert, UserflowClient, UserflowError};
 use tokio::time::Instant;
 
-use super::line::{ExportMapping, MappedLine};
+use super::line::{ExportMapping, MappedLine, SeenIds};
 use super::manifest::{ExportState, JobId, Manifests};
 use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
 use super::reader::{
@@ -370,9 +370,9 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             if place.number <= self.started_at.0
                 && let LineContent::Text(text) = &line.content
                 && let Ok(mapped) = self.sync.mapping.map_line(text)
-                && let Some(id) = mapped_braze_id(&mapped)
+                && let Some(id) = mapped.braze_id()
             {
-                self.seen.insert(id);
+                self.seen.insert(id.clone());
             }
             return None;
         }
@@ -400,8 +400,8 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 return None;
             }
         };
-        if let Some(id) = mapped_braze_id(&mapped)
-            && !self.seen.insert(id)
+        if let Some(id) = mapped.braze_id()
+            && !self.seen.insert(id.clone())
         {
             progress.counts.user(|counts| counts.duplicates += 1);
             self.mark.finish(place.number);
@@ -540,33 +540,6 @@ struct Send {
     text: Bytes,
     upsert: UserUpsert,
     dropped: u64,
-}
-
-fn mapped_braze_id(mapped: &MappedLine) -> Option<String> {
-    match mapped {
-        MappedLine::Upsert { braze_id, .. } | MappedLine::NoExternalId { braze_id } => {
-            braze_id.clone()
-        }
-    }
-}
-
-/// The Braze ids seen in one file: Braze's 24-hex-digit ids as 12 bytes (a 100,000-user file
-/// holds about 2 MB of them), any other id as text.
-#[derive(Debug, Default)]
-struct SeenIds {
-    braze: std::collections::HashSet<[u8; 12]>,
-    other: std::collections::HashSet<String>,
-}
-
-impl SeenIds {
-    /// Whether `id` is new (and now seen).
-    fn insert(&mut self, id: String) -> bool {
-        let mut bytes = [0u8; 12];
-        match hex::decode_to_slice(&id, &mut bytes) {
-            Ok(()) => self.braze.insert(bytes),
-            Err(_) => self.other.insert(id),
-        }
-    }
 }
 
 /// Lets the sends in flight finish, their results unused: the file stops here and the lines

@@ -3,7 +3,7 @@
 use relay_clients::braze::validation::Rule;
 use serde_json::{Value, json};
 
-use super::super::{ExportMapping, ExternalIdProblem, LineError, MappedLine, braze_id_of};
+use super::super::{BrazeId, ExportMapping, ExternalIdProblem, LineError, MappedLine, braze_id_of};
 use super::{REALISTIC, attributes, mapping_of, rejected, upsert};
 
 /// A mapping reading every standard field under its own name, plus `name`.
@@ -31,7 +31,15 @@ fn when_a_realistic_line_meets_the_defaults_then_email_name_and_signed_up_at_are
     );
     assert_eq!(upsert.memberships, None);
     assert!(dropped.is_empty(), "{dropped:?}");
-    assert_eq!(braze_id.as_deref(), Some("5fbd99bac125ca40511f2cb1"));
+    assert_eq!(
+        braze_id,
+        Some(BrazeId::Packed(
+            hex::decode("5fbd99bac125ca40511f2cb1")
+                .unwrap()
+                .try_into()
+                .unwrap()
+        ))
+    );
 }
 
 #[test]
@@ -116,7 +124,7 @@ fn when_external_id_is_a_number_then_its_text_is_the_user_id() {
         r#"{"external_id":12345,"braze_id":987}"#,
     );
     assert_eq!(upsert.id, "12345");
-    assert_eq!(braze_id.as_deref(), Some("987"));
+    assert_eq!(braze_id, Some(BrazeId::Text("987".into())));
 }
 
 #[test]
@@ -401,4 +409,26 @@ fn when_mapped_then_the_upsert_serialises_without_nulls() {
     let sent = body["attributes"].as_object().unwrap();
     assert!(sent.values().all(|v| !v.is_null()), "{body}");
     assert_eq!(sent["name"], Value::from("Jane Doe"));
+}
+
+#[test]
+fn when_two_attributes_read_the_same_source_then_both_get_its_value() {
+    let mapping = ExportMapping::from_json(
+        r#"{"attributes": {
+            "signed_up_at": "created_at", "created": "created_at",
+            "plan": "custom_attributes.plan", "tier": "custom_attributes.plan"
+        }}"#,
+    )
+    .unwrap();
+    let (upsert, dropped, _) = upsert(&mapping, REALISTIC);
+    assert_eq!(
+        upsert.attributes,
+        Some(attributes(&[
+            ("created", json!("2020-07-10T15:00:00.000Z")),
+            ("plan", json!("pro")),
+            ("signed_up_at", json!("2020-07-10T15:00:00.000Z")),
+            ("tier", json!("pro")),
+        ]))
+    );
+    assert!(dropped.is_empty(), "{dropped:?}");
 }

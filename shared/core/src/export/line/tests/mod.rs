@@ -8,7 +8,7 @@ mod props;
 use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
 use serde_json::Value;
 
-use super::{ExportMapping, LineError, MappedLine};
+use super::{BrazeId, ExportMapping, LineError, MappedLine};
 
 /// A realistic segment export line: ids, aliases as an array, standard fields (a Rails time
 /// zone, numbers as strings), custom attributes of mixed types (a nested `company` object, a
@@ -20,7 +20,7 @@ pub(super) const REALISTIC: &str = r#"{"created_at":"2020-07-10 15:00:00.000 UTC
 pub(super) fn upsert(
     mapping: &ExportMapping,
     line: &str,
-) -> (UserUpsert, Vec<String>, Option<String>) {
+) -> (UserUpsert, Vec<String>, Option<BrazeId>) {
     match mapping.map_line(line.as_bytes()) {
         Ok(MappedLine::Upsert {
             braze_id,
