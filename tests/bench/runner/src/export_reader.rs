@@ -6,8 +6,8 @@
 //!   as the reader, no line splitting): the floor no reader can beat;
 //! - *reader, lines only*: `ExportReader` splitting lines, nothing decoded (where the time
 //!   between the floor and the full reader goes);
-//! - *reader, lines scanned*: each line only walked by serde_json, then by sonic-rs (SIMD),
-//!   nothing kept: the JSON floors;
+//! - *reader, lines scanned*: each line only walked by serde_json, then by sonic-rs (SIMD,
+//!   the decoder's parser), nothing kept: the JSON floors;
 //! - *reader + parse + map*: `ExportReader` over `MemorySource`, `ExportMapping::map_line` on
 //!   each line (default mapping plus `plan` and `seats`) and the sync's own `braze_id`
 //!   de-duplication set (`SeenIds`), as the sync does;
@@ -60,8 +60,8 @@ pub enum Variant {
     Lines,
     /// `ExportReader`, each line only scanned by serde_json (`IgnoredAny`): the JSON floor.
     Scan,
-    /// `ExportReader`, each line only scanned by sonic-rs (SIMD, `IgnoredAny`): whether a
-    /// SIMD parser lowers that floor.
+    /// `ExportReader`, each line only scanned by sonic-rs (SIMD, `IgnoredAny`): the floor of
+    /// the decoder's own parser.
     ScanSimd,
     /// `ExportReader` + `map_line` with an empty mapping (only the ids decoded) +
     /// de-duplication: the lean decoder's walk without the attributes.

@@ -15,7 +15,7 @@ pub enum LineError {
         column: usize,
         /// The parser's error.
         #[source]
-        source: serde_json::Error,
+        source: sonic_rs::Error,
     },
     /// Valid JSON, but not an object (a user is always one).
     #[error("not a JSON object but {shape}")]

@@ -5,8 +5,7 @@
 //!   (`EXPORT_USERFLOW_MAPPING`, `EXPORT_CUSTOM_ATTRIBUTES`) and what an export must request.
 //! - [`braze_id`]: [`BrazeId`], the de-duplication key (Braze's hex ids packed), and
 //!   [`SeenIds`].
-//! - [`decode`]: the lean one-pass decoder (wanted fields kept, the rest skipped unallocated),
-//!   and [`braze_id_of`] for rebuilding the de-duplication set on resume.
+//! - [`decode`]: the lean one-pass decoder (wanted fields kept, the rest skipped unallocated).
 //! - [`created_at`]: Braze's `created_at` forms to ISO 8601 UTC.
 //! - [`error`]: [`LineError`], why a line is rejected, with stable reason codes.
 //!
@@ -17,11 +16,9 @@
 //! clear the attribute). Values Userflow cannot store (an object, a list holding objects or
 //! lists) are left out and named in `dropped`.
 //!
-//! Rough cost, measured once in a debug build on a shared 2-core machine (50,000 passes over
-//! the 1.5 KB realistic test line, default mapping plus two custom attributes; not a
-//! benchmark, and debug serde_json is far slower than release): `map_line` 60 µs per line,
-//! `serde_json::Value` 97 µs, the full lenient `ExportedUser` 102 µs, `braze_id_of` 5 µs
-//! (it stops at the id). The real comparison against inflate alone is `make bench`.
+//! Cost per 1.3 KB exported user (release build, one core): about twice what serde_json takes
+//! merely to scan the line; `make bench` measures it against inflate alone and a naive
+//! `serde_json::Value` reader.
 
 pub mod braze_id;
 pub mod created_at;
@@ -32,12 +29,13 @@ pub mod mapping;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use relay_clients::braze::validation::check_external_id;
 use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
 use serde_json::Value;
 
 pub use braze_id::{BrazeId, SeenIds};
-pub use decode::braze_id_of;
 pub use error::{ExternalIdProblem, LineError};
 pub use mapping::{
     CUSTOM_ATTRIBUTES_VARIABLE, ExportField, ExportMapping, MAPPING_VARIABLE, MappingError, Source,
@@ -190,25 +188,32 @@ fn claim<T: Clone>(slot: &mut Option<T>, repeated_sources: bool) -> Option<T> {
 /// A standard field as text: strings as they are (blank ones are not exported), numbers
 /// and booleans written out; `None` for missing, `null` and compound values.
 fn text_of(scalar: &Scalar<'_>) -> Option<String> {
+    text_in(scalar).map(Cow::into_owned)
+}
+
+/// [`text_of`], borrowing a string from the line rather than copying it.
+fn text_in<'s>(scalar: &'s Scalar<'_>) -> Option<Cow<'s, str>> {
     match scalar {
         Scalar::Text(text) if text.trim().is_empty() => None,
-        Scalar::Text(text) => Some(text.clone().into_owned()),
-        Scalar::Number(number) => Some(number.to_string()),
-        Scalar::Bool(flag) => Some(flag.to_string()),
+        Scalar::Text(text) => Some(Cow::Borrowed(text)),
+        Scalar::Number(number) => Some(Cow::Owned(number.to_string())),
+        Scalar::Bool(flag) => Some(Cow::Owned(flag.to_string())),
         Scalar::Null | Scalar::Compound(_) => None,
     }
 }
 
-/// `first last`, either alone when the other is missing, `None` when both are.
+/// `first last`, either alone when the other is missing, `None` when both are: one
+/// allocation, the size of the result.
 fn full_name(first: &Scalar<'_>, last: &Scalar<'_>) -> Option<String> {
-    match (text_of(first), text_of(last)) {
-        (Some(mut first), Some(last)) => {
-            first.reserve_exact(1 + last.len());
-            first.push(' ');
-            first.push_str(&last);
-            Some(first)
+    match (text_in(first), text_in(last)) {
+        (Some(first), Some(last)) => {
+            let mut name = String::with_capacity(first.len() + 1 + last.len());
+            name.push_str(&first);
+            name.push(' ');
+            name.push_str(&last);
+            Some(name)
         }
-        (one, None) | (None, one) => one,
+        (one, None) | (None, one) => one.map(Cow::into_owned),
     }
 }
 

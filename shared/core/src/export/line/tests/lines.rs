@@ -1,9 +1,9 @@
-//! Lines through `map_line` and `braze_id_of`: what is sent, omitted, dropped and rejected.
+//! Lines through `map_line`: what is sent, omitted, dropped and rejected.
 
 use relay_clients::braze::validation::Rule;
 use serde_json::{Value, json};
 
-use super::super::{BrazeId, ExportMapping, ExternalIdProblem, LineError, MappedLine, braze_id_of};
+use super::super::{BrazeId, ExportMapping, ExternalIdProblem, LineError, MappedLine};
 use super::{REALISTIC, attributes, mapping_of, rejected, upsert};
 
 /// A mapping reading every standard field under its own name, plus `name`.
@@ -365,40 +365,6 @@ fn when_created_at_is_no_known_format_then_bad_created_at_quoting_it() {
         matches!(&number, LineError::BadCreatedAt { found } if found == "a number"),
         "{number:?}"
     );
-}
-
-#[test]
-fn when_braze_id_is_at_the_top_level_then_braze_id_of_finds_it() {
-    assert_eq!(
-        braze_id_of(REALISTIC.as_bytes()).as_deref(),
-        Some("5fbd99bac125ca40511f2cb1")
-    );
-    assert_eq!(
-        braze_id_of(br#"{"external_id":"u","braze_id":12}"#).as_deref(),
-        Some("12")
-    );
-}
-
-#[test]
-fn when_the_line_breaks_after_braze_id_then_braze_id_of_still_finds_it() {
-    assert_eq!(
-        braze_id_of(br#"{"braze_id":"b1","devices":[{"x":"#).as_deref(),
-        Some("b1")
-    );
-}
-
-#[test]
-fn when_braze_id_is_missing_nested_or_unreadable_then_braze_id_of_is_none() {
-    for line in [
-        &br#"{"external_id":"u"}"#[..],
-        br#"{"custom_attributes":{"braze_id":"x"},"devices":[{"braze_id":"y"}]}"#,
-        br#"{"braze_id":null}"#,
-        br#"{"braze_id":{"id":"x"}}"#,
-        br#"[{"braze_id":"x"}]"#,
-        b"not json",
-    ] {
-        assert_eq!(braze_id_of(line), None, "{}", String::from_utf8_lossy(line));
-    }
 }
 
 #[test]
