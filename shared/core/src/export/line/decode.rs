@@ -220,8 +220,8 @@ impl<'de> DeserializeSeed<'de> for TopKeySeed<'_> {
     type Value = TopKey;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        // Bytes, not `str`: serde_json hands a key over raw, without checking it as UTF-8
-        // (a tenth of the walk); only a few known names are ever compared.
+        // Bytes, not `str`: only a few known names are ever compared, and a parser that has
+        // not checked the line's UTF-8 up front (serde_json) need not check each key.
         deserializer.deserialize_bytes(self)
     }
 }
