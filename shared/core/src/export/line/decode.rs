@@ -234,14 +234,23 @@ impl<'de> Visitor<'de> for TopKeySeed<'_> {
     }
 
     fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<TopKey, E> {
-        Ok(match key {
-            b"external_id" => TopKey::ExternalId,
-            b"braze_id" => TopKey::BrazeId,
-            b"custom_attributes" if !self.needs.custom.is_empty() => TopKey::CustomAttributes,
-            other => match ExportField::from_key(other) {
+        // Slice equality, not a `match` on byte strings: it rejects on length first (see
+        // `ExportField::from_key`).
+        Ok(if key == b"external_id" {
+            TopKey::ExternalId
+        } else if key == b"braze_id" {
+            TopKey::BrazeId
+        } else if key == b"custom_attributes" {
+            if self.needs.custom.is_empty() {
+                TopKey::Skip
+            } else {
+                TopKey::CustomAttributes
+            }
+        } else {
+            match ExportField::from_key(key) {
                 Some(field) if self.needs.fields[field.index()] => TopKey::Field(field),
                 _ => TopKey::Skip,
-            },
+            }
         })
     }
     fn visit_str<E: de::Error>(self, key: &str) -> Result<TopKey, E> {
