@@ -96,19 +96,9 @@ impl ExportField {
 
     /// The field named `name` in the export, if it is a standard one.
     pub fn from_name(name: &str) -> Option<ExportField> {
-        ExportField::from_key(name.as_bytes())
-    }
-
-    /// [`ExportField::from_name`] for a key as the decoder reads it: raw bytes, not checked as
-    /// UTF-8 (a key that is not a field name is skipped either way).
-    pub fn from_key(key: &[u8]) -> Option<ExportField> {
-        // The decoder asks this for every top-level key. Lengths first: most keys match no
-        // name's length, so a key costs a few integer compares. A `match` on byte strings
-        // compiled to a comparison per arm and cost about 0.5 µs per 29-key line.
-        ExportField::ALL.into_iter().find(|field| {
-            let name = field.as_str().as_bytes();
-            name.len() == key.len() && name == key
-        })
+        ExportField::ALL
+            .into_iter()
+            .find(|field| field.as_str() == name)
     }
 
     /// Position in [`ExportField::ALL`] (the decoder's slot).
@@ -191,11 +181,27 @@ struct MappingDocument {
 pub(super) struct Needs {
     /// By [`ExportField::index`].
     pub fields: [bool; ExportField::COUNT],
+    /// The wanted fields, the only names the decoder compares a top-level key with.
+    pub wanted: Vec<ExportField>,
     /// Custom attribute names, sorted and unique (binary-searched per key).
     pub custom: Vec<String>,
+    /// Bit n set: a wanted custom name is n bytes long (bit 63: 63 or more). A key of a length
+    /// no wanted name has is skipped without a search.
+    pub custom_lengths: u64,
     /// Whether two attributes read the same source: decoded values are then cloned for each,
     /// else moved into the one attribute that reads them.
     pub repeated_sources: bool,
+}
+
+impl Needs {
+    /// Whether `key` may be a wanted custom attribute name: some wanted name has its length.
+    pub fn may_be_custom(&self, key: &[u8]) -> bool {
+        self.custom_lengths & Needs::length_bit(key.len()) != 0
+    }
+
+    fn length_bit(length: usize) -> u64 {
+        1 << length.min(63)
+    }
 }
 
 /// Which Userflow attribute gets which exported field, and what the export must contain.
@@ -239,10 +245,18 @@ impl ExportMapping {
                 Source::Custom(name) => needs.custom.push(name.clone()),
             }
         }
+        needs.wanted = ExportField::ALL
+            .into_iter()
+            .filter(|field| needs.fields[field.index()])
+            .collect();
         let distinct: BTreeSet<&Source> = attributes.values().collect();
         needs.repeated_sources = distinct.len() < attributes.len();
         needs.custom.sort_unstable();
         needs.custom.dedup();
+        needs.custom_lengths = needs
+            .custom
+            .iter()
+            .fold(0, |bits, name| bits | Needs::length_bit(name.len()));
         ExportMapping { attributes, needs }
     }
 

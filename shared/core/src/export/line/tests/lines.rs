@@ -398,3 +398,26 @@ fn when_two_attributes_read_the_same_source_then_both_get_its_value() {
     );
     assert!(dropped.is_empty(), "{dropped:?}");
 }
+
+#[test]
+fn when_custom_names_are_long_or_share_a_length_then_each_is_found() {
+    let long = "a".repeat(70);
+    let longer = "b".repeat(90);
+    let mapping = ExportMapping::new(Default::default())
+        .with_custom_attributes([long.as_str(), longer.as_str(), "tier", "plan"])
+        .unwrap();
+    let line = format!(
+        r#"{{"external_id":"u1","custom_attributes":{{"{long}":1,"{longer}":2,"{}":3,"tier":"x","plan":"y","seat":9}}}}"#,
+        "c".repeat(80)
+    );
+    let (upsert, _, _) = upsert(&mapping, &line);
+    assert_eq!(
+        upsert.attributes,
+        Some(attributes(&[
+            (long.as_str(), json!(1)),
+            (longer.as_str(), json!(2)),
+            ("plan", json!("y")),
+            ("tier", json!("x")),
+        ]))
+    );
+}
