@@ -84,6 +84,11 @@ impl Variant {
         Variant::Naive,
     ];
 
+    /// Whether the variant maps lines to upserts (and so counts them).
+    pub fn maps(self) -> bool {
+        matches!(self, Variant::Reader | Variant::Naive)
+    }
+
     /// The report's name.
     pub fn label(self) -> &'static str {
         match self {
@@ -238,40 +243,29 @@ struct Counts {
 
 /// Records the first pass's counts; every later pass (and every variant) must agree.
 fn check_counts(result: &mut FormatResult, variant: Variant, counts: Counts) -> Result<(), String> {
-    match variant {
-        Variant::Inflate if result.inflated_bytes == 0 => result.inflated_bytes = counts.inflated,
-        Variant::Inflate if result.inflated_bytes != counts.inflated => {
-            return Err(format!(
-                "{}: inflate passes disagree ({} vs {} bytes)",
-                result.format, result.inflated_bytes, counts.inflated
-            ));
+    let format = result.format;
+    let agree = |recorded: &mut u64, seen: u64, what: &str| {
+        if *recorded == 0 {
+            *recorded = seen;
         }
-        Variant::Inflate => {}
-        _ => {
-            if result.users == 0 {
-                result.users = counts.lines;
-            }
-            if counts.lines != result.users {
-                return Err(format!(
-                    "{}: {variant:?} read {} lines, another variant {}",
-                    result.format, counts.lines, result.users
-                ));
-            }
-            if !matches!(
-                variant,
-                Variant::Lines | Variant::Scan | Variant::ScanSimd | Variant::Ids
-            ) {
-                if result.upserts == 0 {
-                    result.upserts = counts.upserts;
-                }
-                if counts.upserts != result.upserts {
-                    return Err(format!(
-                        "{}: {variant:?} made {} upserts, another variant {}",
-                        result.format, counts.upserts, result.upserts
-                    ));
-                }
-            }
+        if *recorded == seen {
+            Ok(())
+        } else {
+            Err(format!(
+                "{format}: {variant:?} gave {seen} {what}, an earlier pass {recorded}"
+            ))
         }
+    };
+    if variant == Variant::Inflate {
+        return agree(
+            &mut result.inflated_bytes,
+            counts.inflated,
+            "inflated bytes",
+        );
+    }
+    agree(&mut result.users, counts.lines, "lines")?;
+    if variant.maps() {
+        agree(&mut result.upserts, counts.upserts, "upserts")?;
     }
     Ok(())
 }
