@@ -81,10 +81,11 @@ impl Event {
     }
 }
 
-/// Refuses attribute values Userflow would misread. It takes strings, numbers, booleans,
-/// ISO 8601 datetimes and lists; a plain object is read as an operation, and a list holding
-/// lists or objects is none of its types. Operands of `set`, `set_once`, `append`, `prepend`
-/// and `remove` are held to the same rule.
+/// Why a value is refused by [`misread`].
+pub(crate) const MISREAD_VALUE: &str = "an attribute value is an object, or a list holding lists or objects, which Userflow would misread";
+
+/// Refuses attribute values Userflow would misread (see [`misread`]). Operands of `set`,
+/// `set_once`, `append`, `prepend` and `remove` are held to the same rule.
 fn check_attributes(attributes: Option<&Attributes>) -> Result<(), &'static str> {
     let misread = attributes
         .into_iter()
@@ -93,17 +94,18 @@ fn check_attributes(attributes: Option<&Attributes>) -> Result<(), &'static str>
             AttributeValue::Plain(plain) => Some(plain),
             AttributeValue::Operation(operation) => operand(&operation.operation),
         })
-        .any(|value| match value {
-            Value::Object(_) => true,
-            Value::Array(items) => items.iter().any(|item| item.is_array() || item.is_object()),
-            _ => false,
-        });
-    if misread {
-        Err(
-            "an attribute value is an object, or a list holding lists or objects, which Userflow would misread",
-        )
-    } else {
-        Ok(())
+        .any(misread);
+    if misread { Err(MISREAD_VALUE) } else { Ok(()) }
+}
+
+/// Whether Userflow would misread `value` as a plain attribute. It takes strings, numbers,
+/// booleans, ISO 8601 datetimes and lists; a plain object is read as an operation, and a
+/// list holding lists or objects is none of its types.
+pub(crate) fn misread(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => true,
+        Value::Array(items) => items.iter().any(|item| item.is_array() || item.is_object()),
+        _ => false,
     }
 }
 

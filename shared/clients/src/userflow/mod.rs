@@ -9,6 +9,8 @@
 //!   ([`MembershipList`] makes the mix unrepresentable);
 //! - events are not idempotent and are only repeated when Userflow provably did not act;
 //! - lists are cursor pages, exposed as one flat [`Stream`](futures::Stream) of items;
+//! - a bulk sync writes each `POST /users` body once, straight from borrowed values
+//!   ([`UserUpsertBodyWriter`]), instead of building a [`UserUpsert`] map per user;
 //! - ids that are empty or hold a control character, and attribute values Userflow would
 //!   misread (an object, a list of lists or objects), are refused before anything is sent
 //!   (`checks`);
@@ -33,11 +35,13 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 mod checks;
 mod client;
 mod error;
 mod models;
 
+pub use body::{UserUpsertBody, UserUpsertBodyWriter};
 pub use client::{
     API_VERSION, DEFAULT_RATE_PER_SECOND, GroupUpsertRequest, ListUsers, PageSize,
     TrackEventRequest, UpsertUserRequest, UserflowClient, UserflowConfig,

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use relay_clients::upstream::{FailureClass, HttpTimeouts, Rate, UpstreamError, http_client};
 use relay_clients::userflow::{
     AttributeOperation, EventSubject, GroupUpsert, ListUsers, Membership, PageSize, Region,
-    UserflowClient, UserflowConfig, UserflowError, UserflowResource,
+    UserUpsertBodyWriter, UserflowClient, UserflowConfig, UserflowError, UserflowResource,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{

@@ -411,3 +411,37 @@ async fn when_attribute_values_are_userflow_types_then_they_are_sent_as_they_are
         expected
     );
 }
+
+#[tokio::test]
+async fn when_a_written_body_is_sent_then_post_users_carries_it_as_written() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/users"))
+        .and(header("userflow-version", "2020-01-03"))
+        .and(header(
+            "authorization",
+            format!("Bearer {API_KEY}").as_str(),
+        ))
+        .and(body_json(json!({
+            "id": "crm-42",
+            "attributes": {"email": "ada@example.com", "seats": 12}
+        })))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut writer = UserUpsertBodyWriter::new("crm-42").unwrap();
+    writer.text("email", "ada@example.com");
+    writer.value("seats", &json!(12)).unwrap();
+
+    client_for(server.uri())
+        .send_user_upsert_body(&writer.finish())
+        .await
+        .unwrap();
+
+    let sent = requests(&server).await;
+    assert_eq!(
+        header_value(&sent[0], "content-type"),
+        Some("application/json")
+    );
+}

@@ -9,11 +9,12 @@
 //! - *reader, lines scanned*: each line only walked by serde_json, then by sonic-rs (SIMD,
 //!   the decoder's parser), nothing kept: the JSON floors;
 //! - *reader + parse + map*: `ExportReader` over `MemorySource`, `ExportMapping::map_line` on
-//!   each line (default mapping plus `plan` and `seats`) and the sync's own `braze_id`
-//!   de-duplication set (`SeenIds`), as the sync does;
+//!   each line (default mapping plus `plan` and `seats`: the request body to send) and the
+//!   sync's own `braze_id` de-duplication set (`SeenIds`), as the sync does;
 //! - *naive*: the whole object in memory, unzipped (async_zip, each entry into a `Vec`) or
 //!   gunzipped (flate2) whole, a `serde_json::Value` per line, mapped to the same upsert
-//!   from the `Value`, and the same de-duplication.
+//!   from the `Value` and serialised into the same request body, and the same
+//!   de-duplication.
 //!
 //! Each variant reads every file once per repetition; the report gives medians.
 
@@ -23,6 +24,7 @@ use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use relay_clients::upstream::json_bytes;
 use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
 use relay_core::export::line::{ExportMapping, MappedLine, SeenIds, created_at};
 use relay_core::export::reader::{
@@ -142,6 +144,8 @@ pub struct Outcome {
     pub generation: Duration,
     /// `created_at` alone per user, in µs: `created_at_iso` of Braze's form.
     pub created_at_micros: f64,
+    /// The naive reader's serialisation of its upsert alone per user, in µs.
+    pub naive_body_micros: f64,
 }
 
 /// Generates the files (on every core), then measures on one thread with a
@@ -199,38 +203,63 @@ pub fn measure(plan: Plan) -> Result<Outcome, String> {
         }
         formats.push(result);
     }
-    let created_at_micros = runtime.block_on(async { created_at_micros(&gzips[0]) })?;
+    let created_at_micros = created_at_micros(&gzips[0])?;
+    let naive_body_micros = naive_body_micros(&gzips[0])?;
     Ok(Outcome {
         plan,
         formats,
         generation,
         created_at_micros,
+        naive_body_micros,
     })
 }
 
-/// The per-user cost of `created_at` alone (Braze's form rewritten as ISO 8601),
-/// over the first file's values repeated to 1,000,000 calls, in µs.
-fn created_at_micros(gzip: &Bytes) -> Result<f64, String> {
+/// How many calls a per-user micro-measurement times.
+const MICRO_CALLS: usize = 1_000_000;
+
+/// The users of one gzip file, as `Value`s.
+fn users_of(gzip: &Bytes) -> Result<Vec<Value>, String> {
     let mut text = Vec::new();
     flate2::read::MultiGzDecoder::new(&gzip[..])
         .read_to_end(&mut text)
         .map_err(|e| format!("the first gzip file: {e}"))?;
-    let values: Vec<String> = text
+    Ok(text
         .split(|b| *b == b'\n')
         .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .collect())
+}
+
+/// The per-user cost of the naive reader's serialisation alone (its upsert into the request
+/// body), over the first file's upserts repeated to [`MICRO_CALLS`] calls, in µs.
+fn naive_body_micros(gzip: &Bytes) -> Result<f64, String> {
+    let upserts: Vec<UserUpsert> = users_of(gzip)?.iter().filter_map(naive_upsert).collect();
+    if upserts.is_empty() {
+        return Err("the first file has no user to upsert".into());
+    }
+    let started = Instant::now();
+    for upsert in upserts.iter().cycle().take(MICRO_CALLS) {
+        black_box(naive_body(black_box(upsert))?);
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e6 / MICRO_CALLS as f64)
+}
+
+/// The per-user cost of `created_at` alone (Braze's form rewritten as ISO 8601),
+/// over the first file's values repeated to [`MICRO_CALLS`] calls, in µs.
+fn created_at_micros(gzip: &Bytes) -> Result<f64, String> {
+    let values: Vec<String> = users_of(gzip)?
+        .iter()
         .filter_map(|user| user.get("created_at")?.as_str().map(str::to_owned))
         .collect();
     if values.is_empty() {
         return Err("the first file has no created_at".into());
     }
-    let calls = 1_000_000usize;
     let started = Instant::now();
-    for value in values.iter().cycle().take(calls) {
+    for value in values.iter().cycle().take(MICRO_CALLS) {
         let iso = created_at::created_at_iso(black_box(value))
             .ok_or_else(|| format!("`{value}` is not a created_at"))?;
         black_box(iso);
     }
-    Ok(started.elapsed().as_secs_f64() * 1e6 / calls as f64)
+    Ok(started.elapsed().as_secs_f64() * 1e6 / MICRO_CALLS as f64)
 }
 
 /// What one pass over the files counted.
@@ -371,10 +400,8 @@ async fn reader_pass(
         let mapped = mapping
             .map_line(&text)
             .map_err(|e| format!("{name}: line {}: {e}", line.number))?;
-        let (braze_id, upsert) = match mapped {
-            MappedLine::Upsert {
-                braze_id, upsert, ..
-            } => (braze_id, Some(upsert)),
+        let (braze_id, body) = match mapped {
+            MappedLine::Upsert { braze_id, body, .. } => (braze_id, Some(body)),
             MappedLine::NoExternalId { braze_id } => (braze_id, None),
         };
         if let Some(id) = braze_id
@@ -382,9 +409,9 @@ async fn reader_pass(
         {
             continue;
         }
-        if let Some(upsert) = upsert {
+        if let Some(body) = body {
             counts.upserts += 1;
-            black_box(upsert);
+            black_box(body);
         }
     }
     Ok(counts)
@@ -441,7 +468,7 @@ async fn naive_pass(name: &str, body: &Bytes) -> Result<Counts, String> {
             }
             if let Some(upsert) = naive_upsert(&value) {
                 counts.upserts += 1;
-                black_box(upsert);
+                black_box(naive_body(&upsert)?);
             }
         }
     }
@@ -490,6 +517,11 @@ fn naive_upsert(user: &Value) -> Option<UserUpsert> {
     Some(upsert)
 }
 
+/// The request body of a naive upsert, as the client serialises it.
+fn naive_body(upsert: &UserUpsert) -> Result<Bytes, String> {
+    json_bytes(upsert).map_err(|e| format!("a naive upsert: {e}"))
+}
+
 /// `2020-07-10 15:00:00.000 UTC` or RFC 3339, to ISO 8601 UTC.
 fn naive_created_at(text: &str) -> Option<String> {
     let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f UTC")
@@ -519,7 +551,7 @@ mod tests {
     }
 
     #[test]
-    fn when_the_naive_mapping_and_map_line_read_a_synthetic_user_then_the_upserts_agree() {
+    fn when_the_naive_mapping_and_map_line_read_a_synthetic_user_then_the_bodies_are_equal() {
         let mapping = ExportMapping::default()
             .with_custom_attributes(CUSTOM_ATTRIBUTES)
             .unwrap();
@@ -532,10 +564,11 @@ mod tests {
         for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let value: Value = serde_json::from_slice(line).unwrap();
             let lean = match mapping.map_line(line).unwrap() {
-                MappedLine::Upsert { upsert, .. } => Some(upsert),
+                MappedLine::Upsert { body, .. } => Some(body.json().clone()),
                 MappedLine::NoExternalId { .. } => None,
             };
-            assert_eq!(naive_upsert(&value), lean, "{value}");
+            let naive = naive_upsert(&value).map(|upsert| naive_body(&upsert).unwrap());
+            assert_eq!(naive, lean, "{value}");
             compared += 1;
         }
         assert_eq!(compared, 40);

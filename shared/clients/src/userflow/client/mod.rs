@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::body::UserUpsertBody;
 use super::checks::{IdOf, check_id};
 use super::error::{UserflowError, UserflowResource};
 use super::models::{Event, EventSubject, Group, GroupUpsert, Region, User, UserUpsert};
@@ -133,6 +134,25 @@ impl UserflowClient {
             .map_err(|reason| UserflowError::InvalidRequest { reason })?;
         let url = self.url(&["users"], &[]);
         self.call(Method::POST, url, Some(upsert), Idempotency::Idempotent)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends a `POST /users` body written by a
+    /// [`UserUpsertBodyWriter`](crate::userflow::UserUpsertBodyWriter), which made the checks
+    /// [`UserflowClient::send_user_upsert`] makes. Any 2xx is success, as there.
+    pub async fn send_user_upsert_body(&self, body: &UserUpsertBody) -> Result<(), UserflowError> {
+        let url = self.url(&["users"], &[]);
+        self.inner
+            .upstream
+            .send(
+                None,
+                Idempotency::Idempotent,
+                Method::POST,
+                &url,
+                &self.inner.headers,
+                Some(body.json().clone()),
+            )
             .await?;
         Ok(())
     }

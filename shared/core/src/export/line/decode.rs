@@ -20,7 +20,7 @@ use serde::de::{
 use serde_json::{Number, Value};
 
 use super::error::LineError;
-use super::mapping::{ExportField, Needs};
+use super::mapping::{BRAZE_ID_KEY, CUSTOM_ATTRIBUTES_KEY, EXTERNAL_ID_KEY, ExportField, Needs};
 
 /// One top-level value as far as an id or standard field needs it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -234,11 +234,14 @@ impl<'de> Visitor<'de> for TopKeySeed<'_> {
     }
 
     fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<TopKey, E> {
-        Ok(if is_key(key, "external_id") {
+        // Most keys of a line have a length no key acted on has.
+        Ok(if !self.needs.top_lengths.may_hold(key) {
+            TopKey::Skip
+        } else if is_key(key, EXTERNAL_ID_KEY) {
             TopKey::ExternalId
-        } else if is_key(key, "braze_id") {
+        } else if is_key(key, BRAZE_ID_KEY) {
             TopKey::BrazeId
-        } else if is_key(key, "custom_attributes") {
+        } else if is_key(key, CUSTOM_ATTRIBUTES_KEY) {
             if self.needs.custom.is_empty() {
                 TopKey::Skip
             } else {
@@ -349,7 +352,7 @@ impl<'de> Visitor<'de> for CustomKeySeed<'_> {
     }
 
     fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Option<usize>, E> {
-        if !self.needs.may_be_custom(key) {
+        if !self.needs.custom_lengths.may_hold(key) {
             return Ok(None);
         }
         // Byte order is `str` order: the names are sorted either way.

@@ -3,6 +3,7 @@
 //! never a user's personal data.
 
 use relay_clients::braze::validation::Rule;
+use relay_clients::userflow::UserflowError;
 
 /// Why one exported user line was refused. Each variant has a stable
 /// [`reason`](LineError::reason) code for reject records and counters.
@@ -42,6 +43,15 @@ pub enum LineError {
         /// its shape when it is not a string.
         found: String,
     },
+    /// A check of the Userflow client refused the upsert before it was sent. Its id rules
+    /// are also Braze's, which are checked first, so an exported line does not get here
+    /// unless the two ever part.
+    #[error("Userflow would refuse it: {source}")]
+    UserflowRefused {
+        /// The client's refusal.
+        #[source]
+        source: UserflowError,
+    },
 }
 
 /// What is wrong with an `external_id`.
@@ -57,7 +67,8 @@ pub enum ExternalIdProblem {
 
 impl LineError {
     /// A short stable code for reject records and counters: `invalid_json`,
-    /// `not_an_object`, `bad_external_id`, `bad_email` or `bad_created_at`.
+    /// `not_an_object`, `bad_external_id`, `bad_email`, `bad_created_at` or
+    /// `userflow_refused` (the code of a line Userflow itself refused).
     pub fn reason(&self) -> &'static str {
         match self {
             LineError::InvalidJson { .. } => "invalid_json",
@@ -65,6 +76,7 @@ impl LineError {
             LineError::BadExternalId { .. } => "bad_external_id",
             LineError::BadEmail { .. } => "bad_email",
             LineError::BadCreatedAt { .. } => "bad_created_at",
+            LineError::UserflowRefused { .. } => "userflow_refused",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `EXPORT_USERFLOW_MAPPING` (a JSON document) and `EXPORT_CUSTOM_ATTRIBUTES` (a shortcut
 //! list), and what the export must therefore request from Braze.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -176,6 +176,38 @@ struct MappingDocument {
     attributes: BTreeMap<String, Source>,
 }
 
+/// The export's `external_id` key: Userflow's user id.
+pub(super) const EXTERNAL_ID_KEY: &str = "external_id";
+/// The export's `braze_id` key: the de-duplication key.
+pub(super) const BRAZE_ID_KEY: &str = "braze_id";
+/// The export's `custom_attributes` key: an object of the user's custom attributes.
+pub(super) const CUSTOM_ATTRIBUTES_KEY: &str = "custom_attributes";
+
+/// The lengths of a set of names as a bitmask (bit n: a name is n bytes long; bit 63: 63 or
+/// more). A key of a length no name has is none of them, known without a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct NameLengths(u64);
+
+impl NameLengths {
+    /// The lengths of `names`.
+    pub fn of<'n>(names: impl IntoIterator<Item = &'n str>) -> NameLengths {
+        NameLengths(
+            names
+                .into_iter()
+                .fold(0, |bits, name| bits | NameLengths::bit(name.len())),
+        )
+    }
+
+    /// Whether `key` may be one of the names: one of them has its length.
+    pub fn may_hold(self, key: &[u8]) -> bool {
+        self.0 & NameLengths::bit(key.len()) != 0
+    }
+
+    fn bit(length: usize) -> u64 {
+        1 << length.min(63)
+    }
+}
+
 /// Which export fields one line decoding must look at, derived from the mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Needs {
@@ -185,23 +217,13 @@ pub(super) struct Needs {
     pub wanted: Vec<ExportField>,
     /// Custom attribute names, sorted and unique (binary-searched per key).
     pub custom: Vec<String>,
-    /// Bit n set: a wanted custom name is n bytes long (bit 63: 63 or more). A key of a length
-    /// no wanted name has is skipped without a search.
-    pub custom_lengths: u64,
-    /// Whether two attributes read the same source: decoded values are then cloned for each,
-    /// else moved into the one attribute that reads them.
-    pub repeated_sources: bool,
-}
-
-impl Needs {
-    /// Whether `key` may be a wanted custom attribute name: some wanted name has its length.
-    pub fn may_be_custom(&self, key: &[u8]) -> bool {
-        self.custom_lengths & Needs::length_bit(key.len()) != 0
-    }
-
-    fn length_bit(length: usize) -> u64 {
-        1 << length.min(63)
-    }
+    /// The lengths of the top-level keys the decoder acts on (the ids, the wanted fields,
+    /// `custom_attributes` when a custom attribute is wanted): a key of another length is
+    /// skipped without a comparison.
+    pub top_lengths: NameLengths,
+    /// The lengths of the wanted custom names: a custom key of another length is skipped
+    /// without a search.
+    pub custom_lengths: NameLengths,
 }
 
 /// Which Userflow attribute gets which exported field, and what the export must contain.
@@ -249,14 +271,16 @@ impl ExportMapping {
             .into_iter()
             .filter(|field| needs.fields[field.index()])
             .collect();
-        let distinct: BTreeSet<&Source> = attributes.values().collect();
-        needs.repeated_sources = distinct.len() < attributes.len();
         needs.custom.sort_unstable();
         needs.custom.dedup();
-        needs.custom_lengths = needs
-            .custom
-            .iter()
-            .fold(0, |bits, name| bits | Needs::length_bit(name.len()));
+        needs.custom_lengths = NameLengths::of(needs.custom.iter().map(String::as_str));
+        let custom_key = (!needs.custom.is_empty()).then_some(CUSTOM_ATTRIBUTES_KEY);
+        needs.top_lengths = NameLengths::of(
+            [EXTERNAL_ID_KEY, BRAZE_ID_KEY]
+                .into_iter()
+                .chain(custom_key)
+                .chain(needs.wanted.iter().map(|field| field.as_str())),
+        );
         ExportMapping { attributes, needs }
     }
 
@@ -342,7 +366,7 @@ impl ExportMapping {
     /// `custom_attributes_to_export` (see [`ExportMapping::custom_attributes_to_export`]),
     /// which exports only the mapped ones.
     pub fn fields_to_export(&self) -> Vec<String> {
-        let mut fields = vec!["external_id".to_owned(), "braze_id".to_owned()];
+        let mut fields = vec![EXTERNAL_ID_KEY.to_owned(), BRAZE_ID_KEY.to_owned()];
         fields.extend(
             ExportField::ALL
                 .into_iter()

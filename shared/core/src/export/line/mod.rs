@@ -30,10 +30,11 @@ pub mod mapping;
 mod tests;
 
 use std::borrow::Cow;
+use std::fmt;
 
 use relay_clients::braze::validation::check_external_id;
-use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
-use serde_json::Value;
+use relay_clients::userflow::{UserUpsertBody, UserUpsertBodyWriter};
+use serde_json::Number;
 
 pub use braze_id::{BrazeId, SeenIds};
 pub use error::{ExternalIdProblem, LineError};
@@ -53,8 +54,9 @@ pub enum MappedLine {
     Upsert {
         /// Braze's id, for de-duplication within a file (`None` when the line has none).
         braze_id: Option<BrazeId>,
-        /// `POST /users` with the mapped attributes present in the line.
-        upsert: UserUpsert,
+        /// The `POST /users` body: the id and the mapped attributes present in the line,
+        /// written once, straight from the line.
+        body: UserUpsertBody,
         /// Attributes left out because Userflow cannot store their value (an object, or a
         /// list holding objects or lists), by Userflow name, for the caller to count.
         dropped: Vec<String>,
@@ -80,7 +82,7 @@ impl MappedLine {
 
 impl ExportMapping {
     /// Decodes one exported user line (only the fields this mapping needs) and maps it to a
-    /// Userflow upsert. See the module documentation for what is omitted, dropped and
+    /// Userflow upsert body. See the module documentation for what is omitted, dropped and
     /// rejected.
     pub fn map_line(&self, line: &[u8]) -> Result<MappedLine, LineError> {
         let user = decode::decode(line, &self.needs)?;
@@ -91,8 +93,8 @@ impl ExportMapping {
         };
         let id = match &user.external_id {
             Scalar::Null => return Ok(MappedLine::NoExternalId { braze_id }),
-            Scalar::Text(text) => text.clone().into_owned(),
-            Scalar::Number(number) => number.to_string(),
+            Scalar::Text(text) => Cow::Borrowed(text.as_ref()),
+            Scalar::Number(number) => Cow::Owned(number.to_string()),
             other => {
                 return Err(LineError::BadExternalId {
                     problem: ExternalIdProblem::WrongType(other.shape()),
@@ -102,26 +104,26 @@ impl ExportMapping {
         check_external_id(&id).map_err(|rule| LineError::BadExternalId {
             problem: ExternalIdProblem::Rule(rule),
         })?;
-        let (attributes, dropped) = self.attributes_of(user)?;
-        let mut upsert = UserUpsert::new(id);
-        if !attributes.is_empty() {
-            upsert.attributes = Some(attributes);
-        }
+        // Braze's id rules include Userflow's (not empty, no control character), so the
+        // writer accepts every id that got here.
+        let mut body = UserUpsertBodyWriter::new(&id)
+            .map_err(|source| LineError::UserflowRefused { source })?;
+        let dropped = self.write_attributes(&user, &mut body)?;
         Ok(MappedLine::Upsert {
             braze_id,
-            upsert,
+            body: body.finish(),
             dropped,
         })
     }
 
-    /// The attributes present in `user`, and the names of those whose value Userflow cannot
-    /// store.
-    fn attributes_of(
-        &self,
-        mut user: LeanUser<'_>,
-    ) -> Result<(Attributes, Vec<String>), LineError> {
-        let fields = &user.fields;
-        let field = |field: ExportField| &fields[field.index()];
+    /// Writes the attributes present in `user`, in name order; returns the names of those
+    /// whose value Userflow cannot store.
+    fn write_attributes<'m>(
+        &'m self,
+        user: &LeanUser<'_>,
+        body: &mut UserUpsertBodyWriter<'m>,
+    ) -> Result<Vec<String>, LineError> {
+        let field = |field: ExportField| &user.fields[field.index()];
         if let scalar @ (Scalar::Number(_) | Scalar::Bool(_) | Scalar::Compound(_)) =
             field(ExportField::Email)
         {
@@ -129,24 +131,29 @@ impl ExportMapping {
                 shape: scalar.shape(),
             });
         }
-        let mut created_at = created_at_of(field(ExportField::CreatedAt))?;
-        let mut attributes = Attributes::new();
+        let created_at = created_at_of(field(ExportField::CreatedAt))?;
         let mut dropped = Vec::new();
         for (name, source) in self.attributes() {
-            let value = match source {
+            match source {
                 Source::Name => {
-                    full_name(field(ExportField::FirstName), field(ExportField::LastName))
-                        .map(Value::String)
+                    if let Some(full) =
+                        FullName::of(field(ExportField::FirstName), field(ExportField::LastName))
+                    {
+                        body.text(name, full);
+                    }
                 }
                 Source::Field(ExportField::CreatedAt) => {
-                    claim(&mut created_at, self.needs.repeated_sources).map(Value::String)
+                    if let Some(created_at) = &created_at {
+                        body.text(name, created_at);
+                    }
                 }
                 Source::Field(other) => match field(*other) {
-                    Scalar::Compound(_) => {
-                        dropped.push(name.to_owned());
-                        None
+                    Scalar::Compound(_) => dropped.push(name.to_owned()),
+                    scalar => {
+                        if let Some(text) = Text::of(scalar) {
+                            body.text(name, text);
+                        }
                     }
-                    scalar => text_of(scalar).map(Value::String),
                 },
                 Source::Custom(custom) => {
                     let value = self
@@ -154,66 +161,78 @@ impl ExportMapping {
                         .custom
                         .binary_search(custom)
                         .ok()
-                        .and_then(|index| {
-                            claim(&mut user.custom[index], self.needs.repeated_sources)
-                        });
-                    match value {
-                        Some(value) if storable(&value) => Some(value),
-                        Some(_) => {
-                            dropped.push(name.to_owned());
-                            None
-                        }
-                        None => None,
+                        .and_then(|index| user.custom[index].as_ref());
+                    // Refused values are not written: counted as dropped.
+                    if let Some(value) = value
+                        && body.value(name, value).is_err()
+                    {
+                        dropped.push(name.to_owned());
                     }
                 }
-            };
-            if let Some(value) = value {
-                attributes.insert(name.to_owned(), AttributeValue::Plain(value));
             }
         }
-        Ok((attributes, dropped))
+        Ok(dropped)
     }
 }
 
-/// A decoded value for one attribute: moved out when no other attribute reads the same
-/// source (the usual mapping), cloned when one may.
-fn claim<T: Clone>(slot: &mut Option<T>, repeated_sources: bool) -> Option<T> {
-    if repeated_sources {
-        slot.clone()
-    } else {
-        slot.take()
-    }
+/// A standard field written as text, borrowed from the decoded line: strings as they are,
+/// numbers and booleans written out.
+#[derive(Clone, Copy)]
+enum Text<'s> {
+    Str(&'s str),
+    Number(&'s Number),
+    Bool(bool),
 }
 
-/// A standard field as text: strings as they are (blank ones are not exported), numbers
-/// and booleans written out; `None` for missing, `null` and compound values.
-fn text_of(scalar: &Scalar<'_>) -> Option<String> {
-    text_in(scalar).map(Cow::into_owned)
-}
-
-/// [`text_of`], borrowing a string from the line rather than copying it.
-fn text_in<'s>(scalar: &'s Scalar<'_>) -> Option<Cow<'s, str>> {
-    match scalar {
-        Scalar::Text(text) if text.trim().is_empty() => None,
-        Scalar::Text(text) => Some(Cow::Borrowed(text)),
-        Scalar::Number(number) => Some(Cow::Owned(number.to_string())),
-        Scalar::Bool(flag) => Some(Cow::Owned(flag.to_string())),
-        Scalar::Null | Scalar::Compound(_) => None,
-    }
-}
-
-/// `first last`, either alone when the other is missing, `None` when both are: one
-/// allocation, the size of the result.
-fn full_name(first: &Scalar<'_>, last: &Scalar<'_>) -> Option<String> {
-    match (text_in(first), text_in(last)) {
-        (Some(first), Some(last)) => {
-            let mut name = String::with_capacity(first.len() + 1 + last.len());
-            name.push_str(&first);
-            name.push(' ');
-            name.push_str(&last);
-            Some(name)
+impl<'s> Text<'s> {
+    /// The field as text; `None` for missing, `null`, blank (not exported) and compound
+    /// values.
+    fn of(scalar: &'s Scalar<'_>) -> Option<Text<'s>> {
+        match scalar {
+            Scalar::Text(text) if text.trim().is_empty() => None,
+            Scalar::Text(text) => Some(Text::Str(text)),
+            Scalar::Number(number) => Some(Text::Number(number)),
+            Scalar::Bool(flag) => Some(Text::Bool(*flag)),
+            Scalar::Null | Scalar::Compound(_) => None,
         }
-        (one, None) | (None, one) => one.map(Cow::into_owned),
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Text::Str(text) => f.write_str(text),
+            Text::Number(number) => fmt::Display::fmt(number, f),
+            Text::Bool(flag) => fmt::Display::fmt(flag, f),
+        }
+    }
+}
+
+/// `first last`, either alone when the other is missing: written into the body without
+/// being built first.
+struct FullName<'s> {
+    first: Option<Text<'s>>,
+    last: Option<Text<'s>>,
+}
+
+impl<'s> FullName<'s> {
+    /// The name of `first` and `last`; `None` when both are missing.
+    fn of(first: &'s Scalar<'_>, last: &'s Scalar<'_>) -> Option<FullName<'s>> {
+        let name = FullName {
+            first: Text::of(first),
+            last: Text::of(last),
+        };
+        (name.first.is_some() || name.last.is_some()).then_some(name)
+    }
+}
+
+impl fmt::Display for FullName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.first, self.last) {
+            (Some(first), Some(last)) => write!(f, "{first} {last}"),
+            (Some(one), None) | (None, Some(one)) => one.fmt(f),
+            (None, None) => Ok(()),
+        }
     }
 }
 
@@ -238,15 +257,5 @@ fn created_at_of(scalar: &Scalar<'_>) -> Result<Option<String>, LineError> {
         other => Err(LineError::BadCreatedAt {
             found: other.shape().to_owned(),
         }),
-    }
-}
-
-/// Whether Userflow can store `value` as a plain attribute: not an object (it would be read
-/// as an operation) and not a list holding objects or lists.
-fn storable(value: &Value) -> bool {
-    match value {
-        Value::Object(_) => false,
-        Value::Array(items) => !items.iter().any(|item| item.is_object() || item.is_array()),
-        _ => true,
     }
 }

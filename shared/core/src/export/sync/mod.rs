@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use relay_clients::upstream::FailureClass;
-use relay_clients::userflow::{UserUpsert, UserflowClient, UserflowError};
+use relay_clients::userflow::{UserUpsertBody, UserflowClient, UserflowError};
 use tokio::time::Instant;
 
 use super::line::{ExportMapping, MappedLine, SeenIds};
@@ -312,10 +312,12 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             since_checkpoint += 1;
             if let Some(send) = self.line(line, progress) {
                 in_flight.push(async move {
-                    let result =
-                        tokio::time::timeout_at(send_by, userflow.send_user_upsert(&send.upsert))
-                            .await
-                            .ok();
+                    let result = tokio::time::timeout_at(
+                        send_by,
+                        userflow.send_user_upsert_body(&send.body),
+                    )
+                    .await
+                    .ok();
                     Sent {
                         place: send.place,
                         text: send.text,
@@ -408,14 +410,12 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             return None;
         }
         match mapped {
-            MappedLine::Upsert {
-                upsert, dropped, ..
-            } => {
+            MappedLine::Upsert { body, dropped, .. } => {
                 self.mark.start(place.number);
                 Some(Send {
                     place,
                     text,
-                    upsert,
+                    body,
                     dropped: dropped.len() as u64,
                 })
             }
@@ -534,11 +534,12 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
     }
 }
 
-/// A line to send: where it is, its text (for a reject), the upsert, the attributes left out.
+/// A line to send: where it is, its text (for a reject), the upsert body, the attributes
+/// left out.
 struct Send {
     place: Place,
     text: Bytes,
-    upsert: UserUpsert,
+    body: UserUpsertBody,
     dropped: u64,
 }
 

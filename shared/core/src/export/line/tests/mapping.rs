@@ -3,7 +3,7 @@
 
 use crate::env::{ConfigError, Env};
 
-use super::super::mapping::CUSTOM_PREFIX;
+use super::super::mapping::{CUSTOM_PREFIX, NameLengths};
 use super::super::{
     CUSTOM_ATTRIBUTES_VARIABLE, ExportField, ExportMapping, MAPPING_VARIABLE, MappingError, Source,
 };
@@ -251,4 +251,41 @@ fn when_a_standard_field_name_is_looked_up_then_it_is_the_field_of_that_name() {
     }
     assert_eq!(ExportField::from_name("external_id"), None);
     assert_eq!(ExportField::from_name("Email"), None);
+}
+
+#[test]
+fn when_the_keys_acted_on_are_known_then_only_their_lengths_may_match() {
+    let default = ExportMapping::default().needs.top_lengths;
+    // external_id, braze_id, email, first_name, last_name, created_at.
+    for key in [
+        "external_id",
+        "braze_id",
+        "email",
+        "first_name",
+        "last_name",
+        "created_at",
+    ] {
+        assert!(default.may_hold(key.as_bytes()), "{key}");
+    }
+    for key in ["dob", "apps", "gender", "devices", "custom_attributes"] {
+        assert!(!default.may_hold(key.as_bytes()), "{key}");
+    }
+    let with_custom = ExportMapping::default()
+        .with_custom_attributes(["plan"])
+        .unwrap()
+        .needs;
+    assert!(with_custom.top_lengths.may_hold(b"custom_attributes"));
+    assert!(with_custom.custom_lengths.may_hold(b"tier"));
+    assert!(!with_custom.custom_lengths.may_hold(b"seats"));
+}
+
+#[test]
+fn when_names_are_63_bytes_or_longer_then_they_share_one_length() {
+    let long = "x".repeat(70);
+    let lengths = NameLengths::of(["ab", long.as_str()]);
+    assert!(lengths.may_hold(b"cd"));
+    assert!(lengths.may_hold("y".repeat(63).as_bytes()));
+    assert!(lengths.may_hold("y".repeat(200).as_bytes()));
+    assert!(!lengths.may_hold(b"abc"));
+    assert!(!lengths.may_hold("y".repeat(62).as_bytes()));
 }

@@ -5,7 +5,7 @@ mod lines;
 mod mapping;
 mod props;
 
-use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert};
+use relay_clients::userflow::{AttributeValue, Attributes, UserUpsert, UserUpsertBody};
 use serde_json::Value;
 
 use super::{BrazeId, ExportMapping, LineError, MappedLine};
@@ -24,11 +24,33 @@ pub(super) fn upsert(
     match mapping.map_line(line.as_bytes()) {
         Ok(MappedLine::Upsert {
             braze_id,
-            upsert,
+            body,
             dropped,
-        }) => (upsert, dropped, braze_id),
+        }) => (sent(&body), dropped, braze_id),
         other => panic!("expected an upsert, got {other:?}"),
     }
+}
+
+/// The upsert a body carries, read back: an `id` and plain `attributes`, nothing else.
+pub(super) fn sent(body: &UserUpsertBody) -> UserUpsert {
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(body.json()) else {
+        panic!("the body is not a JSON object: {body:?}");
+    };
+    let Some(Value::String(id)) = object.remove("id") else {
+        panic!("the body has no string id: {body:?}");
+    };
+    let mut upsert = UserUpsert::new(id);
+    upsert.attributes = object
+        .remove("attributes")
+        .map(|attributes| match attributes {
+            Value::Object(attributes) => attributes
+                .into_iter()
+                .map(|(name, value)| (name, AttributeValue::Plain(value)))
+                .collect(),
+            other => panic!("attributes is not an object: {other}"),
+        });
+    assert!(object.is_empty(), "unexpected keys in the body: {body:?}");
+    upsert
 }
 
 /// The error of a line that must be rejected.

@@ -6,7 +6,7 @@ use relay_clients::userflow::AttributeValue;
 use serde_json::{Map, Value, json};
 
 use super::super::{ExportField, ExportMapping, MappedLine};
-use super::REALISTIC;
+use super::{REALISTIC, sent};
 
 /// Any JSON value, nested a few levels.
 fn any_json() -> impl Strategy<Value = Value> {
@@ -126,10 +126,10 @@ proptest! {
         }
         line.insert("custom_attributes".into(), attributes.into());
         let text = serde_json::to_string(&line).unwrap();
-        let Ok(MappedLine::Upsert { upsert, .. }) = mapping.map_line(text.as_bytes()) else {
+        let Ok(MappedLine::Upsert { body, .. }) = mapping.map_line(text.as_bytes()) else {
             panic!("expected an upsert for {text}");
         };
-        let sent = upsert.attributes.unwrap_or_default();
+        let sent = sent(&body).attributes.unwrap_or_default();
         for (name, value) in &sent {
             prop_assert_ne!(value, &AttributeValue::Plain(Value::Null), "{} in {}", name, text);
         }
@@ -145,10 +145,10 @@ proptest! {
         let text = format!(r#"{{"external_id":"{id}","email":"a@b.co"}}"#);
         let from_number = mapping.map_line(number.as_bytes()).unwrap();
         prop_assert_eq!(&from_number, &mapping.map_line(text.as_bytes()).unwrap());
-        let MappedLine::Upsert { upsert, .. } = from_number else {
+        let MappedLine::Upsert { body, .. } = from_number else {
             panic!("expected an upsert");
         };
-        prop_assert_eq!(upsert.id, id.to_string());
+        prop_assert_eq!(sent(&body).id, id.to_string());
     }
 
     #[test]
