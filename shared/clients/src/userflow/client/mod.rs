@@ -8,6 +8,7 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::stream::BoxStream;
 use http::header::{ACCEPT, AUTHORIZATION};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -143,17 +144,15 @@ impl UserflowClient {
     /// [`UserflowClient::send_user_upsert`] makes. Any 2xx is success, as there.
     pub async fn send_user_upsert_body(&self, body: &UserUpsertBody) -> Result<(), UserflowError> {
         let url = self.url(&["users"], &[]);
-        self.inner
-            .upstream
-            .send(
-                None,
-                Idempotency::Idempotent,
-                Method::POST,
-                &url,
-                &self.inner.headers,
-                Some(body.json().clone()),
-            )
-            .await?;
+        let body = Some(body.json().clone());
+        self.send_via(
+            &self.inner.upstream,
+            Method::POST,
+            url,
+            body,
+            Idempotency::Idempotent,
+        )
+        .await?;
         Ok(())
     }
 
@@ -342,6 +341,19 @@ impl UserflowClient {
             .map_err(|_| UserflowError::InvalidRequest {
                 reason: "the request body cannot be serialised",
             })?;
+        self.send_via(upstream, method, url, body, idempotency)
+            .await
+    }
+
+    /// Sends a serialised body through `upstream` with the client's headers.
+    async fn send_via(
+        &self,
+        upstream: &Upstream,
+        method: Method,
+        url: String,
+        body: Option<Bytes>,
+        idempotency: Idempotency,
+    ) -> Result<crate::upstream::Response, UserflowError> {
         Ok(upstream
             .send(None, idempotency, method, &url, &self.inner.headers, body)
             .await?)
