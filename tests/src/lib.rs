@@ -5,8 +5,10 @@
 //! Nothing here skips: a missing tool is a panic that says how to install it, because a test
 //! that quietly does nothing would pass in CI while proving nothing.
 
+pub mod erasure;
 pub mod exports;
 pub mod runtime_api;
+pub mod sqs;
 pub mod webhooks;
 
 use std::path::{Path, PathBuf};

@@ -46,6 +46,7 @@ use relay_core::parking::{ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::queue::dead_letters::{FailedAttempt, message_key};
 use relay_core::store::ObjectStore;
+use relay_lambda::sqs::{acknowledged_redeliveries, receive_count};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -306,8 +307,9 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
         counts.retry_messages += 1;
         counts.retry_contacts += remainder;
     }
-    record_attempts(deps, &attempts).await;
-    forget_attempts(deps, messages, &response).await;
+    let store = deps.deliverer.store();
+    FailedAttempt::record_all(store, &attempts).await;
+    FailedAttempt::forget_all(store, &acknowledged_redeliveries(messages, &response)).await;
     tracing::info!(
         messages = messages.len(),
         contacts = slots.len(),
@@ -377,64 +379,13 @@ struct Counts {
     retry_contacts: usize,
 }
 
-/// Writes the record of every message handed back to SQS, concurrently; a record that cannot
-/// be written is logged (the message is redelivered whether or not its record exists).
-async fn record_attempts<S: ObjectStore, Q: JobQueue>(
-    deps: &Deps<S, Q>,
-    attempts: &[FailedAttempt],
-) {
-    let writes = attempts.iter().map(|attempt| async move {
-        let key = FailedAttempt::key(&attempt.message_id);
-        record_json(deps, &key, attempt).await
-    });
-    futures::future::join_all(writes).await;
-}
-
-/// Deletes the failed-attempt records of the messages this batch acknowledged that were
-/// received before (`ApproximateReceiveCount` over 1, so an earlier attempt may have written
-/// one): a message that finally succeeded is not a failure any more, and `relay dlq list`
-/// must not show a stale record. Best effort: a record not deleted is logged and only costs
-/// storage.
-async fn forget_attempts<S: ObjectStore, Q: JobQueue>(
-    deps: &Deps<S, Q>,
-    messages: &[SqsMessage],
-    response: &SqsBatchResponse,
-) {
-    let redelivered: HashSet<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|failure| failure.item_identifier.as_str())
-        .collect();
-    let deletes = messages
-        .iter()
-        .filter(|message| receive_count(message).is_some_and(|count| count > 1))
-        .filter_map(|message| message.message_id.as_deref())
-        .filter(|id| !id.is_empty() && !redelivered.contains(id))
-        .map(|id| async move {
-            let key = FailedAttempt::key(id);
-            if let Err(error) = deps.deliverer.store().delete(&key).await {
-                tracing::warn!(key, class = ?error.class, "failed-attempt record of an acknowledged message not deleted");
-            }
-        });
-    futures::future::join_all(deletes).await;
-}
-
-/// SQS's `ApproximateReceiveCount` of a message, when the event carries it.
-fn receive_count(message: &SqsMessage) -> Option<u64> {
-    message
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|count| count.parse().ok())
-}
-
 /// The invocation's deadline less the margin, and never more than `max_batch_time` away.
 pub fn batch_deadline(settings: &Settings, lambda_deadline: SystemTime) -> Instant {
-    let left = lambda_deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        .saturating_sub(settings.deadline_margin)
-        .min(settings.max_batch_time);
-    Instant::now() + left
+    Instant::from_std(relay_lambda::sqs::batch_deadline(
+        lambda_deadline,
+        settings.deadline_margin,
+        settings.max_batch_time,
+    ))
 }
 
 async fn record_json<S: ObjectStore, Q: JobQueue>(

@@ -18,8 +18,6 @@ use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use sync_worker::{Config, Deps, FAILED_ATTEMPTS_PREFIX, handler};
 
-const FIXTURE: &str = include_str!("fixtures/sqs-event.json");
-
 struct Stack {
     sandbox: Sandbox,
     deps: Deps<MemoryStore, MemoryQueue>,
@@ -123,18 +121,11 @@ fn reparked(queue: &MemoryQueue) -> Vec<Vec<String>> {
 
 /// An SQS event with one record per `(message id, body)`, from the real event fixture.
 fn sqs_event(messages: &[(&str, String)]) -> LambdaEvent<SqsEvent> {
-    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
-    let template = fixture["Records"][0].clone();
-    let records: Vec<Value> = messages
+    let messages: Vec<(&str, &str)> = messages
         .iter()
-        .map(|(id, body)| {
-            let mut record = template.clone();
-            record["messageId"] = (*id).into();
-            record["body"] = body.clone().into();
-            record
-        })
+        .map(|(id, body)| (*id, body.as_str()))
         .collect();
-    let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
+    let event: SqsEvent = serde_json::from_value(relay_tests::sqs::sqs_event(&messages)).unwrap();
     let mut context = Context::default();
     let deadline = std::time::SystemTime::now() + Duration::from_secs(30);
     context.deadline = deadline

@@ -681,6 +681,6 @@ fn when_the_token_is_empty_then_the_client_is_misconfigured() {
 fn when_the_default_config_is_used_then_it_targets_hubapi_at_ten_per_second() {
     let config = HubspotConfig::hubapi(TOKEN.to_owned().into());
     assert_eq!(config.base_url, "https://api.hubapi.com");
-    assert_eq!(config.rate.per_second.get(), 10);
+    assert_eq!(config.rate, Rate::per_second(NonZeroU32::new(10).unwrap()));
     assert_eq!(config.retry, RetryPolicy::default());
 }

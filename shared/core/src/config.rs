@@ -22,7 +22,8 @@ pub struct VendorConfig {
 
 impl VendorConfig {
     /// Reads `BRAZE_REST_ENDPOINT`, `BRAZE_ALLOW_CUSTOM_ENDPOINT`, `BRAZE_API_KEY[_SECRET]`,
-    /// `BRAZE_TRACK_BATCH`, `BRAZE_TRACK_RATE`, `USERFLOW_API_KEY[_SECRET]`,
+    /// `BRAZE_TRACK_BATCH`, `BRAZE_TRACK_RATE`, `BRAZE_USERS_PER_MINUTE`,
+    /// `BRAZE_EXPORT_IDS_PER_MINUTE`, `USERFLOW_API_KEY[_SECRET]`,
     /// `USERFLOW_REGION` (`us`/`eu`) or `USERFLOW_BASE_URL`, `USERFLOW_RATE`, and
     /// `UPSTREAM_RETRY_DEADLINE_MS` (how long one vendor call may keep retrying).
     pub async fn from_env(
@@ -37,7 +38,9 @@ impl VendorConfig {
 
     /// The Braze half of [`VendorConfig::from_env`]: `BRAZE_REST_ENDPOINT`,
     /// `BRAZE_ALLOW_CUSTOM_ENDPOINT`, `BRAZE_API_KEY[_SECRET]`, `BRAZE_TRACK_BATCH`,
-    /// `BRAZE_TRACK_RATE`, `UPSTREAM_RETRY_DEADLINE_MS`.
+    /// `BRAZE_TRACK_RATE`, `BRAZE_USERS_PER_MINUTE` (delete, merge, alias, identify; at most
+    /// that many in any minute, default 2,000), `BRAZE_EXPORT_IDS_PER_MINUTE` (default 250),
+    /// `UPSTREAM_RETRY_DEADLINE_MS`.
     pub async fn braze_from_env(
         env: &Env,
         secrets: &SecretResolver,
@@ -55,6 +58,14 @@ impl VendorConfig {
             ));
         }
         braze.rates.track = env.rate("BRAZE_TRACK_RATE", 100)?;
+        braze.rates.users = env.limit_in_any_minute(
+            "BRAZE_USERS_PER_MINUTE",
+            relay_clients::braze::BrazeRates::USERS_PER_MINUTE,
+        )?;
+        braze.rates.export_ids = env.limit_in_any_minute(
+            "BRAZE_EXPORT_IDS_PER_MINUTE",
+            relay_clients::braze::BrazeRates::EXPORT_IDS_PER_MINUTE,
+        )?;
         braze.retry = retry_policy(env)?;
         Ok(braze)
     }

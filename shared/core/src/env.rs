@@ -179,8 +179,7 @@ impl Env {
 
     /// A rate in requests per second (at least 1), with a burst of one second's worth.
     pub fn rate(&self, name: &str, default_per_second: u32) -> Result<Rate, ConfigError> {
-        self.per_second(name, default_per_second)
-            .map(Rate::per_second)
+        self.count(name, default_per_second).map(Rate::per_second)
     }
 
     /// A limit of requests in any one second (at least 1), paced so that no one-second
@@ -191,13 +190,25 @@ impl Env {
         name: &str,
         default_per_second: u32,
     ) -> Result<Rate, ConfigError> {
-        self.per_second(name, default_per_second)
+        self.count(name, default_per_second)
             .map(Rate::within_any_second)
     }
 
-    fn per_second(&self, name: &str, default_per_second: u32) -> Result<NonZeroU32, ConfigError> {
-        let per_second: u32 = self.parsed(name, default_per_second)?;
-        NonZeroU32::new(per_second).ok_or_else(|| ConfigError::new(name, "must be at least 1"))
+    /// A limit of requests in any one minute (at least 1), paced so that no minute holds
+    /// more ([`Rate::within_any_window`]): Braze's per-minute limits.
+    pub fn limit_in_any_minute(
+        &self,
+        name: &str,
+        default_per_minute: u32,
+    ) -> Result<Rate, ConfigError> {
+        self.count(name, default_per_minute)
+            .map(|limit| Rate::within_any_window(limit, Duration::from_secs(60)))
+    }
+
+    /// A count of requests (at least 1).
+    fn count(&self, name: &str, default: u32) -> Result<NonZeroU32, ConfigError> {
+        let count: u32 = self.parsed(name, default)?;
+        NonZeroU32::new(count).ok_or_else(|| ConfigError::new(name, "must be at least 1"))
     }
 }
 

@@ -6,6 +6,8 @@
 //! - [`crm`]: CRM webhook sources: signatures, payloads, field mapping.
 //! - [`delivery`]: sends contacts to Braze and Userflow under a deadline (crm-signup and the
 //!   sync-worker's `contacts` jobs share it).
+//! - [`erasure`]: GDPR erasure from Braze and Userflow: discovery, progress, receipts (the
+//!   deletion-worker's work).
 //! - [`jobs`]: the versioned SQS message types.
 //! - [`parking`]: contacts not delivered in time become `contacts` jobs (several per message)
 //!   on the sync queue.
@@ -28,6 +30,7 @@ pub mod contact;
 pub mod crm;
 pub mod delivery;
 pub mod env;
+pub mod erasure;
 pub mod export;
 pub mod jobs;
 pub mod parking;

@@ -8,6 +8,8 @@
 //!   replaces `lambda_http::run`, whose conversion panics on such input.
 //! - [`problem`]: RFC 9457 `application/problem+json` answers, the error shape of every HTTP
 //!   function.
+//! - [`sqs`]: what SQS-triggered functions read off their event alike (the batch deadline,
+//!   receive counts, acknowledged redeliveries).
 //! - [`startup`]: a cold-start error is printed as one readable line and reported to
 //!   Lambda's `/runtime/init/error`, then the process exits non-zero.
 //!
@@ -16,4 +18,5 @@
 
 pub mod http_edge;
 pub mod problem;
+pub mod sqs;
 pub mod startup;

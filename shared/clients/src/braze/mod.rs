@@ -25,8 +25,9 @@ pub use client::{
 pub use cluster::{BrazeEndpoint, CLUSTERS, Cluster};
 pub use error::BrazeError;
 pub use models::{
-    AliasToIdentify, DeleteTarget, EmailToDelete, Event, ExportedUser, Gender, MergeIdentifier,
-    MergeUpdate, NewAlias, OutputFormat, Prioritization, Purchase, SegmentExportStarted,
-    SubscriptionState, Update, UserAlias, UserAttributes, UserIdentifier,
+    AliasToIdentify, DEFAULT_EXPORT_FIELDS, DeleteTarget, EmailToDelete, Event, ExportedUser,
+    Gender, MAX_IDS_PER_REQUEST, MergeIdentifier, MergeUpdate, NewAlias, OutputFormat,
+    Prioritization, Purchase, SegmentExportStarted, SubscriptionState, Update, UserAlias,
+    UserAttributes, UserIdentifier,
 };
 pub use validation::{Rule, ValidationError};

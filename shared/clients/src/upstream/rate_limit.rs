@@ -14,8 +14,10 @@ use super::headers::Budget;
 /// A configured request rate for one API (or one endpoint family of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
-    /// Sustained requests per second from this process.
-    pub per_second: NonZeroU32,
+    /// Sustained pace from this process: one request per `interval`. A duration rather than
+    /// a count per second, so that a limit per minute (Braze's 250/min) is kept exactly
+    /// instead of rounded up to whole requests per second.
+    pub interval: Duration,
     /// Requests that may go at once after a quiet period.
     pub burst: NonZeroU32,
 }
@@ -24,7 +26,7 @@ impl Rate {
     /// `per_second` sustained with an equal burst.
     pub fn per_second(per_second: NonZeroU32) -> Rate {
         Rate {
-            per_second,
+            interval: Duration::from_secs(1) / per_second.get(),
             burst: per_second,
         }
     }
@@ -32,35 +34,49 @@ impl Rate {
     /// At most `limit` requests in any one-second interval, however it is aligned, even when
     /// the vendor sees them a little late or early: for an API that counts requests in
     /// windows the client cannot see (Userflow publishes neither its limit nor its windows).
-    ///
-    /// A rate of `limit` with a burst of `limit` lets up to twice `limit` into one second,
-    /// and every excess request costs a 429 and its `Retry-After` (at least a whole second,
-    /// for every caller). Here a fortieth of `limit` (rounded up) is the burst, which absorbs
-    /// timer lateness, another fortieth is kept free for network and scheduling jitter (25
-    /// ms at any rate), and the sustained rate is what is left:
-    /// `burst + jitter + rate * 1 s = limit` (1000: a burst of 25, then 950/s).
+    /// [`Rate::within_any_window`] of one second.
     pub fn within_any_second(limit: NonZeroU32) -> Rate {
+        Rate::within_any_window(limit, Duration::from_secs(1))
+    }
+
+    /// At most `limit` requests in any interval of length `window`, however it is aligned
+    /// (Braze's 250 per minute for `/users/export/ids`, counted in windows the client cannot
+    /// see).
+    ///
+    /// A rate of `limit` per window with a burst of `limit` lets up to twice `limit` into
+    /// one window, and every excess request costs a 429 and its retry hint, for every
+    /// caller. Here a fortieth of `limit` (rounded up) is the burst, which absorbs timer
+    /// lateness, another fortieth is kept free for network and scheduling jitter (a
+    /// fortieth of the window), and the sustained rate is what is left:
+    /// `burst + jitter + rate * window = limit` (1000 per second: a burst of 25, then
+    /// 950/s; 250 per minute: a burst of 7, then 236/min).
+    pub fn within_any_window(limit: NonZeroU32, window: Duration) -> Rate {
         let share = limit.get().div_ceil(WINDOW_SHARE_DIVISOR);
-        let per_second = limit.get().saturating_sub(2 * share).max(1);
+        let sustained = limit.get().saturating_sub(2 * share).max(1);
         Rate {
-            per_second: NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
+            interval: window / sustained,
             burst: NonZeroU32::new(share).unwrap_or(NonZeroU32::MIN),
         }
     }
 
-    /// A budget expressed per minute (e.g. Braze's 250/min for `/users/export/ids`): spread
-    /// evenly, with a burst of one second's worth (at least 1).
+    /// A budget expressed per minute, spread evenly (one request every minute / `per_minute`),
+    /// with a burst of one second's worth (at least 1).
     pub fn per_minute(per_minute: NonZeroU32) -> Rate {
-        let per_second = NonZeroU32::new(per_minute.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(per_minute.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN);
         Rate {
-            per_second,
-            burst: per_second,
+            interval: Duration::from_secs(60) / per_minute.get(),
+            burst,
         }
+    }
+
+    /// The sustained rate in requests per second (for reports and arithmetic).
+    pub fn requests_per_second(&self) -> f64 {
+        1.0 / self.interval.as_secs_f64()
     }
 }
 
-/// [`Rate::within_any_second`]'s burst, and its jitter allowance, as a fraction of the limit
-/// (1/40: 25 ms of requests each).
+/// [`Rate::within_any_window`]'s burst, and its jitter allowance, as a fraction of the limit
+/// (1/40: 25 ms of requests each in a one-second window).
 const WINDOW_SHARE_DIVISOR: u32 = 40;
 
 /// Client-side rate limiter for one API: a governor quota at the configured rate, plus a gate
@@ -92,7 +108,12 @@ impl RateLimiter {
 
     /// A limiter at `rate`.
     pub fn new(rate: Rate) -> RateLimiter {
-        let quota = Quota::per_second(rate.per_second).allow_burst(rate.burst);
+        // A zero interval (a rate too high to express) means no spacing: governor refuses
+        // a zero period, so it becomes the finest it accepts.
+        let interval = rate.interval.max(Duration::from_nanos(1));
+        let quota = Quota::with_period(interval)
+            .expect("the interval is above zero")
+            .allow_burst(rate.burst);
         RateLimiter::build(Some(DefaultDirectRateLimiter::direct(quota)))
     }
 
@@ -169,11 +190,44 @@ mod tests {
     use crate::upstream::test_support::headers;
 
     #[test]
-    fn when_budget_is_per_minute_then_it_is_spread_per_second() {
+    fn when_budget_is_per_minute_then_it_is_spread_exactly_over_the_minute() {
         let rate = Rate::per_minute(NonZeroU32::new(250).unwrap());
-        assert_eq!(rate.per_second.get(), 5);
+        assert_eq!(
+            (rate.interval, rate.burst.get()),
+            (Duration::from_millis(240), 5)
+        );
         let rate = Rate::per_minute(NonZeroU32::new(10).unwrap());
-        assert_eq!(rate.per_second.get(), 1);
+        assert_eq!(
+            (rate.interval, rate.burst.get()),
+            (Duration::from_secs(6), 1)
+        );
+    }
+
+    #[test]
+    fn when_a_limit_holds_in_any_minute_then_burst_plus_a_minute_of_rate_stay_under_it() {
+        // (limit per minute, burst, sustained per minute)
+        let table = [
+            (250, 7, 236),
+            (2_500, 63, 2_374),
+            (20_000, 500, 19_000),
+            (1, 1, 1),
+        ];
+        for (limit, burst, per_minute) in table {
+            let rate =
+                Rate::within_any_window(NonZeroU32::new(limit).unwrap(), Duration::from_secs(60));
+            assert_eq!(rate.burst.get(), burst, "limit {limit}");
+            assert_eq!(
+                rate.interval,
+                Duration::from_secs(60) / per_minute,
+                "limit {limit}"
+            );
+            // A minute and a fortieth of lateness still holds no more than the limit.
+            let most = f64::from(burst) + rate.requests_per_second() * 61.5;
+            assert!(
+                most <= f64::from(limit) + 1e-9 || per_minute == 1,
+                "limit {limit}: {rate:?}"
+            );
+        }
     }
 
     #[test]
@@ -192,8 +246,8 @@ mod tests {
         for (limit, burst, per_second) in table {
             let rate = Rate::within_any_second(NonZeroU32::new(limit).unwrap());
             assert_eq!(
-                (rate.burst.get(), rate.per_second.get()),
-                (burst, per_second),
+                (rate.burst.get(), rate.interval),
+                (burst, Duration::from_secs(1) / per_second),
                 "limit {limit}"
             );
             // GCRA lets `burst + rate * t` through in any span t: with 25 ms of lateness
@@ -256,7 +310,7 @@ mod tests {
     #[tokio::test]
     async fn when_a_rate_is_configured_then_requests_beyond_the_burst_wait_their_turn() {
         let limiter = RateLimiter::new(Rate {
-            per_second: NonZeroU32::new(20).unwrap(),
+            interval: Duration::from_millis(50),
             burst: NonZeroU32::MIN,
         });
         let started = std::time::Instant::now();

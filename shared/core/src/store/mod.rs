@@ -25,7 +25,7 @@ pub mod setup;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemoryStore;
-pub use s3::S3Store;
+pub use s3::{Encryption, S3Store};
 
 /// Result of [`ObjectStore::put_if_absent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,9 @@
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
 use bytes::Bytes;
 
 use super::{ObjectStore, PutIfAbsent, PutIfMatch, StoreError, Version, Versioned};
@@ -15,6 +17,18 @@ use relay_clients::upstream::FailureClass;
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
+    encryption: Encryption,
+}
+
+/// The server-side encryption every write asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Encryption {
+    /// Whatever the bucket's default is (S3 encrypts with its own keys at least).
+    #[default]
+    BucketDefault,
+    /// SSE-KMS with this key (an id, ARN or alias), or with the account's `aws/s3` key when
+    /// `None`: for records whose reads must be audited and revocable (the compliance archive).
+    Kms(Option<String>),
 }
 
 impl S3Store {
@@ -23,12 +37,35 @@ impl S3Store {
         S3Store {
             client,
             bucket: bucket.into(),
+            encryption: Encryption::BucketDefault,
         }
+    }
+
+    /// The same store, with every write asking for `encryption`.
+    pub fn with_encryption(self, encryption: Encryption) -> S3Store {
+        S3Store { encryption, ..self }
     }
 
     /// The bucket's name.
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// A PutObject of `body` at `key`, with the store's encryption.
+    fn put_object(&self, key: &str, body: Bytes, content_type: &str) -> PutObjectFluentBuilder {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        match &self.encryption {
+            Encryption::BucketDefault => request,
+            Encryption::Kms(key_id) => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key_id.clone()),
+        }
     }
 }
 
@@ -79,12 +116,7 @@ where
 
 impl ObjectStore for S3Store {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StoreError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body))
+        self.put_object(key, body, content_type)
             .send()
             .await
             .map_err(|e| s3_error("put", key, &e))?;
@@ -98,13 +130,8 @@ impl ObjectStore for S3Store {
         content_type: &str,
     ) -> Result<PutIfAbsent, StoreError> {
         let result = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
+            .put_object(key, body, content_type)
             .if_none_match("*")
-            .body(ByteStream::from(body))
             .send()
             .await;
         match result {
@@ -125,13 +152,8 @@ impl ObjectStore for S3Store {
         version: &Version,
     ) -> Result<PutIfMatch, StoreError> {
         let result = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
+            .put_object(key, body, content_type)
             .if_match(&version.0)
-            .body(ByteStream::from(body))
             .send()
             .await;
         match result {

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -57,22 +58,35 @@ pub const MAX_TRACK_BATCH: usize = 75;
 pub const KEY_CHECK_EXTERNAL_ID: &str = "relay-key-check";
 
 /// Client-side request rates per endpoint family, for one process. Braze's limits are per
-/// company (or workspace), shared by every instance: the defaults take a share so that about
-/// ten concurrent instances stay under the documented defaults. Set them from the contract.
+/// company (or workspace), shared by every instance: set them from the contract, divided by
+/// the number of instances that call the family at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BrazeRates {
     /// `/users/track`. Default 100 req/s (burst 100): a tenth of Braze's 3,000 per 3 s.
     pub track: Rate,
-    /// `/users/delete`, `/users/merge`, `/users/alias/new`, `/users/identify`. Default
-    /// 2,000/min: a tenth of Braze's shared 20,000/min.
+    /// `/users/delete`, `/users/merge`, `/users/alias/new`, `/users/identify`. Default at
+    /// most 2,000 in any minute: a tenth of Braze's shared 20,000/min.
     pub users: Rate,
-    /// `/users/export/ids`. Default 1 req/s (the limiter's finest step): Braze allows
-    /// 250/min for workspaces onboarded since 2024-08-22, so at most four instances should
-    /// export ids at once.
+    /// `/users/export/ids`. Default at most 250 in any minute (236/min after a burst of 7):
+    /// Braze's whole limit for workspaces onboarded since 2024-08-22, so one process at a
+    /// time. The deletion-worker is its main caller; its deployment divides the limit by
+    /// its concurrency.
     pub export_ids: Rate,
     /// `/users/export/segment` and its cancel. Default 1 req/s: exports are rare and Braze
     /// allows one per segment at a time.
     pub export_segment: Rate,
+}
+
+impl BrazeRates {
+    /// Braze's `/users/export/ids` limit for workspaces onboarded since 2024-08-22.
+    pub const EXPORT_IDS_PER_MINUTE: u32 = 250;
+    /// The default share of Braze's 20,000/min user-management limit.
+    pub const USERS_PER_MINUTE: u32 = 2_000;
+
+    /// At most `limit` requests in any minute ([`Rate::within_any_window`]).
+    pub fn per_minute_limit(limit: NonZeroU32) -> Rate {
+        Rate::within_any_window(limit, Duration::from_secs(60))
+    }
 }
 
 impl Default for BrazeRates {
@@ -80,8 +94,8 @@ impl Default for BrazeRates {
         let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
         BrazeRates {
             track: Rate::per_second(n(100)),
-            users: Rate::per_minute(n(2_000)),
-            export_ids: Rate::per_second(n(1)),
+            users: BrazeRates::per_minute_limit(n(BrazeRates::USERS_PER_MINUTE)),
+            export_ids: BrazeRates::per_minute_limit(n(BrazeRates::EXPORT_IDS_PER_MINUTE)),
             export_segment: Rate::per_second(n(1)),
         }
     }

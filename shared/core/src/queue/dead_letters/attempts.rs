@@ -1,13 +1,17 @@
 //! The record of a message's last failed attempt: `failed/attempts/<message id>.json` in the
 //! state bucket.
 //!
-//! sync-worker writes it whenever it hands a message back to SQS (a batch item failure). SQS
+//! sync-worker and deletion-worker write it whenever they hand a message back to SQS (a
+//! batch item failure). SQS
 //! keeps the message id when it moves a message to the dead-letter queue, so `relay dlq list`
 //! finds, for each dead letter, why it failed the last time. The record holds counts, failure
-//! classes and statuses, never a contact's data.
+//! classes and statuses, never a person's data.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::store::ObjectStore;
 
 /// Key prefix of the records.
 pub const FAILED_ATTEMPTS_PREFIX: &str = "failed/attempts/";
@@ -41,6 +45,32 @@ impl FailedAttempt {
     /// The record's key for `message_id`.
     pub fn key(message_id: &str) -> String {
         format!("{FAILED_ATTEMPTS_PREFIX}{}.json", message_key(message_id))
+    }
+
+    /// Writes the record of every message handed back to SQS, concurrently. A record that
+    /// cannot be written is logged: the message is redelivered whether or not it exists.
+    pub async fn record_all<S: ObjectStore>(store: &S, attempts: &[FailedAttempt]) {
+        let writes = attempts.iter().map(|attempt| async move {
+            let key = FailedAttempt::key(&attempt.message_id);
+            let body = Bytes::from(serde_json::to_vec_pretty(attempt).expect("records serialise"));
+            if let Err(error) = store.put(&key, body, "application/json").await {
+                tracing::error!(key, class = ?error.class, "failed-attempt record not written");
+            }
+        });
+        futures::future::join_all(writes).await;
+    }
+
+    /// Deletes the records of messages that finally succeeded (a message acknowledged after
+    /// an earlier failure is not a failure any more, and `relay dlq list` must not show a
+    /// stale record). Best effort: a record not deleted is logged and only costs storage.
+    pub async fn forget_all<S: ObjectStore>(store: &S, message_ids: &[&str]) {
+        let deletes = message_ids.iter().map(|id| async move {
+            let key = FailedAttempt::key(id);
+            if let Err(error) = store.delete(&key).await {
+                tracing::warn!(key, class = ?error.class, "failed-attempt record of an acknowledged message not deleted");
+            }
+        });
+        futures::future::join_all(deletes).await;
     }
 
     /// One line for an operator: the reason, then the failures when there are any.

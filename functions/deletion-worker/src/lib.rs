@@ -1,0 +1,187 @@
+//! deletion-worker: consumes the SQS erasure queue with partial batch failures.
+//!
+//! Each message is one erasure request (`{"v":1,"request_id","subject","requested_at",
+//! "origin"}`, [`ErasureRequest`]). The work is [`Eraser::erase`]'s, for the whole batch at
+//! once so Braze's calls are shared; this shell reads the messages and shapes the answer:
+//! - a message that is not a readable request is recorded under `erasure/rejected/` with the
+//!   reason and acknowledged; if the record cannot be written, it is a batch item failure
+//!   (nothing is dropped unrecorded);
+//! - a request that is done (now, or by an earlier attempt: its receipt exists) is
+//!   acknowledged;
+//! - a request that stopped at a step is a batch item failure: SQS redelivers it and the next
+//!   attempt resumes from its progress; after `maxReceiveCount` it moves to the dead-letter
+//!   queue, from where `relay dlq replay` brings it back. Its last failure is recorded as
+//!   `failed/attempts/<message id>.json` (the step and class, no personal data), so
+//!   `relay dlq list` shows why.
+//!
+//! One log line per batch counts what happened; no subject is ever logged.
+
+pub mod config;
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
+use lambda_runtime::LambdaEvent;
+use relay_core::erasure::rejected::RejectedMessage;
+use relay_core::erasure::{Eraser, Erasure, ErasureRequest};
+use relay_core::queue::dead_letters::FailedAttempt;
+use relay_core::store::ObjectStore;
+use relay_lambda::sqs::{acknowledged_redeliveries, batch_deadline, receive_count};
+use tokio::time::Instant;
+
+pub use config::Config;
+
+/// Timing of one invocation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Time kept free before the Lambda deadline to save progress, write receipts and
+    /// answer.
+    pub deadline_margin: Duration,
+    /// Longest a batch is worked on, whatever the Lambda deadline.
+    pub max_batch_time: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            deadline_margin: Duration::from_secs(3),
+            max_batch_time: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Everything the handler uses, built once per cold start.
+pub struct Deps<S, A> {
+    /// The erasure steps (Braze, Userflow, the state bucket, the compliance archive).
+    pub eraser: Eraser<S, A>,
+    /// Timing.
+    pub settings: Settings,
+}
+
+/// Handles one SQS batch; the response lists only the messages to redeliver.
+pub async fn handler<S: ObjectStore, A: ObjectStore>(
+    deps: &Deps<S, A>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let deadline = Instant::from_std(batch_deadline(
+        event.context.deadline(),
+        deps.settings.deadline_margin,
+        deps.settings.max_batch_time,
+    ));
+    Ok(handle_messages(deps, &event.payload.records, deadline).await)
+}
+
+/// What a batch came to, for its log line.
+#[derive(Debug, Default)]
+struct Counts {
+    erased: usize,
+    done_before: usize,
+    rejected: usize,
+    retried: usize,
+    braze_profiles: usize,
+    userflow_deleted: usize,
+    userflow_already_gone: usize,
+}
+
+/// The work of [`handler`], with the deadline given (tests).
+pub async fn handle_messages<S: ObjectStore, A: ObjectStore>(
+    deps: &Deps<S, A>,
+    messages: &[SqsMessage],
+    deadline: Instant,
+) -> SqsBatchResponse {
+    let started = std::time::Instant::now();
+    let state = &deps.eraser.state;
+    let mut response = SqsBatchResponse::default();
+    let mut counts = Counts::default();
+    let mut attempts = Vec::new();
+    let mut requests: Vec<(&SqsMessage, ErasureRequest)> = Vec::new();
+    for message in messages {
+        let id = message.message_id.as_deref().unwrap_or_default();
+        let body = message.body.as_deref().unwrap_or_default();
+        match ErasureRequest::decode(body) {
+            Ok(request) => requests.push((message, request)),
+            Err(error) => {
+                let record = RejectedMessage {
+                    message_id: id,
+                    recorded_at: Utc::now(),
+                    reason: error.to_string(),
+                    body,
+                };
+                match record.record(state).await {
+                    Ok(()) => {
+                        tracing::warn!(message_id = id, reason = %error, "erasure message rejected and recorded");
+                        counts.rejected += 1;
+                    }
+                    Err(store) => {
+                        tracing::error!(message_id = id, class = ?store.class, "rejected erasure message not recorded; kept for redelivery");
+                        attempts.push(attempt(
+                            message,
+                            "not a readable erasure request, and its record could not be written",
+                        ));
+                        response.add_failure(id);
+                        counts.retried += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    let batch: Vec<&ErasureRequest> = requests.iter().map(|(_, request)| request).collect();
+    let outcomes = deps.eraser.erase(&batch, deadline).await;
+    for ((message, request), outcome) in requests.iter().zip(outcomes) {
+        match outcome {
+            Erasure::Done { earlier: true, .. } => counts.done_before += 1,
+            Erasure::Done {
+                earlier: false,
+                counts: done,
+            } => {
+                counts.erased += 1;
+                counts.braze_profiles += done.braze_profiles;
+                counts.userflow_deleted += done.userflow_deleted;
+                counts.userflow_already_gone += done.userflow_already_gone;
+            }
+            Erasure::Unfinished {
+                step,
+                class,
+                reason,
+            } => {
+                let id = message.message_id.as_deref().unwrap_or_default();
+                tracing::warn!(request_id = %request.request_id, step = ?step, class = ?class, reason, "erasure unfinished; message kept for redelivery");
+                let mut failed = attempt(message, &format!("stopped at {step:?}"));
+                failed.failures = format!("{step:?}:{class:?}: {reason}");
+                attempts.push(failed);
+                response.add_failure(id);
+                counts.retried += 1;
+            }
+        }
+    }
+    FailedAttempt::record_all(state, &attempts).await;
+    FailedAttempt::forget_all(state, &acknowledged_redeliveries(messages, &response)).await;
+    tracing::info!(
+        messages = messages.len(),
+        erased = counts.erased,
+        done_before = counts.done_before,
+        rejected = counts.rejected,
+        retried = counts.retried,
+        braze_profiles = counts.braze_profiles,
+        userflow_deleted = counts.userflow_deleted,
+        userflow_already_gone = counts.userflow_already_gone,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "erasure batch handled"
+    );
+    response
+}
+
+/// The record of a message handed back to SQS.
+fn attempt(message: &SqsMessage, reason: &str) -> FailedAttempt {
+    FailedAttempt {
+        message_id: message.message_id.clone().unwrap_or_default(),
+        recorded_at: Utc::now(),
+        receive_count: receive_count(message),
+        reason: reason.to_owned(),
+        failures: String::new(),
+        contacts: 0,
+        unfinished: 0,
+    }
+}

@@ -1,0 +1,97 @@
+//! What every SQS-triggered function reads off its event the same way: the time it may work,
+//! each message's receive count, and which messages a response acknowledges.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
+
+/// When a batch's work must end: the invocation's deadline less `margin` (kept to record
+/// outcomes and answer), and never more than `max_batch_time` from now.
+pub fn batch_deadline(
+    lambda_deadline: SystemTime,
+    margin: Duration,
+    max_batch_time: Duration,
+) -> Instant {
+    let left = lambda_deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(margin)
+        .min(max_batch_time);
+    Instant::now() + left
+}
+
+/// SQS's `ApproximateReceiveCount` of a message, when the event carries it.
+pub fn receive_count(message: &SqsMessage) -> Option<u64> {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+}
+
+/// The ids of the messages `response` acknowledges that SQS had delivered before (a receive
+/// count over 1): an earlier attempt at them may have left a record of its failure.
+pub fn acknowledged_redeliveries<'m>(
+    messages: &'m [SqsMessage],
+    response: &SqsBatchResponse,
+) -> Vec<&'m str> {
+    let failed: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect();
+    messages
+        .iter()
+        .filter(|message| receive_count(message).is_some_and(|count| count > 1))
+        .filter_map(|message| message.message_id.as_deref())
+        .filter(|id| !id.is_empty() && !failed.contains(id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, count: Option<&str>) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(id.to_owned());
+        if let Some(count) = count {
+            message
+                .attributes
+                .insert("ApproximateReceiveCount".into(), count.into());
+        }
+        message
+    }
+
+    #[test]
+    fn when_messages_were_delivered_before_and_are_acknowledged_then_they_are_listed() {
+        let messages = [
+            message("first-time", Some("1")),
+            message("again", Some("3")),
+            message("again-failed", Some("2")),
+            message("no-count", None),
+        ];
+        let mut response = SqsBatchResponse::default();
+        response.add_failure("again-failed");
+        assert_eq!(acknowledged_redeliveries(&messages, &response), ["again"]);
+        assert_eq!(receive_count(&messages[1]), Some(3));
+        assert_eq!(receive_count(&messages[3]), None);
+    }
+
+    #[test]
+    fn when_the_lambda_deadline_is_far_then_the_batch_time_caps_it() {
+        let far = SystemTime::now() + Duration::from_secs(900);
+        let deadline = batch_deadline(far, Duration::from_secs(3), Duration::from_secs(60));
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(60) && left > Duration::from_secs(59),
+            "{left:?}"
+        );
+        let near = SystemTime::now() + Duration::from_secs(2);
+        let deadline = batch_deadline(near, Duration::from_secs(3), Duration::from_secs(60));
+        assert!(
+            deadline <= Instant::now(),
+            "a deadline inside the margin is now"
+        );
+    }
+}
