@@ -62,6 +62,8 @@ pub enum Command {
     /// Braze segment exports synced into Userflow: start, status, cancel.
     #[command(subcommand)]
     Export(commands::export::Command),
+    /// GDPR erasure from Braze and Userflow: enqueue requests, their status, verification.
+    Erase(commands::erase::Args),
     /// Play the demo scenario on a fresh local stack and report what held.
     #[cfg(feature = "sandbox")]
     Demo(demo::Args),
@@ -98,6 +100,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<Outcome, CliErr
         Command::Scim(command) => commands::scim::run(command, context).await,
         Command::Dlq(command) => commands::dlq::run(command, context).await,
         Command::Export(command) => commands::export::run(command, context).await,
+        Command::Erase(args) => commands::erase::run(args, context).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => demo::run(args, context).await,
     }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod dlq;
+pub mod erase;
 pub mod export;
 pub mod local;
 pub mod scim;

@@ -36,8 +36,12 @@ pub struct Resources {
     pub state_bucket: String,
     /// The export bucket's name.
     pub export_bucket: String,
+    /// The compliance bucket's name.
+    pub compliance_bucket: String,
     /// The sync queue and its dead-letter queue.
     pub sync: QueuePair,
+    /// The erasure queue and its dead-letter queue.
+    pub erasure: QueuePair,
 }
 
 impl Aws {
@@ -97,25 +101,34 @@ impl Aws {
         self.moto.as_ref().map(Moto::pid)
     }
 
-    /// Creates (or updates) the state and export buckets, the sync queue and its dead-letter
-    /// queue.
+    /// Creates (or updates) the state, export and compliance buckets, and the sync and
+    /// erasure queues with their dead-letter queues.
     pub async fn create_resources(&self, config: &LocalConfig) -> Result<Resources, LocalError> {
-        ensure_bucket(&s3_client(&self.sdk), &config.state_bucket).await?;
-        ensure_bucket(&s3_client(&self.sdk), &config.export_bucket).await?;
-        let sync = ensure_queue_with_dlq(
-            &sqs_client(&self.sdk),
-            &QueueWithDlq {
-                name: config.sync_queue.clone(),
-                dlq_name: config.sync_dlq.clone(),
-                visibility_timeout: config.poll.visibility_timeout,
-                max_receive_count: config.max_receive_count,
-            },
-        )
-        .await?;
+        let s3 = s3_client(&self.sdk);
+        for bucket in [
+            &config.state_bucket,
+            &config.export_bucket,
+            &config.compliance_bucket,
+        ] {
+            ensure_bucket(&s3, bucket).await?;
+        }
+        let sqs = sqs_client(&self.sdk);
+        let queue = |name: &String, dlq_name: &String| QueueWithDlq {
+            name: name.clone(),
+            dlq_name: dlq_name.clone(),
+            visibility_timeout: config.poll.visibility_timeout,
+            max_receive_count: config.max_receive_count,
+        };
+        let sync =
+            ensure_queue_with_dlq(&sqs, &queue(&config.sync_queue, &config.sync_dlq)).await?;
+        let erasure =
+            ensure_queue_with_dlq(&sqs, &queue(&config.erasure_queue, &config.erasure_dlq)).await?;
         Ok(Resources {
             state_bucket: config.state_bucket.clone(),
             export_bucket: config.export_bucket.clone(),
+            compliance_bucket: config.compliance_bucket.clone(),
             sync,
+            erasure,
         })
     }
 

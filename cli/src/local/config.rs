@@ -15,6 +15,15 @@ pub const DEFAULT_STATE_BUCKET: &str = "relay-local-state";
 pub const EXPORT_BUCKET: &str = "EXPORT_BUCKET";
 /// Default export bucket.
 pub const DEFAULT_EXPORT_BUCKET: &str = "relay-local-exports";
+/// The compliance bucket's name (the deletion-worker's archive); default
+/// [`DEFAULT_COMPLIANCE_BUCKET`].
+pub const COMPLIANCE_BUCKET: &str = "COMPLIANCE_BUCKET";
+/// Default compliance bucket name.
+pub const DEFAULT_COMPLIANCE_BUCKET: &str = "relay-local-compliance";
+/// The erasure queue's name; its dead-letter queue is `<name>-dlq`.
+pub const ERASURE_QUEUE_NAME: &str = "RELAY_LOCAL_ERASURE_QUEUE";
+/// Default erasure queue name.
+pub const DEFAULT_ERASURE_QUEUE: &str = "relay-local-erasure";
 /// The sync queue's name; its dead-letter queue is `<name>-dlq`.
 pub const SYNC_QUEUE_NAME: &str = "RELAY_LOCAL_SYNC_QUEUE";
 /// Default sync queue name.
@@ -101,7 +110,13 @@ pub struct LocalConfig {
     pub sync_queue: String,
     /// The sync dead-letter queue's name.
     pub sync_dlq: String,
-    /// The sync queue's `maxReceiveCount`.
+    /// The compliance bucket.
+    pub compliance_bucket: String,
+    /// The erasure queue's name.
+    pub erasure_queue: String,
+    /// The erasure dead-letter queue's name.
+    pub erasure_dlq: String,
+    /// Both queues' `maxReceiveCount`.
     pub max_receive_count: u32,
     /// The poller's settings.
     pub poll: PollSettings,
@@ -170,6 +185,9 @@ impl LocalConfig {
         let sync_queue = env
             .get(SYNC_QUEUE_NAME)
             .unwrap_or_else(|| DEFAULT_SYNC_QUEUE.to_owned());
+        let erasure_queue = env
+            .get(ERASURE_QUEUE_NAME)
+            .unwrap_or_else(|| DEFAULT_ERASURE_QUEUE.to_owned());
         Ok(LocalConfig {
             state_bucket: env
                 .get(STATE_BUCKET)
@@ -179,6 +197,11 @@ impl LocalConfig {
                 .unwrap_or_else(|| DEFAULT_EXPORT_BUCKET.to_owned()),
             sync_dlq: format!("{sync_queue}-dlq"),
             sync_queue,
+            compliance_bucket: env
+                .get(COMPLIANCE_BUCKET)
+                .unwrap_or_else(|| DEFAULT_COMPLIANCE_BUCKET.to_owned()),
+            erasure_dlq: format!("{erasure_queue}-dlq"),
+            erasure_queue,
             max_receive_count,
             poll: PollSettings {
                 batch_size,

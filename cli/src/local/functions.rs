@@ -7,7 +7,7 @@ use relay_clients::upstream::{HttpTimeouts, http_client};
 use relay_core::aws::{s3_client, secrets_manager_client, sqs_client};
 use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
-use relay_core::store::S3Store;
+use relay_core::store::{Encryption, S3Store};
 
 use super::LocalError;
 use crate::Settings;
@@ -16,6 +16,8 @@ use crate::Settings;
 pub type SignupDeps = crm_signup::Deps<S3Store, SqsQueue>;
 /// sync-worker's dependencies on S3 and SQS.
 pub type WorkerDeps = sync_worker::Deps<S3Store, SqsQueue>;
+/// deletion-worker's dependencies on S3 (state and compliance buckets).
+pub type DeletionDeps = deletion_worker::Deps<S3Store, S3Store>;
 /// export-callback's dependencies on S3 (state and export buckets) and SQS.
 pub type CallbackDeps = export_callback::Deps<S3Store, S3Store, SqsQueue>;
 
@@ -46,6 +48,24 @@ pub async fn sync_worker(settings: &Settings, sdk: &SdkConfig) -> Result<WorkerD
     let store = S3Store::new(s3.clone(), config.state_bucket.clone());
     let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
     Ok(config.into_deps(http_client(HttpTimeouts::default()), store, queue, s3)?)
+}
+
+/// deletion-worker's [`deletion_worker::Config`] and deps from `settings`: the compliance
+/// archive (when `ERASURE_ARCHIVE` is on) asks for SSE-KMS as it does on AWS.
+pub async fn deletion_worker(
+    settings: &Settings,
+    sdk: &SdkConfig,
+) -> Result<DeletionDeps, LocalError> {
+    let config =
+        deletion_worker::Config::from_env(&settings.env(), &secrets(settings, sdk)).await?;
+    let s3 = s3_client(sdk);
+    let state = S3Store::new(s3.clone(), config.state_bucket.clone());
+    Ok(
+        config.into_deps(http_client(HttpTimeouts::default()), state, |archive| {
+            S3Store::new(s3, archive.bucket.clone())
+                .with_encryption(Encryption::Kms(archive.kms_key_id.clone()))
+        })?,
+    )
 }
 
 /// export-callback's [`export_callback::Config`] and deps from `settings`.

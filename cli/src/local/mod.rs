@@ -7,7 +7,8 @@
 //! - [`vendors`]: the real APIs or the sandbox.
 //! - [`functions`]: the functions' dependencies, built as their `main.rs` builds them.
 //! - [`gateway`]: `POST /webhooks/{source}` as API Gateway invokes crm-signup.
-//! - [`poller`]: the sync queue as Lambda's event source mapping invokes sync-worker.
+//! - [`poller`]: the sync and erasure queues as Lambda's event source mappings invoke
+//!   sync-worker and deletion-worker.
 //! - [`invocation`]: the Lambda context of each invocation.
 //! - [`env_out`]: the `--env-out` file.
 //!
@@ -43,6 +44,7 @@ use config::{GATEWAY_TIMEOUT, LocalConfig};
 use gateway::{Gateway, HttpFunction, Routes};
 use invocation::Function;
 use poller::{Poller, QueueSource};
+use relay_core::queue::setup::QueuePair;
 use vendors::{SandboxUrls, Vendors};
 
 /// What `relay local` is asked for on its command line.
@@ -73,6 +75,12 @@ pub struct Ready {
     pub sync_queue_url: String,
     /// Its dead-letter queue.
     pub sync_dlq_url: String,
+    /// The erasure queue (`relay erase` sends to it).
+    pub erasure_queue_url: String,
+    /// Its dead-letter queue.
+    pub erasure_dlq_url: String,
+    /// The compliance bucket (erasure archives, when `ERASURE_ARCHIVE` is on).
+    pub compliance_bucket: String,
     /// The sandbox's URLs, when the sandbox runs.
     pub sandbox: Option<SandboxUrls>,
 }
@@ -205,6 +213,15 @@ impl Stack {
         ));
         added.push(("SYNC_QUEUE_URL".into(), resources.sync.queue_url.clone()));
         added.push(("SYNC_DLQ_URL".into(), resources.sync.dlq_url.clone()));
+        added.push((
+            "ERASURE_QUEUE_URL".into(),
+            resources.erasure.queue_url.clone(),
+        ));
+        added.push(("ERASURE_DLQ_URL".into(), resources.erasure.dlq_url.clone()));
+        added.push((
+            config::COMPLIANCE_BUCKET.into(),
+            resources.compliance_bucket.clone(),
+        ));
         added.extend(vendors.variables(settings));
         if settings.get("RELAY_PUBLIC_URL").is_none() {
             added.push(("RELAY_PUBLIC_URL".into(), bound.url().to_owned()));
@@ -221,6 +238,7 @@ impl Stack {
         let signup = Arc::new(functions::crm_signup(&functions_settings, &aws.sdk).await?);
         let worker = Arc::new(functions::sync_worker(&functions_settings, &aws.sdk).await?);
         let callback = Arc::new(functions::export_callback(&functions_settings, &aws.sdk).await?);
+        let eraser = Arc::new(functions::deletion_worker(&functions_settings, &aws.sdk).await?);
         if let Some(path) = &options.env_out {
             let mut vars = added.clone();
             for (name, value) in env_out::source_variables(&functions_settings) {
@@ -261,22 +279,37 @@ impl Stack {
                 }),
             }),
         });
-        let sync_poller = Poller::start(
-            sqs_client(&aws.sdk),
-            QueueSource {
-                queue_url: resources.sync.queue_url.clone(),
-                queue_arn: resources.sync.queue_arn.clone(),
-                region: aws.region().to_owned(),
-            },
-            Function {
-                name: "sync-worker",
-                region: aws.region().to_owned(),
-                timeout: config.poll.function_timeout,
-            },
-            config.poll.clone(),
+        let poller = |queue: &QueuePair, name: &'static str, handler| {
+            Poller::start(
+                sqs_client(&aws.sdk),
+                QueueSource {
+                    queue_url: queue.queue_url.clone(),
+                    queue_arn: queue.queue_arn.clone(),
+                    region: aws.region().to_owned(),
+                },
+                Function {
+                    name,
+                    region: aws.region().to_owned(),
+                    timeout: config.poll.function_timeout,
+                },
+                config.poll.clone(),
+                handler,
+            )
+        };
+        let sync_poller = poller(
+            &resources.sync,
+            "sync-worker",
             Arc::new(move |event| {
                 let deps = Arc::clone(&worker);
                 async move { sync_worker::handler(&deps, event).await }.boxed()
+            }),
+        );
+        let erasure_poller = poller(
+            &resources.erasure,
+            "deletion-worker",
+            Arc::new(move |event| {
+                let deps = Arc::clone(&eraser);
+                async move { deletion_worker::handler(&deps, event).await }.boxed()
             }),
         );
         let ready = Ready {
@@ -291,9 +324,12 @@ impl Stack {
                 .to_owned(),
             sync_queue_url: resources.sync.queue_url,
             sync_dlq_url: resources.sync.dlq_url,
+            erasure_queue_url: resources.erasure.queue_url,
+            erasure_dlq_url: resources.erasure.dlq_url,
+            compliance_bucket: resources.compliance_bucket,
             sandbox: vendors.sandbox_urls(),
         };
-        Ok((ready, gateway, vec![sync_poller]))
+        Ok((ready, gateway, vec![sync_poller, erasure_poller]))
     }
 
     /// Where everything is.

@@ -1,9 +1,10 @@
-//! `relay dlq list|replay|purge --queue sync`: the dead-letter queue of one of the relay's
-//! queues, over relay-core's [`DeadLetterQueue`].
+//! `relay dlq list|replay|purge --queue sync|erasure`: the dead-letter queue of one of the
+//! relay's queues, over relay-core's [`DeadLetterQueue`].
 //!
 //! `--queue sync` is the queue at `SYNC_QUEUE_URL`; its dead-letter queue is `SYNC_DLQ_URL`
 //! when set, otherwise the one its `RedrivePolicy` names. Neither: a configuration error
-//! naming `SYNC_DLQ_URL` (exit 2).
+//! naming `SYNC_DLQ_URL` (exit 2). `--queue erasure` likewise with `ERASURE_QUEUE_URL` and
+//! `ERASURE_DLQ_URL`.
 //!
 //! - `list`: every message, without consuming it, with its recorded failure;
 //! - `replay`: messages back to the source queue, each deleted from the DLQ only after its
@@ -67,6 +68,9 @@ pub enum Command {
 pub enum QueueName {
     /// The sync queue (`SYNC_QUEUE_URL`; its DLQ from its RedrivePolicy or `SYNC_DLQ_URL`).
     Sync,
+    /// The erasure queue (`ERASURE_QUEUE_URL`; its DLQ from its RedrivePolicy or
+    /// `ERASURE_DLQ_URL`).
+    Erasure,
 }
 
 impl QueueName {
@@ -74,6 +78,7 @@ impl QueueName {
     pub fn name(self) -> &'static str {
         match self {
             QueueName::Sync => "sync",
+            QueueName::Erasure => "erasure",
         }
     }
 
@@ -81,6 +86,7 @@ impl QueueName {
     pub fn url_variable(self) -> &'static str {
         match self {
             QueueName::Sync => "SYNC_QUEUE_URL",
+            QueueName::Erasure => "ERASURE_QUEUE_URL",
         }
     }
 
@@ -89,6 +95,7 @@ impl QueueName {
     pub fn dlq_variable(self) -> &'static str {
         match self {
             QueueName::Sync => "SYNC_DLQ_URL",
+            QueueName::Erasure => "ERASURE_DLQ_URL",
         }
     }
 }

@@ -31,7 +31,7 @@ async fn when_messages_are_not_requests_then_each_is_recorded_with_its_reason_an
         (
             "m-email",
             request("r-bad", super::email("jane.example.com")).encode(),
-            "subject Email",
+            "subject email",
         ),
         (
             "m-id",

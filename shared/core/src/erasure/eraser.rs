@@ -157,38 +157,45 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
         order.into_iter().map(|at| outcomes[at].clone()).collect()
     }
 
-    /// Steps 1 and 2: done before, or the progress to resume.
+    /// Steps 1 and 2 for every request.
     async fn load(&self, requests: &[&ErasureRequest]) -> Vec<Slot> {
-        let receipts = Receipts::new(&self.state);
-        stream::iter(requests)
-            .map(|request| async move {
-                match receipts.exists(&request.request_id).await {
-                    Ok(true) => {
-                        return Slot::Ended(Erasure::Done {
-                            earlier: true,
-                            counts: ReceiptCounts::default(),
-                        });
-                    }
-                    Ok(false) => {}
-                    Err(error) => {
-                        return Slot::Ended(Erasure::unfinished(
-                            Step::Load,
-                            error.class,
-                            error.to_string(),
-                        ));
-                    }
-                }
-                match Tracked::load(&self.state, request).await {
-                    Ok(mut tracked) => {
-                        tracked.progress.attempts += 1;
-                        Slot::Working(Box::new(tracked))
-                    }
-                    Err(error) => Slot::Ended(Erasure::progress_failed(Step::Load, &error)),
-                }
-            })
+        // Collected first: a stream over the borrowing closure would not be `Send` for every
+        // lifetime, which a spawned handler needs.
+        let loads: Vec<_> = requests
+            .iter()
+            .map(|request| self.load_one(request))
+            .collect();
+        stream::iter(loads)
             .buffered(STORE_CONCURRENCY)
             .collect()
             .await
+    }
+
+    /// Steps 1 and 2: done before, or the progress to resume.
+    async fn load_one(&self, request: &ErasureRequest) -> Slot {
+        match Receipts::new(&self.state).exists(&request.request_id).await {
+            Ok(true) => {
+                return Slot::Ended(Erasure::Done {
+                    earlier: true,
+                    counts: ReceiptCounts::default(),
+                });
+            }
+            Ok(false) => {}
+            Err(error) => {
+                return Slot::Ended(Erasure::unfinished(
+                    Step::Load,
+                    error.class,
+                    error.to_string(),
+                ));
+            }
+        }
+        match Tracked::load(&self.state, request).await {
+            Ok(mut tracked) => {
+                tracked.progress.attempts += 1;
+                Slot::Working(Box::new(tracked))
+            }
+            Err(error) => Slot::Ended(Erasure::progress_failed(Step::Load, &error)),
+        }
     }
 
     /// Step 3: discovery (and the archive) for every request that has none yet.

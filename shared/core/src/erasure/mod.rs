@@ -14,6 +14,7 @@
 //! - [`receipt`]: the audit record, written last, and the verifications added to it later.
 //! - [`eraser`]: the steps, for one SQS batch at once.
 //! - [`rejected`]: messages that are not requests, recorded and acknowledged.
+//! - [`status`]: where a request stands (receipt, progress, or nothing yet).
 //! - [`verify`]: the later check that nothing of the subject is left.
 //!
 //! Keys in the state bucket: `erasure/<request_id>/progress.json` (while it runs),
@@ -26,6 +27,7 @@ pub mod progress;
 pub mod receipt;
 pub mod rejected;
 pub mod request;
+pub mod status;
 pub mod verify;
 
 pub use archive::ComplianceArchive;

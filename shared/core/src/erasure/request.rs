@@ -152,13 +152,20 @@ pub struct SubjectDigest {
     pub sha256: String,
 }
 
+impl fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubjectKind::ExternalId => "external_id",
+            SubjectKind::Email => "email",
+            SubjectKind::BrazeId => "braze_id",
+            SubjectKind::UserAlias => "user_alias",
+        })
+    }
+}
+
 impl fmt::Display for SubjectDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = serde_json::to_value(self.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        write!(f, "{kind}:sha256:{}", &self.sha256)
+        write!(f, "{} sha256:{}", self.kind, self.sha256)
     }
 }
 
@@ -237,7 +244,7 @@ pub enum ErasureDecodeError {
     )]
     BadRequestId,
     /// The subject is not a usable identifier.
-    #[error("subject {kind:?}: {rule}")]
+    #[error("subject {kind}: {rule}")]
     BadSubject {
         /// Which identifier.
         kind: SubjectKind,

@@ -1,17 +1,19 @@
 //! What a queued message is, in a line: its job kind, request and contact count, or why it is
-//! not a job this relay can read. Read with the relay's own decoder ([`Job::decode`]), so the
-//! answer is exactly what sync-worker would make of the message.
+//! not a job this relay can read. Read with the relay's own decoders ([`Job::decode`], then
+//! [`ErasureRequest::decode`]), so the answer is exactly what sync-worker or deletion-worker
+//! would make of the message.
 
 use serde::Serialize;
 
+use crate::erasure::ErasureRequest;
 use crate::jobs::Job;
 
 /// A message body, summarised for an operator (no contact data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobSummary {
-    /// The job's kind (`contacts`, `export_file`), or `unreadable`.
+    /// The job's kind (`contacts`, `export_file`, `erasure`), or `unreadable`.
     pub kind: String,
-    /// The webhook request the job came from.
+    /// The webhook request the job came from, or the erasure request.
     pub request_id: Option<String>,
     /// The CRM source.
     pub source: Option<String>,
@@ -26,6 +28,8 @@ pub struct JobSummary {
 impl JobSummary {
     /// The kind written for a body that does not decode as a job.
     pub const UNREADABLE: &'static str = "unreadable";
+    /// The kind written for an erasure request (the erasure queue's messages).
+    pub const ERASURE: &'static str = "erasure";
 
     fn empty(kind: String) -> JobSummary {
         JobSummary {
@@ -56,9 +60,16 @@ impl JobSummary {
                     },
                 }
             }
-            Err(error) => JobSummary {
-                problem: Some(error.to_string()),
-                ..JobSummary::empty(JobSummary::UNREADABLE.to_owned())
+            // The erasure queue's messages have no `kind`: an erasure request is read as such.
+            Err(error) => match ErasureRequest::decode(body) {
+                Ok(request) => JobSummary {
+                    request_id: Some(request.request_id.to_string()),
+                    ..JobSummary::empty(JobSummary::ERASURE.to_owned())
+                },
+                Err(_) => JobSummary {
+                    problem: Some(error.to_string()),
+                    ..JobSummary::empty(JobSummary::UNREADABLE.to_owned())
+                },
             },
         }
     }
@@ -69,6 +80,21 @@ mod tests {
     use super::*;
     use crate::contact::Contact;
     use crate::jobs::{ContactsJob, ParkedContact};
+
+    #[test]
+    fn when_a_body_is_an_erasure_request_then_the_summary_names_it_without_the_subject() {
+        let body = ErasureRequest {
+            request_id: crate::erasure::RequestId::new("r-7").unwrap(),
+            subject: crate::erasure::Subject::Email("ada@example.com".into()),
+            requested_at: chrono::Utc::now(),
+            origin: "relay erase".into(),
+        }
+        .encode();
+        let summary = JobSummary::of(&body);
+        assert_eq!(summary.kind, JobSummary::ERASURE);
+        assert_eq!(summary.request_id.as_deref(), Some("r-7"));
+        assert!(!serde_json::to_string(&summary).unwrap().contains("ada"));
+    }
 
     #[test]
     fn when_a_body_is_a_contacts_job_then_the_summary_counts_its_contacts() {
