@@ -122,12 +122,20 @@ async fn when_put_if_absent_runs_twice_then_the_second_finds_the_first_body() {
         .await
         .expect("second put");
 
-    assert_eq!(first, PutIfAbsent::Created);
+    let PutIfAbsent::Created(created) = first else {
+        panic!("created: {first:?}");
+    };
     assert_eq!(second, PutIfAbsent::AlreadyExists);
     assert_eq!(
         store.get("claims/1").await.expect("get"),
         Some("first".into())
     );
+    // The version a create answers is the object's: a compare-and-swap with it succeeds.
+    let swapped = store
+        .put_if_match("claims/1", "third".into(), "text/plain", &created)
+        .await
+        .expect("put_if_match");
+    assert!(matches!(swapped, PutIfMatch::Written(_)), "{swapped:?}");
 }
 
 #[tokio::test]

@@ -344,7 +344,7 @@ impl<S: ObjectStore> Deliverer<S> {
             .await
         {
             Ok(PutIfAbsent::AlreadyExists) => return None,
-            Ok(PutIfAbsent::Created) => {}
+            Ok(PutIfAbsent::Created(_)) => {}
             Err(error) => {
                 return Some(StepFailure {
                     step: Step::SignupEvent,

@@ -28,13 +28,13 @@ use relay_clients::userflow::{UserflowClient, UserflowError};
 use tokio::time::Instant;
 
 use super::archive::ComplianceArchive;
-use super::discovery::{BrazeProfile, Discovery, IDENTITY_FIELDS};
+use super::discovery::{BrazeProfile, Discovery, Found, IDENTITY_FIELDS};
 use super::progress::{
-    BrazeTarget, Discovered, ProgressError, Tracked, UserflowResult, UserflowTarget,
+    ArchiveRecord, BrazeTarget, Discovered, ProgressError, Tracked, UserflowResult, UserflowTarget,
 };
 use super::receipt::{Receipt, ReceiptCounts, Receipts};
 use super::request::ErasureRequest;
-use crate::store::{ObjectStore, PutIfAbsent};
+use crate::store::{ObjectStore, PutIfAbsent, StoreError};
 use relay_clients::braze::DEFAULT_EXPORT_FIELDS;
 
 /// The step an unfinished request stopped at.
@@ -223,39 +223,33 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
         };
         let subjects: Vec<_> = needed.iter().map(|&at| &requests[at].subject).collect();
         let found = discovery.discover(&subjects).await;
+        let mut discovered = Vec::new();
         for (&at, found) in needed.iter().zip(found) {
-            let Slot::Working(tracked) = &mut slots[at] else {
-                continue;
-            };
-            let found = match found {
-                Ok(found) => found,
+            match found {
+                Ok(found) => discovered.push((at, found)),
                 Err(error) => {
                     slots[at] = Slot::Ended(Erasure::unfinished(
                         Step::Discovery,
                         error.class(),
                         error.to_string(),
                     ));
-                    continue;
                 }
+            }
+        }
+        let archives = self.archive_all(slots, &discovered).await;
+        for ((at, found), archive) in discovered.into_iter().zip(archives) {
+            let Slot::Working(tracked) = &mut slots[at] else {
+                continue;
             };
-            let archive = match &self.archive {
-                None => None,
-                Some(archive) => {
-                    let progress = &tracked.progress;
-                    match archive
-                        .write(&progress.request_id, &progress.subject, &found.exported)
-                        .await
-                    {
-                        Ok(record) => Some(record),
-                        Err(error) => {
-                            slots[at] = Slot::Ended(Erasure::unfinished(
-                                Step::Archive,
-                                error.class,
-                                error.to_string(),
-                            ));
-                            continue;
-                        }
-                    }
+            let archive = match archive {
+                Ok(archive) => archive,
+                Err(error) => {
+                    slots[at] = Slot::Ended(Erasure::unfinished(
+                        Step::Archive,
+                        error.class,
+                        error.to_string(),
+                    ));
+                    continue;
                 }
             };
             tracked.progress.discovered = Some(Discovered {
@@ -281,6 +275,35 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
             });
         }
         self.save(slots, &needed, Step::Discovery).await;
+    }
+
+    /// The archive of each discovered request (concurrently), when archiving is on; in the
+    /// order of `discovered`.
+    async fn archive_all(
+        &self,
+        slots: &[Slot],
+        discovered: &[(usize, Found)],
+    ) -> Vec<Result<Option<ArchiveRecord>, StoreError>> {
+        let Some(archive) = &self.archive else {
+            return discovered.iter().map(|_| Ok(None)).collect();
+        };
+        let writes: Vec<_> = discovered
+            .iter()
+            .map(|(at, found)| async move {
+                let Slot::Working(tracked) = &slots[*at] else {
+                    return Ok(None);
+                };
+                let progress = &tracked.progress;
+                archive
+                    .write(&progress.request_id, &progress.subject, &found.exported)
+                    .await
+                    .map(Some)
+            })
+            .collect();
+        stream::iter(writes)
+            .buffered(STORE_CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// Step 4: every pending Braze profile of the batch in as few calls as the rules allow.
@@ -420,42 +443,64 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
 
     /// Step 6: the receipt of every request whose targets are all done, then its progress
     /// document is removed (best effort: a leftover one is never read again, the receipt
-    /// answering first).
+    /// answering first). Requests are written concurrently.
     async fn write_receipts(&self, slots: &mut [Slot]) {
         let receipts = Receipts::new(&self.state);
-        for slot in slots.iter_mut() {
-            let Slot::Working(tracked) = slot else {
-                continue;
-            };
-            let Some(receipt) = Receipt::of(&tracked.progress, Utc::now()) else {
-                continue;
-            };
-            *slot = match receipts.create(&receipt).await {
-                Ok(written) => {
-                    if let Err(error) = tracked.remove(&self.state).await {
-                        tracing::warn!(request_id = %tracked.progress.request_id, error = %error, "progress document left after the receipt");
+        let writes: Vec<_> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(at, slot)| match slot {
+                Slot::Working(tracked) => Some((at, tracked)),
+                Slot::Ended(_) => None,
+            })
+            .filter_map(|(at, tracked)| {
+                Receipt::of(&tracked.progress, Utc::now()).map(|receipt| (at, tracked, receipt))
+            })
+            .map(|(at, tracked, receipt)| async move {
+                let outcome = match receipts.create(&receipt).await {
+                    Ok(written) => {
+                        if let Err(error) = tracked.remove(&self.state).await {
+                            tracing::warn!(request_id = %tracked.progress.request_id, error = %error, "progress document left after the receipt");
+                        }
+                        Erasure::Done {
+                            earlier: written == PutIfAbsent::AlreadyExists,
+                            counts: receipt.counts,
+                        }
                     }
-                    Slot::Ended(Erasure::Done {
-                        earlier: written == PutIfAbsent::AlreadyExists,
-                        counts: receipt.counts,
-                    })
-                }
-                Err(error) => Slot::Ended(Erasure::unfinished(
-                    Step::Record,
-                    error.class,
-                    error.to_string(),
-                )),
-            };
+                    Err(error) => Erasure::unfinished(Step::Record, error.class, error.to_string()),
+                };
+                (at, outcome)
+            })
+            .collect();
+        let outcomes: Vec<(usize, Erasure)> = stream::iter(writes)
+            .buffer_unordered(STORE_CONCURRENCY)
+            .collect()
+            .await;
+        for (at, outcome) in outcomes {
+            slots[at] = Slot::Ended(outcome);
         }
     }
 
-    /// Saves the progress of the working requests among `which`; a request whose save fails
-    /// ends there.
+    /// Saves the progress of the working requests among `which`, concurrently; a request
+    /// whose save fails ends there.
     async fn save(&self, slots: &mut [Slot], which: &[usize], step: Step) {
-        for &at in which {
-            if let Slot::Working(tracked) = &mut slots[at]
-                && let Err(error) = tracked.save(&self.state).await
-            {
+        let which: BTreeSet<usize> = which.iter().copied().collect();
+        let saves: Vec<_> = slots
+            .iter_mut()
+            .enumerate()
+            .filter(|(at, _)| which.contains(at))
+            .filter_map(|(at, slot)| match slot {
+                Slot::Working(tracked) => Some((at, tracked)),
+                Slot::Ended(_) => None,
+            })
+            .map(|(at, tracked)| async move { (at, tracked.save(&self.state).await) })
+            .collect();
+        let results: Vec<(usize, Result<(), ProgressError>)> = stream::iter(saves)
+            .buffer_unordered(STORE_CONCURRENCY)
+            .collect()
+            .await;
+        for (at, result) in results {
+            if let Err(error) = result {
                 let outcome = match error {
                     ProgressError::Contended => Erasure::progress_failed(step, &error),
                     other => Erasure::progress_failed(Step::Record, &other),
@@ -466,7 +511,7 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
     }
 }
 
-/// State bucket reads in flight at once.
+/// Calls to the state bucket (and the compliance bucket) in flight at once.
 const STORE_CONCURRENCY: usize = 8;
 
 /// Ends the working requests among `which` when the deadline has passed; whether it had.

@@ -206,9 +206,8 @@ impl Tracked {
         match &self.version {
             None => match store.put_if_absent(&key, body, JSON).await? {
                 PutIfAbsent::AlreadyExists => Err(ProgressError::Contended),
-                PutIfAbsent::Created => {
-                    // A conditional create answers no version: read it once.
-                    self.version = store.get_versioned(&key).await?.map(|v| v.version);
+                PutIfAbsent::Created(version) => {
+                    self.version = Some(version);
                     Ok(())
                 }
             },

@@ -266,7 +266,7 @@ impl<'s, S: ObjectStore> Manifests<'s, S> {
             .put_if_absent(&key, encode(manifest), "application/json")
             .await?
         {
-            PutIfAbsent::Created => Ok(()),
+            PutIfAbsent::Created(_) => Ok(()),
             PutIfAbsent::AlreadyExists => Err(ManifestError::Exists(manifest.job.clone())),
         }
     }

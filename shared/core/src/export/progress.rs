@@ -229,13 +229,8 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                     .put_if_absent(&self.key, encode(&progress), "application/json")
                     .await?
                 {
-                    PutIfAbsent::Created => {
-                        // A conditional create answers no version: read it once.
-                        self.version = self
-                            .store
-                            .get_versioned(&self.key)
-                            .await?
-                            .map(|v| v.version);
+                    PutIfAbsent::Created(version) => {
+                        self.version = Some(version);
                         return Ok(Claim::Reading(progress));
                     }
                     PutIfAbsent::AlreadyExists => continue,

@@ -142,8 +142,7 @@ impl ObjectStore for MemoryStore {
             Entry::Occupied(_) => Ok(PutIfAbsent::AlreadyExists),
             Entry::Vacant(slot) => {
                 slot.insert((body, content_type.to_owned()));
-                self.bump(key);
-                Ok(PutIfAbsent::Created)
+                Ok(PutIfAbsent::Created(self.bump(key)))
             }
         }
     }
@@ -243,7 +242,7 @@ mod tests {
             let second = store
                 .put_if_absent("m", Bytes::from_static(b"second"), "text/plain")
                 .await;
-            assert_eq!(first.expect("first"), PutIfAbsent::Created);
+            assert!(matches!(first.expect("first"), PutIfAbsent::Created(_)));
             assert_eq!(second.expect("second"), PutIfAbsent::AlreadyExists);
         });
         assert_eq!(store.get_now("m"), Some(Bytes::from_static(b"first")));

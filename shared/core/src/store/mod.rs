@@ -28,10 +28,11 @@ pub use memory::MemoryStore;
 pub use s3::{Encryption, S3Store};
 
 /// Result of [`ObjectStore::put_if_absent`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutIfAbsent {
-    /// The object did not exist and now holds the body.
-    Created,
+    /// The object did not exist and now holds the body, at this version (for a later
+    /// compare-and-swap, without reading the object back).
+    Created(Version),
     /// An object with that key already existed; nothing was written.
     AlreadyExists,
 }

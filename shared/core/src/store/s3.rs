@@ -135,7 +135,9 @@ impl ObjectStore for S3Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(PutIfAbsent::Created),
+            Ok(output) => Ok(PutIfAbsent::Created(Version(
+                output.e_tag().unwrap_or_default().to_owned(),
+            ))),
             Err(e) if e.code() == Some("PreconditionFailed") || http_status(&e) == Some(412) => {
                 Ok(PutIfAbsent::AlreadyExists)
             }

@@ -261,6 +261,11 @@ impl AdminClient {
         Ok(self.braze_users(&query).await?.total)
     }
 
+    /// `GET /braze/deletions`: what `/users/delete` did since the last reset.
+    pub async fn braze_deletions(&self) -> Result<BrazeDeletions, AdminError> {
+        self.get("/braze/deletions", &()).await
+    }
+
     /// `GET /braze/exports`.
     pub async fn exports(&self) -> Result<Vec<ExportRecord>, AdminError> {
         self.get("/braze/exports", &()).await

@@ -37,6 +37,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/braze/segments", get(list_segments).post(seed_segment))
         .route("/braze/users", get(braze_users))
+        .route("/braze/deletions", get(braze_deletions))
         .route("/braze/exports", get(braze_exports))
         .route("/braze/exports/synthetic", post(synthetic_export))
         .route("/scim/users", get(scim_users))
@@ -280,6 +281,10 @@ async fn braze_users(State(app): AppState, Query(q): Query<BrazeUserQuery>) -> J
         total: all.len(),
         users,
     })
+}
+
+async fn braze_deletions(State(app): AppState) -> Json<BrazeDeletions> {
+    Json(app.braze().deletions)
 }
 
 async fn braze_exports(State(app): AppState) -> Json<Vec<ExportRecord>> {

@@ -119,6 +119,8 @@ pub(crate) struct Profiles {
     /// Segment id -> member braze_ids, in seeding order (shared with running exports).
     pub(crate) segments: BTreeMap<String, Arc<[String]>>,
     next: u64,
+    /// What `/users/delete` did, for the admin API.
+    pub(crate) deletions: crate::admin::types::BrazeDeletions,
 }
 
 /// braze_ids sharing an email or phone, sorted (oldest first). Nearly always one id: a plain

@@ -52,6 +52,7 @@ pub(crate) fn delete(app: &App, body: Map<String, Value>) -> Answer {
     }
     let mut store = app.braze();
     let mut targets = Vec::new();
+    let mut misses = 0u64;
     for item in items {
         let found = match kind {
             "external_ids" => item.as_str().map(|s| store.by_external_id(s)),
@@ -70,7 +71,7 @@ pub(crate) fn delete(app: &App, body: Map<String, Value>) -> Answer {
         };
         match found {
             Some(Some(id)) => targets.push(id),
-            Some(None) => {}
+            Some(None) => misses += 1,
             None => return bad(&format!("Invalid item in '{kind}'")),
         }
     }
@@ -80,6 +81,9 @@ pub(crate) fn delete(app: &App, body: Map<String, Value>) -> Answer {
         .iter()
         .filter(|id| store.remove(id).is_some())
         .count();
+    store.deletions.requests += 1;
+    store.deletions.deleted += deleted as u64;
+    store.deletions.missed += misses;
     (
         StatusCode::CREATED,
         json!({ "deleted": deleted, "message": "success" }),

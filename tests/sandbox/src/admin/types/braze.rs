@@ -312,3 +312,15 @@ pub struct ScimUserRecord {
     #[serde(rename = "lastSignInAt")]
     pub last_sign_in_at: String,
 }
+
+/// What Braze's `/users/delete` did since the last reset (`GET /braze/deletions`): a repeated
+/// deletion shows as a miss, so a test can prove nothing was deleted twice.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BrazeDeletions {
+    /// Requests answered with success.
+    pub requests: u64,
+    /// Profiles deleted.
+    pub deleted: u64,
+    /// Identifiers named that matched no profile (already deleted, or never there).
+    pub missed: u64,
+}

@@ -13,8 +13,9 @@ mod userflow;
 use serde::{Deserialize, Serialize};
 
 pub use braze::{
-    BrazeUserPage, BrazeUserQuery, ExportFormat, ExportRecord, ExportState, InjectedLine,
-    ScimUserRecord, SeedSegment, SeedSummary, SegmentInfo, SyntheticExport, SyntheticExportStarted,
+    BrazeDeletions, BrazeUserPage, BrazeUserQuery, ExportFormat, ExportRecord, ExportState,
+    InjectedLine, ScimUserRecord, SeedSegment, SeedSummary, SegmentInfo, SyntheticExport,
+    SyntheticExportStarted,
 };
 pub use faults::{FaultKind, FaultRule, FaultStatus};
 pub use hubspot::{
