@@ -46,8 +46,16 @@ pub async fn sync_worker(settings: &Settings, sdk: &SdkConfig) -> Result<WorkerD
     let config = sync_worker::Config::from_env(&settings.env(), &secrets(settings, sdk)).await?;
     let s3 = s3_client(sdk);
     let store = S3Store::new(s3.clone(), config.state_bucket.clone());
-    let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
-    Ok(config.into_deps(http_client(HttpTimeouts::default()), store, queue, s3)?)
+    let sqs = sqs_client(sdk);
+    let queue = SqsQueue::new(sqs.clone(), config.sync_queue_url.clone());
+    let erasure_queue = |url| SqsQueue::new(sqs, url);
+    Ok(config.into_deps(
+        http_client(HttpTimeouts::default()),
+        store,
+        queue,
+        s3,
+        erasure_queue,
+    )?)
 }
 
 /// deletion-worker's [`deletion_worker::Config`] and deps from `settings`: the compliance

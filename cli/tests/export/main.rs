@@ -208,6 +208,7 @@ fn counts(lines: u64, upserted: u64, skipped: u64, duplicates: u64, rejected: u6
         duplicates,
         rejected,
         dropped_attributes: 1,
+        erasures: 0,
     }
 }
 

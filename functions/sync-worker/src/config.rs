@@ -16,7 +16,8 @@ use crate::{Deps, ExportFiles, Settings};
 /// `SYNC_QUEUE_URL` (its own queue, where unfinished remainders are parked again; required),
 /// `SYNC_DEADLINE_MARGIN_MS` (time kept before the Lambda deadline, default 3000),
 /// `SYNC_MAX_BATCH_MS` (default 60000), plus [`VendorConfig::from_env`] and
-/// [`DeliveryOptions::from_env`]; for `export_file` jobs, [`ExportConfig::from_env`].
+/// [`DeliveryOptions::from_env`]; for `export_file` jobs, [`ExportConfig::from_env`], and
+/// `ERASURE_QUEUE_URL` for those of exports whose action is `erase`.
 #[derive(Debug)]
 pub struct Config {
     /// Braze and Userflow.
@@ -31,6 +32,8 @@ pub struct Config {
     pub delivery: DeliveryOptions,
     /// Export files; `None` without `EXPORT_BUCKET`.
     pub exports: Option<ExportConfig>,
+    /// The erasure queue's URL (`ERASURE_QUEUE_URL`), for exports whose action is `erase`.
+    pub erasure_queue_url: Option<String>,
 }
 
 /// How `export_file` jobs are read: `EXPORT_BUCKET` (where Braze writes; without it the
@@ -110,22 +113,26 @@ impl Config {
             },
             delivery: DeliveryOptions::from_env(env)?,
             exports: ExportConfig::from_env(env)?,
+            erasure_queue_url: env.get("ERASURE_QUEUE_URL"),
         })
     }
 
-    /// Builds the handler's dependencies; `s3` reads the export bucket.
+    /// Builds the handler's dependencies; `s3` reads the export bucket, and `erasure_queue`
+    /// makes the erasure queue's client from its URL when one is configured.
     pub fn into_deps<S: ObjectStore, Q: JobQueue>(
         self,
         http: reqwest::Client,
         store: S,
         queue: Q,
         s3: aws_sdk_s3::Client,
+        erasure_queue: impl FnOnce(String) -> Q,
     ) -> Result<Deps<S, Q>, ConfigError> {
         let (braze, userflow) = self.vendors.clients(http)?;
         Ok(Deps {
             deliverer: Deliverer::new(braze, userflow, store, self.delivery),
             queue,
             settings: self.settings,
+            erasures: self.erasure_queue_url.map(erasure_queue),
             exports: self.exports.map(|exports| ExportFiles {
                 s3,
                 bucket: exports.bucket,

@@ -1,5 +1,6 @@
 //! `export_file` jobs: each message names one file of a Braze segment export, read and synced
-//! into Userflow by relay-core's [`FileSync`]. This module only maps its outcome to SQS:
+//! into Userflow (or turned into erasure requests, for an export whose action is `erase`) by
+//! relay-core's [`FileSync`]. This module only maps its outcome to SQS:
 //!
 //! - the file ended (done, or failed for good with its reason recorded), the job is not to be
 //!   read (cancelled, unknown), or another reader took the file over: acknowledged;
@@ -91,6 +92,7 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
     let sync = FileSync {
         state: deps.deliverer.store(),
         userflow: deps.deliverer.userflow(),
+        erasures: deps.erasures.as_ref(),
         mapping: &exports.mapping,
         settings: &exports.settings,
     };

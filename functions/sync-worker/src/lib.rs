@@ -91,6 +91,9 @@ pub struct Deps<S, Q> {
     /// Export files (`export_file` jobs); `None` when `EXPORT_BUCKET` is not set, and then
     /// such jobs are handed back to SQS (they end in the dead-letter queue, to be replayed).
     pub exports: Option<ExportFiles>,
+    /// The erasure queue, for exports whose action is `erase`; `None` without
+    /// `ERASURE_QUEUE_URL` (their files are then handed back the same way).
+    pub erasures: Option<Q>,
 }
 
 /// The record written for a refused contact.

@@ -23,6 +23,7 @@ async fn main() -> Result<(), Error> {
     let store = S3Store::new(s3.clone(), config.state_bucket.clone());
     let queue = SqsQueue::connect_on_first_send(&sdk, config.sync_queue_url.clone());
     let http = http_client(HttpTimeouts::default());
-    let deps = or_report_init_error(config.into_deps(http, store, queue, s3)).await;
+    let erasure_queue = |url| SqsQueue::connect_on_first_send(&sdk, url);
+    let deps = or_report_init_error(config.into_deps(http, store, queue, s3, erasure_queue)).await;
     run(service_fn(|event| handler(&deps, event))).await
 }

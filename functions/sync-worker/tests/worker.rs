@@ -48,6 +48,7 @@ async fn stack() -> Stack {
         MemoryStore::new(),
         MemoryQueue::new(),
         unused_s3(),
+        |_| MemoryQueue::new(),
     )
     .unwrap();
     Stack { sandbox, deps }

@@ -55,6 +55,7 @@ pub async fn functions_on_moto(
             S3Store::new(s3_client(&sdk), bucket),
             SqsQueue::new(sqs_client(&sdk), queue_url),
             s3_client(&sdk),
+            |url| SqsQueue::new(sqs_client(&sdk), url),
         )
         .unwrap();
     Functions { signup, worker }

@@ -24,18 +24,24 @@ pub const DEFAULT_CALLBACK_TTL_HOURS: u32 = 24;
 /// The longest accepted [`CALLBACK_TTL_HOURS`]: a week.
 const MAX_CALLBACK_TTL_HOURS: u32 = 168;
 
+/// What an `erase` export asks of Braze when `--fields` is not given.
+const ERASE_FIELDS: &[&str] = &["braze_id", "external_id"];
+
 /// What the export's users are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Action {
     /// Upsert every exported user with an external id into Userflow.
     #[value(name = "userflow_sync")]
     UserflowSync,
+    /// Turn every exported user into a GDPR erasure request (the deletion-worker runs them).
+    Erase,
 }
 
 impl From<Action> for ExportAction {
     fn from(action: Action) -> ExportAction {
         match action {
             Action::UserflowSync => ExportAction::UserflowSync,
+            Action::Erase => ExportAction::Erase,
         }
     }
 }
@@ -68,7 +74,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "userflow_sync")]
     action: Action,
     /// `fields_to_export`, comma separated; default: what the export mapping reads
-    /// (`EXPORT_USERFLOW_MAPPING`, `EXPORT_CUSTOM_ATTRIBUTES`).
+    /// (`EXPORT_USERFLOW_MAPPING`, `EXPORT_CUSTOM_ATTRIBUTES`), or for `--action erase` only
+    /// `braze_id,external_id` (an erasure needs nothing else of the person).
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
     fields: Vec<String>,
     /// `custom_attributes_to_export`, comma separated; default: the custom attributes the
@@ -123,7 +130,9 @@ fn request(args: &Args, settings: &Settings) -> Result<StartExport, CliError> {
     };
     let (mut fields, mut custom_attributes) =
         (listed(&args.fields), listed(&args.custom_attributes));
-    if fields.is_empty() || custom_attributes.is_empty() {
+    if args.action == Action::Erase && fields.is_empty() {
+        fields = ERASE_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    } else if fields.is_empty() || custom_attributes.is_empty() {
         let mapping = ExportMapping::from_env(&settings.env())?;
         if fields.is_empty() {
             fields = mapping.fields_to_export();

@@ -104,6 +104,8 @@ impl From<JobId> for String {
 pub enum ExportAction {
     /// Upsert every user with an external id into Userflow.
     UserflowSync,
+    /// Turn every user into a GDPR erasure request on the erasure queue.
+    Erase,
 }
 
 impl ExportAction {
@@ -111,6 +113,7 @@ impl ExportAction {
     pub fn as_str(self) -> &'static str {
         match self {
             ExportAction::UserflowSync => "userflow_sync",
+            ExportAction::Erase => "erase",
         }
     }
 }

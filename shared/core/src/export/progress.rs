@@ -29,7 +29,7 @@ pub struct FileCounts {
     /// Lines read (blank lines not counted).
     pub lines: u64,
     /// Lines that were users: decoded and not rejected
-    /// (`upserted + skipped + duplicates`; `users + rejected = lines`).
+    /// (`upserted + skipped + duplicates + erasures`; `users + rejected = lines`).
     pub users: u64,
     /// Users upserted into Userflow.
     pub upserted: u64,
@@ -42,6 +42,9 @@ pub struct FileCounts {
     pub rejected: u64,
     /// Attribute values left out because Userflow cannot hold them (nested objects).
     pub dropped_attributes: u64,
+    /// Users turned into erasure requests (an export whose action is `erase`).
+    #[serde(default)]
+    pub erasures: u64,
 }
 
 impl FileCounts {
@@ -62,6 +65,7 @@ impl AddAssign for FileCounts {
         self.duplicates += other.duplicates;
         self.rejected += other.rejected;
         self.dropped_attributes += other.dropped_attributes;
+        self.erasures += other.erasures;
     }
 }
 

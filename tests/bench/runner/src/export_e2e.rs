@@ -149,6 +149,7 @@ pub async fn measure(stack: &Stack, plan: Plan) -> Result<Outcome, String> {
             S3Store::new(s3_client(&sdk), stack.bucket.clone()),
             SqsQueue::new(sqs_client(&sdk), queue_url.clone()),
             s3_client(&sdk),
+            |url| SqsQueue::new(sqs_client(&sdk), url),
         )
         .map_err(|e| format!("sync-worker deps: {e}"))?;
     let callback = export_callback::Config::from_env(&env, &secrets)

@@ -200,12 +200,19 @@ async fn child() -> Result<Value, String> {
     let store = S3Store::new(s3.clone(), config.state_bucket.clone());
     let queue = SqsQueue::connect_on_first_send(&sdk, config.sync_queue_url.clone());
     let deps = config
-        .into_deps(http_client(HttpTimeouts::default()), store, queue, s3)
+        .into_deps(
+            http_client(HttpTimeouts::default()),
+            store,
+            queue,
+            s3,
+            |url| SqsQueue::connect_on_first_send(&sdk, url),
+        )
         .map_err(|e| e.to_string())?;
     let exports = deps.exports.as_ref().ok_or("EXPORT_BUCKET is not set")?;
     let sync = FileSync {
         state: deps.deliverer.store(),
         userflow: deps.deliverer.userflow(),
+        erasures: deps.erasures.as_ref(),
         mapping: &exports.mapping,
         settings: &exports.settings,
     };

@@ -43,6 +43,9 @@ pub enum LineError {
         /// its shape when it is not a string.
         found: String,
     },
+    /// Neither a Braze id nor an external id: an erasure could not name the user.
+    #[error("has neither braze_id nor external_id: nothing to name the user by")]
+    NoIdentifier,
     /// A check of the Userflow client refused the upsert before it was sent. Its id rules
     /// are also Braze's, which are checked first, so an exported line does not get here
     /// unless the two ever part.
@@ -67,8 +70,8 @@ pub enum ExternalIdProblem {
 
 impl LineError {
     /// A short stable code for reject records and counters: `invalid_json`,
-    /// `not_an_object`, `bad_external_id`, `bad_email`, `bad_created_at` or
-    /// `userflow_refused` (the code of a line Userflow itself refused).
+    /// `not_an_object`, `bad_external_id`, `bad_email`, `bad_created_at`, `no_identifier`
+    /// or `userflow_refused` (the code of a line Userflow itself refused).
     pub fn reason(&self) -> &'static str {
         match self {
             LineError::InvalidJson { .. } => "invalid_json",
@@ -77,6 +80,7 @@ impl LineError {
             LineError::BadEmail { .. } => "bad_email",
             LineError::BadCreatedAt { .. } => "bad_created_at",
             LineError::UserflowRefused { .. } => "userflow_refused",
+            LineError::NoIdentifier => "no_identifier",
         }
     }
 }

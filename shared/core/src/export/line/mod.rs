@@ -8,6 +8,7 @@
 //! - [`decode`]: the lean one-pass decoder (wanted fields kept, the rest skipped unallocated).
 //! - [`created_at`]: Braze's `created_at` forms to ISO 8601 UTC.
 //! - [`error`]: [`LineError`], why a line is rejected, with stable reason codes.
+//! - [`identity`]: a line's Braze id and external id, for an export whose action is `erase`.
 //!
 //! What a line becomes: a user without `external_id` (missing or `null`) is
 //! [`MappedLine::NoExternalId`] (skipped and counted: Userflow's id must be the one the front
@@ -27,6 +28,7 @@ pub mod braze_id;
 pub mod created_at;
 pub mod decode;
 pub mod error;
+pub mod identity;
 pub mod mapping;
 
 #[cfg(test)]
@@ -41,6 +43,7 @@ use serde_json::Number;
 
 pub use braze_id::{BrazeId, SeenIds};
 pub use error::{ExternalIdProblem, LineError};
+pub use identity::{LineIdentity, identity_of};
 pub use mapping::{
     CUSTOM_ATTRIBUTES_VARIABLE, ExportField, ExportMapping, MAPPING_VARIABLE, MappingError, Source,
 };

@@ -1,4 +1,5 @@
-//! Reading one export file into Userflow: the work of one `export_file` job.
+//! Reading one export file into Userflow, or into erasure requests (an export whose action is
+//! `erase`, see `sink`): the work of one `export_file` job.
 //!
 //! The file is streamed ([`reader`](super::reader)), each line decoded as far as the mapping
 //! needs ([`line`](super::line)), de-duplicated by Braze id within the file, and upserted into
@@ -18,6 +19,7 @@
 //! stay counted, and the other files go on.
 
 pub mod rejects;
+mod sink;
 pub mod watermark;
 
 use std::time::Duration;
@@ -27,18 +29,20 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use relay_clients::upstream::FailureClass;
-use relay_clients::userflow::{UserUpsertBody, UserflowClient, UserflowError};
+use relay_clients::userflow::UserflowClient;
 use tokio::time::Instant;
 
-use super::line::{ExportMapping, MappedLine, SeenIds};
-use super::manifest::{ExportState, JobId, Manifests};
+use super::line::{BrazeId, ExportMapping, MappedLine, SeenIds, identity_of};
+use super::manifest::{ExportAction, ExportState, JobId, Manifests};
 use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
 use super::reader::{
     ExportLine, ExportReader, ExportSource, LineContent, ReaderError, ReaderLimits,
 };
 use crate::jobs::ExportFileJob;
+use crate::queue::JobQueue;
 use crate::store::ObjectStore;
 use rejects::{Reject, RejectBuffer};
+use sink::{Delivery, SinkError, deliver, erasure_of};
 use watermark::Watermark;
 
 /// Tunables of [`FileSync`].
@@ -94,18 +98,21 @@ pub enum FileOutcome {
 
 /// What a file sync needs.
 #[derive(Debug)]
-pub struct FileSync<'a, S> {
+pub struct FileSync<'a, S, Q> {
     /// The state bucket (manifest, progress, rejects).
     pub state: &'a S,
     /// Userflow.
     pub userflow: &'a UserflowClient,
+    /// The erasure queue, for exports whose action is `erase`; `None` when not configured
+    /// (such a file then waits, unread, for a sync-worker that has one).
+    pub erasures: Option<&'a Q>,
     /// Export lines to Userflow upserts.
     pub mapping: &'a ExportMapping,
     /// Tunables.
     pub settings: &'a FileSyncSettings,
 }
 
-impl<S: ObjectStore> FileSync<'_, S> {
+impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
     /// Reads `job`'s file from `source` until it ends or `deadline`; `owner` (the message id)
     /// holds the file's lease until `lease_until`.
     pub async fn run<Src: ExportSource>(
@@ -124,6 +131,16 @@ impl<S: ObjectStore> FileSync<'_, S> {
         };
         if let Some(reason) = not_readable(manifest.state) {
             return Ok(FileOutcome::NotRead(reason));
+        }
+        if manifest.action == ExportAction::Erase && self.erasures.is_none() {
+            return Ok(FileOutcome::Unfinished {
+                progressed: false,
+                reason: format!(
+                    "export job {} turns users into erasures, but this sync-worker has no \
+                     erasure queue (ERASURE_QUEUE_URL)",
+                    job.export
+                ),
+            });
         }
         if manifest.files.get(job.index) != Some(&job.key) {
             return Ok(FileOutcome::NotRead(format!(
@@ -155,6 +172,7 @@ impl<S: ObjectStore> FileSync<'_, S> {
         };
         let mut reading = Reading {
             sync: self,
+            action: manifest.action,
             job: &job.export,
             file: job.index,
             key: &job.key,
@@ -223,18 +241,21 @@ impl Place {
     }
 }
 
-/// A send that completed: the line it was for and Userflow's answer (`None`: no answer by
-/// the deadline's grace).
+/// A send that completed: the line it was for and the answer (`None`: no answer by the
+/// deadline's grace).
 struct Sent {
     place: Place,
     text: Bytes,
+    erasure: bool,
     dropped: u64,
-    result: Option<Result<(), UserflowError>>,
+    result: Option<Result<(), SinkError>>,
 }
 
 /// One attempt at one file.
-struct Reading<'r, 'a, S> {
-    sync: &'r FileSync<'a, S>,
+struct Reading<'r, 'a, S, Q> {
+    sync: &'r FileSync<'a, S, Q>,
+    /// What the users are for.
+    action: ExportAction,
     job: &'r JobId,
     file: usize,
     key: &'r str,
@@ -247,7 +268,7 @@ struct Reading<'r, 'a, S> {
     started_at: (u64, Vec<u64>),
 }
 
-impl<S: ObjectStore> Reading<'_, '_, S> {
+impl<S: ObjectStore, Q: JobQueue> Reading<'_, '_, S, Q> {
     async fn read<Src: ExportSource>(
         &mut self,
         reader: ExportReader<Src>,
@@ -257,6 +278,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
     ) -> Result<FileOutcome, ProgressError> {
         let settings = self.sync.settings;
         let userflow = self.sync.userflow;
+        let erasures = self.sync.erasures;
         let mut in_flight = FuturesUnordered::new();
         let mut since_checkpoint = 0u64;
         let mut last_checkpoint = Instant::now();
@@ -314,13 +336,14 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 in_flight.push(async move {
                     let result = tokio::time::timeout_at(
                         send_by,
-                        userflow.send_user_upsert_body(&send.body),
+                        deliver(userflow, erasures, &send.delivery),
                     )
                     .await
                     .ok();
                     Sent {
                         place: send.place,
                         text: send.text,
+                        erasure: matches!(send.delivery, Delivery::Erasure(_)),
                         dropped: send.dropped,
                         result,
                     }
@@ -371,10 +394,9 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             // which must still be sent.
             if place.number <= self.started_at.0
                 && let LineContent::Text(text) = &line.content
-                && let Ok(mapped) = self.sync.mapping.map_line(text)
-                && let Some(id) = mapped.braze_id()
+                && let Some(id) = self.braze_id_of(text)
             {
-                self.seen.insert(id.clone());
+                self.seen.insert(id);
             }
             return None;
         }
@@ -387,6 +409,9 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 return None;
             }
         };
+        if self.action == ExportAction::Erase {
+            return self.erasure_line(place, text, progress);
+        }
         let mapped = match self.sync.mapping.map_line(&text) {
             Ok(mapped) => mapped,
             Err(error) => {
@@ -415,7 +440,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 Some(Send {
                     place,
                     text,
-                    body,
+                    delivery: Delivery::Upsert(body),
                     dropped: dropped.len() as u64,
                 })
             }
@@ -427,10 +452,70 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
         }
     }
 
+    /// A line of an `erase` export: its erasure request, or a reject, or a duplicate.
+    fn erasure_line(
+        &mut self,
+        place: Place,
+        text: Bytes,
+        progress: &mut FileProgress,
+    ) -> Option<Send> {
+        let request = identity_of(&text).and_then(|identity| {
+            let request = erasure_of(self.job, &identity, Utc::now())?;
+            Ok((identity.braze_id.as_deref().map(BrazeId::new), request))
+        });
+        let (braze_id, request) = match request {
+            Ok(found) => found,
+            Err(error) => {
+                let length = text.len() as u64;
+                self.reject(
+                    place,
+                    progress,
+                    error.reason(),
+                    error.to_string(),
+                    &text,
+                    length,
+                );
+                return None;
+            }
+        };
+        if let Some(id) = braze_id
+            && !self.seen.insert(id)
+        {
+            progress.counts.user(|counts| counts.duplicates += 1);
+            self.mark.finish(place.number);
+            return None;
+        }
+        self.mark.start(place.number);
+        Some(Send {
+            place,
+            text,
+            delivery: Delivery::Erasure(request.encode()),
+            dropped: 0,
+        })
+    }
+
+    /// The Braze id of a line (rebuilding the ids seen on resume), as the action reads it.
+    fn braze_id_of(&self, text: &[u8]) -> Option<BrazeId> {
+        match self.action {
+            ExportAction::UserflowSync => {
+                self.sync.mapping.map_line(text).ok()?.braze_id().cloned()
+            }
+            ExportAction::Erase => identity_of(text)
+                .ok()?
+                .braze_id
+                .as_deref()
+                .map(BrazeId::new),
+        }
+    }
+
     /// Records what a send's answer means for its line. A line is counted once it is
     /// finished, so a line given up and read again by the next attempt is counted once.
     fn sent(&mut self, sent: Sent, progress: &mut FileProgress, stop: &mut Option<String>) {
         match sent.result {
+            Some(Ok(())) if sent.erasure => {
+                progress.counts.user(|counts| counts.erasures += 1);
+                self.mark.finish(sent.place.number);
+            }
             Some(Ok(())) => {
                 progress.counts.user(|counts| {
                     counts.upserted += 1;
@@ -441,7 +526,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             None => {
                 self.mark.give_up(sent.place.number);
                 if stop.is_none() {
-                    *stop = Some("a Userflow request was still unanswered at the deadline".into());
+                    *stop = Some("a request was still unanswered at the deadline".into());
                 }
             }
             Some(Err(error)) if error.class() == FailureClass::Permanent => {
@@ -449,7 +534,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
                 self.reject(
                     sent.place,
                     progress,
-                    "userflow_refused",
+                    error.reason(),
                     error.to_string(),
                     &sent.text,
                     length,
@@ -458,7 +543,7 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
             Some(Err(error)) => {
                 self.mark.give_up(sent.place.number);
                 if stop.is_none() {
-                    *stop = Some(format!("Userflow: {error}"));
+                    *stop = Some(error.to_string());
                 }
             }
         }
@@ -534,12 +619,12 @@ impl<S: ObjectStore> Reading<'_, '_, S> {
     }
 }
 
-/// A line to send: where it is, its text (for a reject), the upsert body, the attributes
-/// left out.
+/// A line to send: where it is, its text (for a reject), what it sends, the attributes left
+/// out.
 struct Send {
     place: Place,
     text: Bytes,
-    body: UserUpsertBody,
+    delivery: Delivery,
     dropped: u64,
 }
 
