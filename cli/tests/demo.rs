@@ -86,6 +86,18 @@ fn when_the_demo_runs_then_every_expectation_holds_with_the_expected_figures() {
         files.contains("files 2/2 done"),
         "6,000 users in 5,000-user files: {files}"
     );
+    // Scene 6: both erasures receipted and verified.
+    let scene_6: Vec<&Value> = report["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["scene"] == 6)
+        .collect();
+    assert_eq!(scene_6.len(), 1 + 2 * 2 + 1 + 2, "{report:#}");
+    assert_eq!(
+        expectation(&report, 6, "Braze and Userflow hold nothing")["observed"],
+        "0"
+    );
     // Scene 3 and 4 ran to the end.
     assert_eq!(expectation(&report, 3, "the DLQ is empty")["observed"], "0");
     assert_eq!(

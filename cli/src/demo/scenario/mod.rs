@@ -1,6 +1,7 @@
-//! The five scenes, in order; each checks its expectations into the report.
+//! The six scenes, in order; each checks its expectations into the report.
 
 mod dead_letters;
+mod erasure;
 mod export;
 mod outage;
 mod scim;
@@ -21,6 +22,7 @@ pub(super) async fn play(demo: &Demo) -> Result<Report, CliError> {
     dead_letters::play(demo, &mut report).await?;
     scim::play(demo, &mut report).await?;
     export::play(demo, &mut report).await?;
+    erasure::play(demo, &mut report).await?;
     Ok(report)
 }
 

@@ -12,9 +12,11 @@
 //!    these are the Userflow users to delete.
 //!
 //! Each call's failure is kept with the lookups it served, so a failed call fails only the
-//! subjects that needed it, and a lookup shared by two subjects is made once.
+//! subjects that needed it, and a lookup shared by two subjects is made once. Emails are one
+//! lookup per address whatever its letter case (`Ada@x` and `ada@x` are one mailbox, and
+//! Braze's and Userflow's lookups match either).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt, stream};
@@ -104,7 +106,7 @@ impl Discovery<'_> {
         // Step 1: the subjects' own lookups.
         let mut external_ids = BTreeSet::new();
         let mut aliases = Vec::new();
-        let mut emails = BTreeSet::new();
+        let mut emails = BTreeMap::new();
         let mut braze_ids = BTreeSet::new();
         for subject in subjects {
             match subject {
@@ -117,7 +119,9 @@ impl Discovery<'_> {
                     }
                 }
                 Subject::Email(email) => {
-                    emails.insert(email.clone());
+                    emails
+                        .entry(email_key(email))
+                        .or_insert_with(|| email.clone());
                 }
                 Subject::BrazeId(id) => {
                     braze_ids.insert(id.clone());
@@ -127,13 +131,19 @@ impl Discovery<'_> {
         self.look_up(&mut answers, external_ids, aliases, emails, braze_ids)
             .await;
         // Step 2: the emails the profiles found hold.
-        let more_emails: BTreeSet<String> = subjects
+        let mut more_emails = BTreeMap::new();
+        for email in subjects
             .iter()
             .filter_map(|subject| own_lookup(&answers, subject).and_then(|r| r.as_ref().ok()))
             .flatten()
-            .filter_map(|user| user.email.clone())
-            .filter(|email| !email.is_empty() && !answers.emails.contains_key(email))
-            .collect();
+            .filter_map(|user| user.email.as_ref())
+            .filter(|email| !email.trim().is_empty())
+        {
+            let key = email_key(email);
+            if !answers.emails.contains_key(&key) {
+                more_emails.entry(key).or_insert_with(|| email.clone());
+            }
+        }
         self.look_up(
             &mut answers,
             BTreeSet::new(),
@@ -147,7 +157,7 @@ impl Discovery<'_> {
             .iter()
             .map(|subject| profiles_of(&answers, subject))
             .collect();
-        let userflow_emails: BTreeSet<String> = subjects
+        let userflow_emails: BTreeMap<String, String> = subjects
             .iter()
             .zip(&braze_found)
             .filter_map(|(subject, found)| {
@@ -168,8 +178,8 @@ impl Discovery<'_> {
                 if let Subject::ExternalId(id) = subject {
                     userflow_ids.insert(id.clone());
                 }
-                for email in emails_of(subject, &users) {
-                    match listed.get(&email) {
+                for email in emails_of(subject, &users).keys() {
+                    match listed.get(email) {
                         Some(Ok(ids)) => userflow_ids.extend(ids.iter().cloned()),
                         Some(Err(error)) => return Err(error.clone()),
                         None => {}
@@ -197,18 +207,19 @@ impl Discovery<'_> {
     }
 
     /// Sends the lookups (external ids and aliases paired 50 + 50 per call, the others one
-    /// per call) and files every answer under what it answers.
+    /// per call) and files every answer under what it answers; `emails` maps each address's
+    /// key ([`email_key`]) to the form looked up.
     async fn look_up(
         &self,
         answers: &mut BrazeAnswers,
         external_ids: BTreeSet<String>,
         aliases: Vec<UserAlias>,
-        emails: BTreeSet<String>,
+        emails: BTreeMap<String, String>,
         braze_ids: BTreeSet<String>,
     ) {
         enum Call {
             Ids(Vec<String>, Vec<UserAlias>),
-            Email(String),
+            Email(String, String),
             BrazeId(String),
         }
         let external_ids: Vec<String> = external_ids.into_iter().collect();
@@ -224,7 +235,11 @@ impl Discovery<'_> {
                     alias_chunks.next().unwrap_or_default(),
                 )
             })
-            .chain(emails.into_iter().map(Call::Email))
+            .chain(
+                emails
+                    .into_iter()
+                    .map(|(key, email)| Call::Email(key, email)),
+            )
             .chain(braze_ids.into_iter().map(Call::BrazeId))
             .collect();
         let results: Vec<(Call, Lookup<Vec<ExportedUser>>)> = stream::iter(calls)
@@ -234,7 +249,7 @@ impl Discovery<'_> {
                     Call::Ids(ids, aliases) => request
                         .external_ids(ids.iter().cloned())
                         .user_aliases(aliases.iter().cloned()),
-                    Call::Email(email) => request.emails([email.clone()]),
+                    Call::Email(_, email) => request.emails([email.clone()]),
                     Call::BrazeId(id) => request.braze_ids([id.clone()]),
                 };
                 let result = request
@@ -263,8 +278,8 @@ impl Discovery<'_> {
                         answers.aliases.insert(alias, mine.map_err(Clone::clone));
                     }
                 }
-                Call::Email(email) => {
-                    answers.emails.insert(email, result);
+                Call::Email(key, _) => {
+                    answers.emails.insert(key, result);
                 }
                 Call::BrazeId(id) => {
                     answers.braze_ids.insert(id, result);
@@ -273,13 +288,13 @@ impl Discovery<'_> {
         }
     }
 
-    /// Userflow's users under each email: their ids.
+    /// Userflow's users under each email (by key, as [`email_key`] gives it): their ids.
     async fn list_userflow(
         &self,
-        emails: BTreeSet<String>,
+        emails: BTreeMap<String, String>,
     ) -> HashMap<String, Lookup<Vec<String>>> {
         stream::iter(emails)
-            .map(|email| async move {
+            .map(|(key, email)| async move {
                 let ids = self
                     .userflow
                     .list_users(ListUsers::default().with_email(email.clone()))
@@ -287,7 +302,7 @@ impl Discovery<'_> {
                     .try_collect::<Vec<String>>()
                     .await
                     .map_err(|error| DiscoveryError::Userflow(Arc::new(error)));
-                (email, ids)
+                (key, ids)
             })
             .buffer_unordered(LOOKUP_CONCURRENCY)
             .collect()
@@ -308,7 +323,7 @@ fn own_lookup<'a>(
     match subject {
         Subject::ExternalId(id) => answers.external_ids.get(id),
         Subject::UserAlias(alias) => answers.aliases.get(alias),
-        Subject::Email(email) => answers.emails.get(email),
+        Subject::Email(email) => answers.emails.get(&email_key(email)),
         Subject::BrazeId(id) => answers.braze_ids.get(id),
     }
 }
@@ -322,7 +337,7 @@ fn profiles_of(answers: &BrazeAnswers, subject: &Subject) -> Lookup<Vec<Exported
     };
     let mut users = own.clone();
     for email in own.iter().filter_map(|user| user.email.as_ref()) {
-        if let Some(result) = answers.emails.get(email) {
+        if let Some(result) = answers.emails.get(&email_key(email)) {
             users.extend(result.clone()?);
         }
     }
@@ -334,15 +349,23 @@ fn profiles_of(answers: &BrazeAnswers, subject: &Subject) -> Lookup<Vec<Exported
     Ok(users)
 }
 
-/// The emails to look for in Userflow: the subject's own and its profiles'.
-fn emails_of(subject: &Subject, users: &[ExportedUser]) -> BTreeSet<String> {
-    let mut emails: BTreeSet<String> = users
-        .iter()
-        .filter_map(|user| user.email.clone())
-        .filter(|email| !email.is_empty())
-        .collect();
+/// The emails to look for in Userflow: the subject's own and its profiles', by key.
+fn emails_of(subject: &Subject, users: &[ExportedUser]) -> BTreeMap<String, String> {
+    let mut emails = BTreeMap::new();
     if let Subject::Email(email) = subject {
-        emails.insert(email.clone());
+        emails.insert(email_key(email), email.clone());
+    }
+    for email in users.iter().filter_map(|user| user.email.as_ref()) {
+        if !email.trim().is_empty() {
+            emails
+                .entry(email_key(email))
+                .or_insert_with(|| email.clone());
+        }
     }
     emails
+}
+
+/// An email's lookup key: trimmed and lower-cased (one mailbox, one lookup).
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
 }
