@@ -10,11 +10,14 @@
 //!    100,000-user file.
 //! 5. Export end to end: 200,000 users through export-callback and sync-worker with
 //!    Userflow's rate known.
+//! 6. GDPR erasure: 10,000 erasures through the deletion-worker under Braze's default
+//!    limits, beside the lower bound those limits allow.
 //!
 //! moto and the sandbox are started once, on free ports; the report (medians, percentiles)
 //! is written as markdown and printed.
 
 mod cold_start;
+mod erasure;
 mod events;
 mod export_e2e;
 mod export_reader;
@@ -38,8 +41,8 @@ use stack::{STANDARD_SOURCE, Stack};
 const USAGE: &str = "\
 usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contacts N]
                    [--bin-dir DIR] [--export-reps N] [--export-files N] [--export-users N]
-                   [--userflow-rate N]
-                   [--only cold-start|latency|export-reader|export-rss|export-e2e]...
+                   [--userflow-rate N] [--erasures N]
+                   [--only cold-start|latency|export-reader|export-rss|export-e2e|erasure]...
 
   --out FILE      markdown report (default bench-results/bench.md)
   --runs N        cold starts per binary (default 20)
@@ -53,6 +56,8 @@ usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contac
   --export-users N    users in the export end-to-end benchmark (default 200000)
   --userflow-rate N   R, Userflow's rate limit per second there (default 1000)
   --sqs-visibility N  the sync queue's visibility timeout there, seconds (default 120)
+  --erasures N    erasures in the erasure benchmark (default 10000; at least 40 min at
+                  Braze's 250 lookups a minute)
   --only WHICH    run this benchmark (repeat to run several); default: all
 
 Build the binaries first: cargo build --release --locked -p crm-signup -p hello-world
@@ -68,17 +73,19 @@ struct Args {
     export_reader: Option<export_reader::Plan>,
     export_rss: bool,
     export_e2e: Option<export_e2e::Plan>,
+    erasure: Option<erasure::Plan>,
     /// How the bench was started, for the report.
     command: String,
 }
 
 /// The benchmarks `--only` can name.
-const BENCHMARKS: [&str; 5] = [
+const BENCHMARKS: [&str; 6] = [
     "cold-start",
     "latency",
     "export-reader",
     "export-rss",
     "export-e2e",
+    "erasure",
 ];
 
 fn parse_args() -> Result<Args, String> {
@@ -100,6 +107,7 @@ fn parse_args() -> Result<Args, String> {
         export_reader: None,
         export_rss: true,
         export_e2e: None,
+        erasure: None,
         command: command_line(),
     };
     let mut reader = export_reader::Plan {
@@ -112,6 +120,7 @@ fn parse_args() -> Result<Args, String> {
         rate: 1_000,
         visibility_secs: 120,
     };
+    let mut erasures = erasure::Plan { erasures: 10_000 };
     let mut only: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -145,6 +154,7 @@ fn parse_args() -> Result<Args, String> {
             "--export-reps" => reader.reps = number()?,
             "--export-files" => reader.files = number()?,
             "--export-users" => e2e.users = number()?,
+            "--erasures" => erasures.erasures = number()?,
             "--userflow-rate" => {
                 e2e.rate = u32::try_from(number()?)
                     .map_err(|_| format!("--userflow-rate: `{value}` is too large"))?
@@ -171,6 +181,7 @@ fn parse_args() -> Result<Args, String> {
     args.export_reader = runs("export-reader").then_some(reader);
     args.export_rss = runs("export-rss");
     args.export_e2e = runs("export-e2e").then_some(e2e);
+    args.erasure = runs("erasure").then_some(erasures);
     Ok(args)
 }
 
@@ -242,8 +253,11 @@ async fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("the export reader benchmark: {e}"))??,
         );
     }
-    let needs_stack =
-        args.cold_start || args.latency || args.export_rss || args.export_e2e.is_some();
+    let needs_stack = args.cold_start
+        || args.latency
+        || args.export_rss
+        || args.export_e2e.is_some()
+        || args.erasure.is_some();
     let report = if needs_stack {
         eprintln!("relay-bench: starting moto and the sandbox");
         let stack = Stack::start().await?;
@@ -253,7 +267,7 @@ async fn run(args: Args) -> Result<(), String> {
         drop(moto);
         result?
     } else {
-        render(&args, None, None, &exports)
+        render(&args, None, None, &exports, None)
     };
     report::write(&args.out, &report)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
@@ -267,6 +281,7 @@ fn render(
     cold: Option<&ColdStarts>,
     latency: Option<&latency::Outcome>,
     exports: &export_report::Exports,
+    erasure: Option<&erasure::Outcome>,
 ) -> String {
     let facts = RunFacts {
         runs: args.runs,
@@ -276,6 +291,9 @@ fn render(
     };
     let mut report = report::render(&facts, cold, latency);
     export_report::render(&mut report, exports, &args.command);
+    if let Some(outcome) = erasure {
+        erasure::render(&mut report, outcome, &args.command);
+    }
     report
 }
 
@@ -306,7 +324,18 @@ async fn benchmarks(
     if let Some(plan) = args.export_e2e {
         exports.e2e = Some(export_e2e::measure(stack, plan).await?);
     }
-    Ok(render(args, cold.as_ref(), latency.as_ref(), exports))
+    // Last: it resets the sandbox to its default limits.
+    let erased = match args.erasure {
+        Some(plan) => Some(erasure::measure(stack, plan).await?),
+        None => None,
+    };
+    Ok(render(
+        args,
+        cold.as_ref(),
+        latency.as_ref(),
+        exports,
+        erased.as_ref(),
+    ))
 }
 
 async fn cold_starts(
