@@ -492,3 +492,30 @@ async fn when_the_queues_and_bucket_are_created_twice_then_the_second_run_applie
     }
     assert!(s3.head_bucket().bucket(&bucket).send().await.is_ok());
 }
+
+/// A long poll longer than the SQS client's usual 5 s attempt timeout: a message sent while
+/// a receive waits is handled at once, not hidden for the visibility timeout by a receive the
+/// client gave up on.
+#[tokio::test]
+async fn when_a_message_arrives_during_a_long_poll_then_it_is_handled_at_once() {
+    let setup = setup_with(5, Duration::from_secs(120)).await;
+    let log = Log::default();
+    let settings = PollSettings {
+        wait_seconds: 12,
+        batch_window: Duration::ZERO,
+        visibility_timeout: Duration::from_secs(120),
+        ..test_settings()
+    };
+    let poller = setup
+        .poller_with(log.clone(), Duration::ZERO, failing(&[]), settings)
+        .await;
+    // Past the 5 s a receive attempt may otherwise take.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    setup.send(&["late"]).await;
+    let handled = eventually(Duration::from_secs(10), || async {
+        log.lock().unwrap().times_seen("late") == 1
+    })
+    .await;
+    poller.stop().await;
+    assert!(handled, "the message waited for its visibility timeout");
+}

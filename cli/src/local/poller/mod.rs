@@ -55,6 +55,8 @@ pub type SqsHandler = Arc<
 
 /// The shortest pause between heartbeats.
 const MIN_HEARTBEAT: Duration = Duration::from_millis(200);
+/// Time a receive may take beyond its long poll before the client gives up on it.
+const RECEIVE_SLACK: Duration = Duration::from_secs(5);
 /// The pause after a failed receive.
 const RECEIVE_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -191,7 +193,17 @@ async fn gather(shared: &Shared, stopped: &mut watch::Receiver<bool>) -> Vec<Mes
 }
 
 /// One `ReceiveMessage` of up to `max` messages, every attribute asked for.
+///
+/// The long poll outlasts the relay's usual per-attempt timeout (5 s), so this call gets its
+/// own: the wait plus [`RECEIVE_SLACK`]. A receive abandoned by the client while SQS was
+/// still answering would take the messages it received out of sight for the whole
+/// visibility timeout.
 async fn receive(shared: &Shared, max: usize, wait_seconds: u8) -> Result<Vec<Message>, ()> {
+    let wait = Duration::from_secs(u64::from(wait_seconds));
+    let timeouts = aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(wait + RECEIVE_SLACK)
+        .operation_timeout(wait + 2 * RECEIVE_SLACK)
+        .build();
     let received = shared
         .client
         .receive_message()
@@ -200,6 +212,8 @@ async fn receive(shared: &Shared, max: usize, wait_seconds: u8) -> Result<Vec<Me
         .wait_time_seconds(i32::from(wait_seconds))
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .message_attribute_names("All")
+        .customize()
+        .config_override(aws_sdk_sqs::config::Builder::default().timeout_config(timeouts))
         .send()
         .await;
     match received {
