@@ -327,6 +327,14 @@ impl Pipeline {
             .collect()
     }
 
+    /// Creates a Userflow user for each id (the users an erasure must find).
+    async fn add_to_userflow(&self, ids: impl IntoIterator<Item = &String>) {
+        let userflow = self.worker.deliverer.userflow();
+        for id in ids {
+            userflow.upsert_user(id.as_str()).send().await.unwrap();
+        }
+    }
+
     async fn userflow_users(&self) -> HashMap<String, serde_json::Map<String, Value>> {
         self.sandbox
             .admin()
@@ -641,16 +649,7 @@ async fn when_an_export_erases_a_segment_then_each_member_becomes_one_erasure_an
         .unwrap();
     let kept = pipeline.expected_users().await;
     let kept_profiles = admin.braze_user_count().await.unwrap();
-    for id in kept.keys() {
-        pipeline
-            .worker
-            .deliverer
-            .userflow()
-            .upsert_user(id.as_str())
-            .send()
-            .await
-            .unwrap();
-    }
+    pipeline.add_to_userflow(kept.keys()).await;
     pipeline
         .segment(
             "seg-erase",
@@ -668,16 +667,7 @@ async fn when_an_export_erases_a_segment_then_each_member_becomes_one_erasure_an
         .into_keys()
         .filter(|id| !kept.contains_key(id))
         .collect();
-    for id in &members {
-        pipeline
-            .worker
-            .deliverer
-            .userflow()
-            .upsert_user(id.as_str())
-            .send()
-            .await
-            .unwrap();
-    }
+    pipeline.add_to_userflow(&members).await;
     let erase_fields = vec!["braze_id".to_owned(), "external_id".to_owned()];
     let manifest = pipeline
         .start_action(

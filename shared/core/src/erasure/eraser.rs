@@ -318,13 +318,7 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
                 }
             }
         }
-        let touched: Vec<usize> = holders
-            .values()
-            .flatten()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let touched = requests_holding(&holders);
         if touched.is_empty() || past(deadline, slots, &touched) {
             return;
         }
@@ -369,11 +363,7 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
         }
         // What Braze accepted is recorded even for a request that failed another call.
         self.save(slots, &touched, Step::Braze).await;
-        for (at, outcome) in failed {
-            if matches!(slots[at], Slot::Working(_)) {
-                slots[at] = Slot::Ended(outcome);
-            }
-        }
+        end(slots, failed);
     }
 
     /// Step 5: every pending Userflow user of the batch, each id once.
@@ -386,13 +376,7 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
                 }
             }
         }
-        let touched: Vec<usize> = holders
-            .values()
-            .flatten()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let touched = requests_holding(&holders);
         if touched.is_empty() || past(deadline, slots, &touched) {
             return;
         }
@@ -434,11 +418,7 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
             }
         }
         self.save(slots, &touched, Step::Userflow).await;
-        for (at, outcome) in failed {
-            if matches!(slots[at], Slot::Working(_)) {
-                slots[at] = Slot::Ended(outcome);
-            }
-        }
+        end(slots, failed);
     }
 
     /// Step 6: the receipt of every request whose targets are all done, then its progress
@@ -507,6 +487,21 @@ impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
                 };
                 slots[at] = Slot::Ended(outcome);
             }
+        }
+    }
+}
+
+/// The requests (slots) holding any of `holders`' targets, each once, in order.
+fn requests_holding<K>(holders: &BTreeMap<K, Vec<usize>>) -> Vec<usize> {
+    let requests: BTreeSet<usize> = holders.values().flatten().copied().collect();
+    requests.into_iter().collect()
+}
+
+/// Ends the requests that failed a step (those still working).
+fn end(slots: &mut [Slot], failed: HashMap<usize, Erasure>) {
+    for (at, outcome) in failed {
+        if matches!(slots[at], Slot::Working(_)) {
+            slots[at] = Slot::Ended(outcome);
         }
     }
 }

@@ -32,7 +32,7 @@ use relay_clients::upstream::FailureClass;
 use relay_clients::userflow::UserflowClient;
 use tokio::time::Instant;
 
-use super::line::{BrazeId, ExportMapping, MappedLine, SeenIds, identity_of};
+use super::line::{BrazeId, ExportMapping, LineError, MappedLine, SeenIds, identity_of};
 use super::manifest::{ExportAction, ExportState, JobId, Manifests};
 use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
 use super::reader::{
@@ -415,23 +415,11 @@ impl<S: ObjectStore, Q: JobQueue> Reading<'_, '_, S, Q> {
         let mapped = match self.sync.mapping.map_line(&text) {
             Ok(mapped) => mapped,
             Err(error) => {
-                let length = text.len() as u64;
-                self.reject(
-                    place,
-                    progress,
-                    error.reason(),
-                    error.to_string(),
-                    &text,
-                    length,
-                );
+                self.reject_line(place, progress, &error, &text);
                 return None;
             }
         };
-        if let Some(id) = mapped.braze_id()
-            && !self.seen.insert(id.clone())
-        {
-            progress.counts.user(|counts| counts.duplicates += 1);
-            self.mark.finish(place.number);
+        if self.is_duplicate(mapped.braze_id().cloned(), &place, progress) {
             return None;
         }
         match mapped {
@@ -466,23 +454,11 @@ impl<S: ObjectStore, Q: JobQueue> Reading<'_, '_, S, Q> {
         let (braze_id, request) = match request {
             Ok(found) => found,
             Err(error) => {
-                let length = text.len() as u64;
-                self.reject(
-                    place,
-                    progress,
-                    error.reason(),
-                    error.to_string(),
-                    &text,
-                    length,
-                );
+                self.reject_line(place, progress, &error, &text);
                 return None;
             }
         };
-        if let Some(id) = braze_id
-            && !self.seen.insert(id)
-        {
-            progress.counts.user(|counts| counts.duplicates += 1);
-            self.mark.finish(place.number);
+        if self.is_duplicate(braze_id, &place, progress) {
             return None;
         }
         self.mark.start(place.number);
@@ -492,6 +468,44 @@ impl<S: ObjectStore, Q: JobQueue> Reading<'_, '_, S, Q> {
             delivery: Delivery::Erasure(request.encode()),
             dropped: 0,
         })
+    }
+
+    /// Records a line that is not a user (or that Userflow's checks refuse) as a reject.
+    fn reject_line(
+        &mut self,
+        place: Place,
+        progress: &mut FileProgress,
+        error: &LineError,
+        text: &[u8],
+    ) {
+        let length = text.len() as u64;
+        self.reject(
+            place,
+            progress,
+            error.reason(),
+            error.to_string(),
+            text,
+            length,
+        );
+    }
+
+    /// Whether the line's user was seen earlier in the file: then it is counted as a
+    /// duplicate and finished.
+    fn is_duplicate(
+        &mut self,
+        braze_id: Option<BrazeId>,
+        place: &Place,
+        progress: &mut FileProgress,
+    ) -> bool {
+        let Some(id) = braze_id else {
+            return false;
+        };
+        if self.seen.insert(id) {
+            return false;
+        }
+        progress.counts.user(|counts| counts.duplicates += 1);
+        self.mark.finish(place.number);
+        true
     }
 
     /// The Braze id of a line (rebuilding the ids seen on resume), as the action reads it.
