@@ -1,9 +1,11 @@
 //! GDPR erasure under the sandbox's default Braze limits: N erasures (half by external id,
 //! half by email), each person with an email and every other one with an alias-only duplicate
-//! sharing it, enqueued on an SQS queue on moto as `relay erase --file` would (the external
-//! ids, then the emails), drained by the deletion-worker's `handle_messages` as Lambda's event
-//! source mapping would ([`INVOCATIONS`] concurrent invocations of up to 10 messages, one
-//! `Deps`: one instance, one limiter).
+//! sharing it, handed to the deletion-worker's `handle_messages` in batches of 10 in the order
+//! `relay erase --file` would enqueue them (the external ids, then the emails), as Lambda's
+//! event source mapping would ([`INVOCATIONS`] concurrent invocations, one `Deps`: one
+//! instance, one limiter). A message reported as a batch item failure is handed out again.
+//! The state bucket is on moto; SQS itself is left out (moto's SQS slows down with 10,000
+//! messages queued, and a queue is not what is measured).
 //!
 //! The lower bound is what Braze's rules and limits allow: `/users/export/ids` takes 50
 //! external ids per call but one email per call, and finding a person's alias-only
@@ -12,18 +14,17 @@
 //! workspaces since 2024-08-22) they take at least `calls / 250` minutes. Deletes (50 per
 //! call, 20,000 a minute) and Userflow (no limit in the sandbox) are not what bounds it.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::Utc;
 use relay_clients::upstream::{HttpTimeouts, http_client};
-use relay_core::aws::sqs_client;
 use relay_core::env::Env;
 use relay_core::erasure::{ErasureRequest, RequestId, Subject};
-use relay_core::queue::{JobQueue, SqsQueue};
 use relay_core::secrets::SecretResolver;
 use relay_core::store::S3Store;
 use relay_tests::erasure::{Person, seed_people};
@@ -57,7 +58,7 @@ pub struct Outcome {
     pub by_email: usize,
     /// Braze profiles seeded for the subjects.
     pub profiles: usize,
-    /// First message received to last receipt written, seconds.
+    /// First batch handed out to the last acknowledgement, seconds.
     pub elapsed: f64,
     /// `/users/export/ids` answered 2xx.
     pub lookups: u64,
@@ -130,11 +131,9 @@ pub async fn measure(stack: &Stack, plan: Plan) -> Result<Outcome, String> {
     );
     seed_people(&braze, &userflow, &people).await;
 
-    let sdk = stack.moto.sdk_config().await;
-    let queue_url = stack.moto.create_queue("relay-bench-erasure").await;
-    let queue = SqsQueue::new(sqs_client(&sdk), queue_url.clone());
     let requested_at = Utc::now();
-    let bodies: Vec<String> = people
+    // By id first, then by email, in the order the two files would be enqueued.
+    let messages: VecDeque<SqsMessage> = people
         .iter()
         .enumerate()
         .map(|(i, person)| {
@@ -143,31 +142,23 @@ pub async fn measure(stack: &Stack, plan: Plan) -> Result<Outcome, String> {
             } else {
                 Subject::Email(person.email.clone())
             };
-            ErasureRequest {
+            let body = ErasureRequest {
                 request_id: RequestId::random(),
                 subject,
                 requested_at,
                 origin: "relay-bench".into(),
             }
-            .encode()
+            .encode();
+            serde_json::from_value(serde_json::json!({
+                "messageId": format!("m-{i}"), "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                "eventSource": "aws:sqs",
+            }))
+            .expect("an SQS record")
         })
         .collect();
-    // By id first, then by email, in the order the two files would be enqueued.
-    let (ids, emails): (Vec<_>, Vec<_>) = bodies
-        .iter()
-        .cloned()
-        .enumerate()
-        .partition(|(i, _)| *i < by_id);
-    for part in [ids, emails] {
-        let part: Vec<String> = part.into_iter().map(|(_, body)| body).collect();
-        let sent = queue.send(&part).await;
-        if !sent.all_sent() {
-            return Err(format!(
-                "{} erasure messages not enqueued",
-                sent.failed.len()
-            ));
-        }
-    }
+    let queue = Mutex::new(messages);
+    let sdk = stack.moto.sdk_config().await;
     let eraser = deletion_worker::Config::from_env(&env, &secrets)
         .await
         .map_err(|e| format!("deletion-worker configuration: {e}"))?
@@ -188,7 +179,7 @@ pub async fn measure(stack: &Stack, plan: Plan) -> Result<Outcome, String> {
     let started = Instant::now();
     let give_up = started + Duration::from_secs(600 + (plan.erasures as u64) * 6 / 10);
     let runs = futures::future::join_all(
-        (0..INVOCATIONS).map(|_| drain(stack, &eraser, &queue_url, plan.erasures, &acked, give_up)),
+        (0..INVOCATIONS).map(|_| drain(&eraser, &queue, plan.erasures, &acked, give_up)),
     )
     .await;
     let elapsed = started.elapsed().as_secs_f64();
@@ -237,70 +228,45 @@ pub async fn measure(stack: &Stack, plan: Plan) -> Result<Outcome, String> {
     })
 }
 
-/// One concurrent "Lambda invocation" slot: receive up to 10 messages, `handle_messages`,
-/// delete what it acknowledged; until every erasure is acknowledged. Returns (invocations,
-/// batch item failures).
+/// One concurrent "Lambda invocation" slot: take up to 10 messages, `handle_messages`, put
+/// back what it reported as failed; until every erasure is acknowledged. Returns
+/// (invocations, batch item failures).
 async fn drain(
-    stack: &Stack,
     eraser: &deletion_worker::Deps<S3Store, S3Store>,
-    queue_url: &str,
+    queue: &Mutex<VecDeque<SqsMessage>>,
     total: usize,
     acked: &AtomicUsize,
     give_up: Instant,
 ) -> Result<(usize, usize), String> {
-    let sqs = stack.moto.sqs_client().await;
     let (mut invocations, mut failures) = (0, 0);
     while acked.load(Ordering::SeqCst) < total && Instant::now() < give_up {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .map_err(|e| format!("receive: {e:?}"))?;
-        let messages: Vec<SqsMessage> = received
-            .messages()
-            .iter()
-            .map(|m| {
-                serde_json::from_value(serde_json::json!({
-                    "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-                    "body": m.body(), "attributes": {"ApproximateReceiveCount": "1"},
-                    "messageAttributes": {}, "eventSource": "aws:sqs",
-                }))
-                .expect("an SQS record")
-            })
-            .collect();
-        if messages.is_empty() {
+        let batch: Vec<SqsMessage> = {
+            let mut queue = queue.lock().expect("queue lock");
+            let take = queue.len().min(10);
+            queue.drain(..take).collect()
+        };
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
         invocations += 1;
         let response = deletion_worker::handle_messages(
             eraser,
-            &messages,
+            &batch,
             Instant::now() + Duration::from_secs(600),
         )
         .await;
         failures += response.batch_item_failures.len();
-        for message in &messages {
-            let id = message.message_id.as_deref().unwrap_or_default();
-            if response
-                .batch_item_failures
-                .iter()
-                .any(|f| f.item_identifier == id)
-            {
-                continue;
-            }
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .set_receipt_handle(message.receipt_handle.clone())
-                .send()
-                .await
-                .map_err(|e| format!("delete: {e:?}"))?;
-            acked.fetch_add(1, Ordering::SeqCst);
-        }
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        let (again, done): (Vec<SqsMessage>, Vec<SqsMessage>) = batch
+            .into_iter()
+            .partition(|m| failed.contains(&m.message_id.as_deref().unwrap_or_default()));
+        acked.fetch_add(done.len(), Ordering::SeqCst);
+        queue.lock().expect("queue lock").extend(again);
     }
     Ok((invocations, failures))
 }
@@ -315,15 +281,16 @@ pub fn render(w: &mut String, outcome: &Outcome, command: &str) {
          `{command}`\n\n\
          {n} erasures ({by_id} by external id, {by_email} by email; {profiles} Braze \
          profiles, every other person with an alias-only duplicate sharing the email), \
-         enqueued by external id then by email, drained by {INVOCATIONS} concurrent \
-         deletion-worker invocations of up to 10 messages sharing one limiter, against the \
+         handed out by external id then by email to {INVOCATIONS} concurrent \
+         deletion-worker invocations of up to 10 messages sharing one limiter (SQS event \
+         JSON; the state bucket on moto), against the \
          sandbox's default limits (`/users/export/ids` 250 per minute) and the relay's default \
          `BRAZE_EXPORT_IDS_PER_MINUTE` (250: at most 250 in any minute, 236/min after a burst \
          of 7). Lower bound: `ceil(by_id / 50) + by_id + by_email` lookups (an email per call; \
          each person's email looked up to find duplicates) at 250 per minute.\n\n\
          | figure | measured | lower bound |\n| --- | ---: | ---: |\n\
          | `/users/export/ids` calls | {lookups} | {lookups_bound} |\n\
-         | wall time (first receive to last acknowledgement) | {elapsed:.0} s | {bound:.0} s |\n\
+         | wall time (first batch to last acknowledgement) | {elapsed:.0} s | {bound:.0} s |\n\
          | **wall time / lower bound** (goal <= {GOAL}) | **{ratio:.3}x {verdict}** | |\n\
          | `/users/delete` calls (50 per call at most) | {deletes} | {deletes_bound} |\n\
          | Braze 429 answers | {throttled} | 0 |\n\
