@@ -44,7 +44,7 @@ pub struct ArchiveConfig {
 impl Config {
     /// Reads and checks everything; secrets are resolved through `secrets`.
     pub async fn from_env(env: &Env, secrets: &SecretResolver) -> Result<Config, ConfigError> {
-        let defaults = Settings::default();
+        let defaults = crate::DEFAULT_SETTINGS;
         let archive = if env.flag("ERASURE_ARCHIVE")? {
             Some(ArchiveConfig {
                 bucket: env.required("COMPLIANCE_BUCKET").map_err(|_| {

@@ -27,29 +27,20 @@ use relay_core::erasure::rejected::RejectedMessage;
 use relay_core::erasure::{Eraser, Erasure, ErasureRequest};
 use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::store::ObjectStore;
-use relay_lambda::sqs::{acknowledged_redeliveries, batch_deadline, receive_count};
+use relay_lambda::sqs::{BatchTiming, acknowledged_redeliveries, receive_count};
 use tokio::time::Instant;
 
 pub use config::Config;
 
-/// Timing of one invocation.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Time kept free before the Lambda deadline to save progress, write receipts and
-    /// answer.
-    pub deadline_margin: Duration,
-    /// Longest a batch is worked on, whatever the Lambda deadline.
-    pub max_batch_time: Duration,
-}
+/// Timing of one invocation: the margin is kept to save progress, write receipts and answer.
+pub type Settings = BatchTiming;
 
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            deadline_margin: Duration::from_secs(3),
-            max_batch_time: Duration::from_secs(600),
-        }
-    }
-}
+/// The default timing: 3 s kept before the Lambda deadline, batches of at most 600 s (an
+/// erasure batch waits on Braze's 250 lookups a minute).
+pub const DEFAULT_SETTINGS: Settings = BatchTiming {
+    deadline_margin: Duration::from_secs(3),
+    max_batch_time: Duration::from_secs(600),
+};
 
 /// Everything the handler uses, built once per cold start.
 pub struct Deps<S, A> {
@@ -64,11 +55,7 @@ pub async fn handler<S: ObjectStore, A: ObjectStore>(
     deps: &Deps<S, A>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let deadline = Instant::from_std(batch_deadline(
-        event.context.deadline(),
-        deps.settings.deadline_margin,
-        deps.settings.max_batch_time,
-    ));
+    let deadline = Instant::from_std(deps.settings.deadline(event.context.deadline()));
     Ok(handle_messages(deps, &event.payload.records, deadline).await)
 }
 

@@ -102,7 +102,7 @@ where
 impl Config {
     /// Reads and checks everything; secrets are resolved through `secrets`.
     pub async fn from_env(env: &Env, secrets: &SecretResolver) -> Result<Config, ConfigError> {
-        let defaults = Settings::default();
+        let defaults = crate::DEFAULT_SETTINGS;
         Ok(Config {
             vendors: VendorConfig::from_env(env, secrets).await?,
             state_bucket: env.required("STATE_BUCKET")?,

@@ -34,7 +34,7 @@ pub mod config;
 pub mod export_files;
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use bytes::Bytes;
@@ -46,7 +46,7 @@ use relay_core::parking::{ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::queue::dead_letters::{FailedAttempt, message_key};
 use relay_core::store::ObjectStore;
-use relay_lambda::sqs::{acknowledged_redeliveries, receive_count};
+use relay_lambda::sqs::{BatchTiming, acknowledged_redeliveries, receive_count};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -61,24 +61,14 @@ pub const FAILED_MESSAGES_PREFIX: &str = "failed/messages/";
 /// Key prefix of the records of failed attempts ([`FailedAttempt::key`]).
 pub use relay_core::queue::dead_letters::FAILED_ATTEMPTS_PREFIX;
 
-/// Timing of one invocation.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Time kept free before the Lambda deadline to record outcomes, park remainders and
-    /// answer; re-parking gets at most half of it.
-    pub deadline_margin: Duration,
-    /// Longest a batch is worked on, whatever the Lambda deadline.
-    pub max_batch_time: Duration,
-}
+/// Timing of one invocation. Re-parking gets at most half of the deadline margin.
+pub type Settings = BatchTiming;
 
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            deadline_margin: Duration::from_secs(3),
-            max_batch_time: Duration::from_secs(60),
-        }
-    }
-}
+/// The default timing: 3 s kept before the Lambda deadline, batches of at most 60 s.
+pub const DEFAULT_SETTINGS: Settings = BatchTiming {
+    deadline_margin: Duration::from_secs(3),
+    max_batch_time: Duration::from_secs(60),
+};
 
 /// Everything the handler uses, built once per cold start.
 pub struct Deps<S, Q> {
@@ -129,7 +119,7 @@ pub async fn handler<S: ObjectStore, Q: JobQueue>(
     deps: &Deps<S, Q>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let deadline = batch_deadline(&deps.settings, event.context.deadline());
+    let deadline = Instant::from_std(deps.settings.deadline(event.context.deadline()));
     Ok(handle_messages(deps, &event.payload.records, deadline).await)
 }
 
@@ -380,15 +370,6 @@ struct Counts {
     export_files: usize,
     retry_messages: usize,
     retry_contacts: usize,
-}
-
-/// The invocation's deadline less the margin, and never more than `max_batch_time` away.
-pub fn batch_deadline(settings: &Settings, lambda_deadline: SystemTime) -> Instant {
-    Instant::from_std(relay_lambda::sqs::batch_deadline(
-        lambda_deadline,
-        settings.deadline_margin,
-        settings.max_batch_time,
-    ))
 }
 
 async fn record_json<S: ObjectStore, Q: JobQueue>(

@@ -1,24 +1,32 @@
-//! What every SQS-triggered function reads off its event the same way: the time it may work,
-//! each message's receive count, and which messages a response acknowledges.
+//! What every SQS-triggered function reads off its event the same way: the time it may work
+//! ([`BatchTiming`]), each message's receive count, and which messages a response
+//! acknowledges.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 
-/// When a batch's work must end: the invocation's deadline less `margin` (kept to record
-/// outcomes and answer), and never more than `max_batch_time` from now.
-pub fn batch_deadline(
-    lambda_deadline: SystemTime,
-    margin: Duration,
-    max_batch_time: Duration,
-) -> Instant {
-    let left = lambda_deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        .saturating_sub(margin)
-        .min(max_batch_time);
-    Instant::now() + left
+/// How long one invocation of an SQS function works on its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTiming {
+    /// Time kept free before the Lambda deadline to record outcomes and answer.
+    pub deadline_margin: Duration,
+    /// Longest a batch is worked on, whatever the Lambda deadline.
+    pub max_batch_time: Duration,
+}
+
+impl BatchTiming {
+    /// When the batch's work must end: the invocation's deadline less the margin, and never
+    /// more than `max_batch_time` from now.
+    pub fn deadline(&self, lambda_deadline: SystemTime) -> Instant {
+        let left = lambda_deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(self.deadline_margin)
+            .min(self.max_batch_time);
+        Instant::now() + left
+    }
 }
 
 /// SQS's `ApproximateReceiveCount` of a message, when the event carries it.
@@ -80,15 +88,19 @@ mod tests {
 
     #[test]
     fn when_the_lambda_deadline_is_far_then_the_batch_time_caps_it() {
+        let timing = BatchTiming {
+            deadline_margin: Duration::from_secs(3),
+            max_batch_time: Duration::from_secs(60),
+        };
         let far = SystemTime::now() + Duration::from_secs(900);
-        let deadline = batch_deadline(far, Duration::from_secs(3), Duration::from_secs(60));
+        let deadline = timing.deadline(far);
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(
             left <= Duration::from_secs(60) && left > Duration::from_secs(59),
             "{left:?}"
         );
         let near = SystemTime::now() + Duration::from_secs(2);
-        let deadline = batch_deadline(near, Duration::from_secs(3), Duration::from_secs(60));
+        let deadline = timing.deadline(near);
         assert!(
             deadline <= Instant::now(),
             "a deadline inside the margin is now"
