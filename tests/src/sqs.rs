@@ -1,6 +1,10 @@
 //! SQS events as Lambda's event source mapping delivers them, built from a real event
 //! (`resources/sqs-event.json`).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_http::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
 const SQS_EVENT_FIXTURE: &str = include_str!("../resources/sqs-event.json");
@@ -30,4 +34,31 @@ pub fn received(mut event: Value, count: u32) -> Value {
         }
     }
     event
+}
+
+/// The invocation of an SQS function with one record per `(message id, body)`, each received
+/// `count` times, its context's deadline `timeout` from now.
+pub fn invocation(
+    messages: &[(&str, &str)],
+    count: u32,
+    timeout: Duration,
+) -> LambdaEvent<SqsEvent> {
+    let event = received(sqs_event(messages), count);
+    let event: SqsEvent = serde_json::from_value(event).expect("an SQS event");
+    let mut context = Context::default();
+    let deadline = SystemTime::now() + timeout;
+    context.deadline = deadline
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    LambdaEvent::new(event, context)
+}
+
+/// The message ids a batch response hands back to SQS.
+pub fn failures(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect()
 }

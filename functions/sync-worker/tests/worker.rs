@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use relay_clients::upstream::{FailureClass, HttpTimeouts, http_client};
 use relay_core::contact::Contact;
 use relay_core::env::Env;
@@ -13,6 +13,7 @@ use relay_core::queue::MemoryQueue;
 use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{MemoryStore, ObjectStore};
+use relay_tests::sqs::failures;
 use relay_tests::webhooks::relay_variables;
 use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
@@ -126,22 +127,7 @@ fn sqs_event(messages: &[(&str, String)]) -> LambdaEvent<SqsEvent> {
         .iter()
         .map(|(id, body)| (*id, body.as_str()))
         .collect();
-    let event: SqsEvent = serde_json::from_value(relay_tests::sqs::sqs_event(&messages)).unwrap();
-    let mut context = Context::default();
-    let deadline = std::time::SystemTime::now() + Duration::from_secs(30);
-    context.deadline = deadline
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    LambdaEvent::new(event, context)
-}
-
-fn failures(response: &SqsBatchResponse) -> Vec<&str> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect()
+    relay_tests::sqs::invocation(&messages, 1, Duration::from_secs(30))
 }
 
 #[tokio::test]

@@ -8,10 +8,9 @@ mod retries;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::Utc;
 use deletion_worker::{Config, Deps, handler};
-use lambda_runtime::{Context, LambdaEvent};
 use relay_clients::braze::BrazeClient;
 use relay_clients::upstream::{HttpTimeouts, http_client};
 use relay_clients::userflow::UserflowClient;
@@ -101,13 +100,7 @@ fn messages_of(requests: &[ErasureRequest]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn failures(response: &SqsBatchResponse) -> Vec<&str> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect()
-}
+use relay_tests::sqs::failures;
 
 impl Stack {
     async fn seed(&self, people: &[Person]) {
@@ -126,11 +119,8 @@ impl Stack {
             .iter()
             .map(|(id, body)| (id.as_str(), body.as_str()))
             .collect();
-        let event = relay_tests::sqs::received(relay_tests::sqs::sqs_event(&messages), count);
-        let event: SqsEvent = serde_json::from_value(event).unwrap();
-        handler(&self.deps, LambdaEvent::new(event, context()))
-            .await
-            .unwrap()
+        let event = relay_tests::sqs::invocation(&messages, count, Duration::from_secs(60));
+        handler(&self.deps, event).await.unwrap()
     }
 
     /// Invokes the handler with `requests` as one batch.
@@ -176,14 +166,4 @@ impl Stack {
             .await
             .unwrap()
     }
-}
-
-fn context() -> Context {
-    let mut context = Context::default();
-    let deadline = std::time::SystemTime::now() + Duration::from_secs(60);
-    context.deadline = deadline
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    context
 }
