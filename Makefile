@@ -10,7 +10,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 
-.PHONY: help venv test fmt-check clippy unit sandbox demo bench clean-venv
+.PHONY: help venv infra-venv test fmt-check clippy unit build infra-check sandbox demo bench clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,9 +20,22 @@ $(VENV_STAMP): tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r tools/requirements.txt
 	touch $@
 
-venv: $(VENV_STAMP) ## Install the pinned Python tools (moto[server]) into .venv
+venv: $(VENV_STAMP) ## Install the pinned Python tools (moto[server], cargo-lambda, zig) into .venv
 
-test: venv fmt-check clippy unit ## Format check, clippy -D warnings, every test
+# The template checkers live in a venv of their own inside .venv: checkov pins boto3 and
+# pydantic versions that moto and aws-sam-translator cannot share.
+INFRA_VENV := $(VENV)/infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
+
+$(INFRA_STAMP): tools/infra-requirements.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r tools/infra-requirements.txt
+	touch $@
+
+infra-venv: $(INFRA_STAMP) ## Install the pinned template checkers (cfn-lint, aws-sam-translator, checkov)
+
+# build first: the zip test (tests/tests/lambda_zips/) starts the built bootstraps.
+test: venv fmt-check clippy build infra-check unit ## Format check, clippy, Lambda zips, template checks, every test
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -35,6 +48,35 @@ unit: venv
 	@mkdir -p target
 	$(CARGO) test --workspace --locked 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
+
+# Lambda zips (target/lambda/<function>/bootstrap.zip) with cargo-lambda and its zig, for
+# LAMBDA_ARCH (x86_64 or arm64; arm64 needs the aarch64-unknown-linux-gnu Rust target).
+LAMBDA_FUNCTIONS := crm-signup export-callback sync-worker deletion-worker
+LAMBDA_ARCH ?= x86_64
+LAMBDA_ARCH_FLAG := $(if $(filter arm64,$(LAMBDA_ARCH)),--arm64,--x86-64)
+
+build: venv ## Every function as a Lambda zip (release), with their sizes
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) lambda build --release --locked --output-format zip \
+		$(LAMBDA_ARCH_FLAG) $(addprefix -p ,$(LAMBDA_FUNCTIONS))
+	@for f in $(LAMBDA_FUNCTIONS); do \
+		printf '%-16s %s bytes\n' "$$f" "$$(stat -c %s target/lambda/$$f/bootstrap.zip)"; done
+
+# cfn-lint on the template and on its offline SAM expansion (cfn-lint alone misses errors
+# inside AWS::Serverless resources), with the project's rules (infra/checks/rules); the rate
+# budgets; checkov on both. INFRA_TEMPLATE and INFRA_OUT let the tests check a copy.
+INFRA_TEMPLATE ?= infra/template.yaml
+INFRA_SAMCONFIG ?= infra/samconfig.toml
+INFRA_OUT ?= target/infra
+CHECKOV := $(INFRA_VENV)/bin/checkov --framework cloudformation --compact --quiet --skip-download
+
+infra-check: infra-venv ## cfn-lint (template + SAM expansion), rate budgets, checkov
+	@mkdir -p $(INFRA_OUT)
+	$(INFRA_VENV)/bin/python infra/checks/expand.py $(INFRA_TEMPLATE) $(INFRA_OUT)/expanded.json
+	$(INFRA_VENV)/bin/cfn-lint --append-rules infra/checks/rules -- $(INFRA_TEMPLATE) $(INFRA_OUT)/expanded.json
+	$(INFRA_VENV)/bin/python infra/checks/rate_budget.py $(INFRA_TEMPLATE) $(INFRA_SAMCONFIG)
+	$(CHECKOV) -f $(INFRA_TEMPLATE)
+	$(CHECKOV) -f $(INFRA_OUT)/expanded.json
+	@echo "infra-check: $(INFRA_TEMPLATE) passed"
 
 sandbox: ## Run the Braze + Userflow sandbox (prints its URLs and keys as one JSON line)
 	$(CARGO) run --quiet --locked -p sandbox
@@ -51,5 +93,5 @@ bench: venv ## Benchmarks: cold start, handler latency, export reader, worker me
 	$(CARGO) build --release --locked -p crm-signup -p hello-world
 	$(CARGO) run --release --locked -p relay-bench -- --out $(BENCH_OUT) $(BENCH_ARGS)
 
-clean-venv: ## Remove the Python tools
+clean-venv: ## Remove the Python tools (both venvs)
 	rm -rf $(VENV)
