@@ -1,6 +1,9 @@
 //! The functions' dependencies, built as their `main.rs` builds them: `Config::from_env` over
 //! the merged settings plus what the local stack adds, then `into_deps` on the relay's HTTP
 //! client, the S3 store and the SQS queue (both on the stack's SDK configuration).
+//!
+//! One difference: metrics are discarded. On Lambda each invocation prints an EMF line on
+//! stdout; here stdout carries the stack's own JSON line, and there is no CloudWatch.
 
 use aws_config::SdkConfig;
 use relay_clients::upstream::{HttpTimeouts, http_client};
@@ -8,6 +11,7 @@ use relay_core::aws::{s3_client, secrets_manager_client, sqs_client};
 use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{Encryption, S3Store};
+use relay_lambda::metrics::MetricsSink;
 
 use super::LocalError;
 use crate::Settings;
@@ -36,9 +40,10 @@ pub async fn crm_signup(settings: &Settings, sdk: &SdkConfig) -> Result<SignupDe
         .map_err(signup_error)?;
     let store = S3Store::new(s3_client(sdk), config.state_bucket.clone());
     let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
-    config
+    let deps = config
         .into_deps(http_client(HttpTimeouts::default()), store, queue)
-        .map_err(signup_error)
+        .map_err(signup_error)?;
+    Ok(deps.with_metrics(MetricsSink::discard()))
 }
 
 /// sync-worker's [`sync_worker::Config`] and deps from `settings`.
@@ -49,13 +54,14 @@ pub async fn sync_worker(settings: &Settings, sdk: &SdkConfig) -> Result<WorkerD
     let sqs = sqs_client(sdk);
     let queue = SqsQueue::new(sqs.clone(), config.sync_queue_url.clone());
     let erasure_queue = |url| SqsQueue::new(sqs, url);
-    Ok(config.into_deps(
+    let deps = config.into_deps(
         http_client(HttpTimeouts::default()),
         store,
         queue,
         s3,
         erasure_queue,
-    )?)
+    )?;
+    Ok(deps.with_metrics(MetricsSink::discard()))
 }
 
 /// deletion-worker's [`deletion_worker::Config`] and deps from `settings`: the compliance
@@ -68,12 +74,11 @@ pub async fn deletion_worker(
         deletion_worker::Config::from_env(&settings.env(), &secrets(settings, sdk)).await?;
     let s3 = s3_client(sdk);
     let state = S3Store::new(s3.clone(), config.state_bucket.clone());
-    Ok(
-        config.into_deps(http_client(HttpTimeouts::default()), state, |archive| {
-            S3Store::new(s3, archive.bucket.clone())
-                .with_encryption(Encryption::Kms(archive.kms_key_id.clone()))
-        })?,
-    )
+    let deps = config.into_deps(http_client(HttpTimeouts::default()), state, |archive| {
+        S3Store::new(s3, archive.bucket.clone())
+            .with_encryption(Encryption::Kms(archive.kms_key_id.clone()))
+    })?;
+    Ok(deps.with_metrics(MetricsSink::discard()))
 }
 
 /// export-callback's [`export_callback::Config`] and deps from `settings`.
@@ -87,7 +92,9 @@ pub async fn export_callback(
     let state = S3Store::new(s3.clone(), config.state_bucket.clone());
     let exports = S3Store::new(s3, config.export_bucket.clone());
     let queue = SqsQueue::new(sqs_client(sdk), config.sync_queue_url.clone());
-    Ok(config.into_deps(state, exports, queue))
+    Ok(config
+        .into_deps(state, exports, queue)
+        .with_metrics(MetricsSink::discard()))
 }
 
 /// A configuration error keeps its variable (exit 2 naming it); the sources' errors name

@@ -9,6 +9,7 @@ use relay_core::env::{ConfigError, Env};
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::MetricsSink;
 
 use crate::{
     DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONTACTS, DEFAULT_PARKING_TIME, Deps,
@@ -98,7 +99,8 @@ impl Config {
         })
     }
 
-    /// Builds the handler's dependencies on the given HTTP client, store and queue.
+    /// Builds the handler's dependencies on the given HTTP client, store and queue. Metrics
+    /// are discarded until [`Deps::with_metrics`] says where they go.
     pub fn into_deps<S: ObjectStore, Q: JobQueue>(
         self,
         http: reqwest::Client,
@@ -113,6 +115,7 @@ impl Config {
             deliverer: Deliverer::new(braze, userflow, store, self.delivery),
             queue,
             settings: self.settings,
+            metrics: MetricsSink::discard(),
         })
     }
 }

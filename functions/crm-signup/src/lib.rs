@@ -13,7 +13,9 @@
 //! unfinished then, or failed transiently, is parked on the sync queue, several contacts to
 //! a message, before the answer deadline. The answer is 2xx only when every contact is
 //! delivered, parked or rejected; if parking fails or runs out of time it is 503 so the CRM
-//! sends the webhook again. One log line per request says what happened, with counts.
+//! sends the webhook again. One log line per request says what happened, with counts, and
+//! one metrics document ([`Deps::metrics`]) reports the same counts: `Delivered`, `Parked`,
+//! `Rejected` (contacts) and `UpstreamThrottles` (Braze and Userflow 429s).
 
 pub mod config;
 mod log_line;
@@ -39,6 +41,7 @@ use relay_core::jobs::ParkedContact;
 use relay_core::parking::{Parked, ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::MetricsSink;
 use tokio::time::Instant;
 
 pub use config::{Config, StartupError};
@@ -121,6 +124,16 @@ pub struct Deps<S, Q> {
     pub queue: Q,
     /// Limits and timing.
     pub settings: Settings,
+    /// Where each request's metrics go: EMF on stdout on Lambda (`main.rs`); discarded unless
+    /// set ([`Deps::with_metrics`]).
+    pub metrics: MetricsSink,
+}
+
+impl<S, Q> Deps<S, Q> {
+    /// The same dependencies, reporting each request's metrics to `metrics`.
+    pub fn with_metrics(self, metrics: MetricsSink) -> Deps<S, Q> {
+        Deps { metrics, ..self }
+    }
 }
 
 /// Handles one webhook. Always answers: errors are problem+json responses, not `Err`.
@@ -129,6 +142,7 @@ pub async fn handler<S: ObjectStore, Q: JobQueue>(
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let started = StdInstant::now();
+    let throttles = deps.deliverer.watch_throttles();
     let deadlines = Deadlines::from_now(&deps.settings);
     let source_name = source_name(&request);
     let request_id = request_id(&request);
@@ -159,6 +173,7 @@ pub async fn handler<S: ObjectStore, Q: JobQueue>(
         duration_ms = started.elapsed().as_millis() as u64,
         "webhook handled"
     );
+    deps.metrics.emit(&log.metrics(throttles.seen()));
     Ok(response)
 }
 

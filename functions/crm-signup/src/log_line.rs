@@ -1,7 +1,9 @@
 //! The one log line per request: counts and the outcome, never a contact's data (delivery
-//! failures are counted by step and class, not logged per contact).
+//! failures are counted by step and class, not logged per contact). The request's metrics
+//! are the same counts.
 
 use relay_core::delivery::FailureTally;
+use relay_lambda::metrics::{Metric, MetricSet};
 
 use crate::{Problem, Report};
 
@@ -45,6 +47,18 @@ impl LogLine {
             failures: (!failures.is_empty()).then(|| failures.to_string()),
             ..self
         }
+    }
+
+    /// The request's metrics: contacts delivered, parked and rejected, and the 429s met
+    /// (`throttles`); each reported, at 0 too.
+    pub(crate) fn metrics(&self, throttles: u64) -> MetricSet {
+        let mut metrics = MetricSet::new();
+        metrics
+            .add(Metric::Delivered, self.accepted as u64)
+            .add(Metric::Parked, self.parked as u64)
+            .add(Metric::Rejected, self.rejected as u64)
+            .add(Metric::UpstreamThrottles, throttles);
+        metrics
     }
 
     pub(crate) fn from_problem(problem: &Problem) -> LogLine {

@@ -135,6 +135,22 @@ async fn when_invocations_carry_a_bad_host_proto_or_base64_body_then_each_gets_a
         "no panic: {}",
         output.stderr
     );
+    // The handler answered one invocation (the edge the other three): one EMF line on
+    // stdout, for the function Lambda names.
+    let emf: Vec<Value> = output
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|document| document.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), 1, "stdout: {}", output.stdout);
+    let directive = &emf[0]["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "LifecycleRelay");
+    assert_eq!(directive["Dimensions"], serde_json::json!([["Function"]]));
+    assert_eq!(emf[0]["Function"], "crm-signup");
+    for metric in ["Delivered", "Parked", "Rejected", "UpstreamThrottles"] {
+        assert_eq!(emf[0][metric], 0, "{metric}: {}", emf[0]);
+    }
 }
 
 #[tokio::test]

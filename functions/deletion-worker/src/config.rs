@@ -6,6 +6,7 @@ use relay_core::env::{ConfigError, Env};
 use relay_core::erasure::{ComplianceArchive, Eraser};
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::MetricsSink;
 
 use crate::{Deps, Settings};
 
@@ -79,7 +80,8 @@ impl Config {
     }
 
     /// Builds the handler's dependencies: `state` over the state bucket, and, when archiving
-    /// is on, the compliance bucket's store made by `archive_store`.
+    /// is on, the compliance bucket's store made by `archive_store`. Metrics are discarded
+    /// until [`Deps::with_metrics`](crate::Deps::with_metrics) says where they go.
     pub fn into_deps<S: ObjectStore, A: ObjectStore>(
         self,
         http: reqwest::Client,
@@ -100,6 +102,7 @@ impl Config {
                 userflow_concurrency: self.userflow_concurrency,
             },
             settings: self.settings,
+            metrics: MetricsSink::discard(),
         })
     }
 }

@@ -14,7 +14,10 @@
 //!   `failed/attempts/<message id>.json` (the step and class, no personal data), so
 //!   `relay dlq list` shows why.
 //!
-//! One log line per batch counts what happened; no subject is ever logged.
+//! One log line per batch counts what happened; no subject is ever logged. One metrics
+//! document ([`Deps::metrics`]) reports `ErasuresDone` (requests finished with their receipt
+//! in this batch), `Rejected` (unreadable messages recorded) and `UpstreamThrottles` (Braze
+//! and Userflow 429s).
 
 pub mod config;
 
@@ -27,6 +30,7 @@ use relay_core::erasure::rejected::RejectedMessage;
 use relay_core::erasure::{Eraser, Erasure, ErasureRequest};
 use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::{Metric, MetricSet, MetricsSink};
 use relay_lambda::sqs::{BatchTiming, acknowledged_redeliveries, receive_count};
 use tokio::time::Instant;
 
@@ -48,6 +52,16 @@ pub struct Deps<S, A> {
     pub eraser: Eraser<S, A>,
     /// Timing.
     pub settings: Settings,
+    /// Where each batch's metrics go: EMF on stdout on Lambda (`main.rs`); discarded unless
+    /// set ([`Deps::with_metrics`]).
+    pub metrics: MetricsSink,
+}
+
+impl<S, A> Deps<S, A> {
+    /// The same dependencies, reporting each batch's metrics to `metrics`.
+    pub fn with_metrics(self, metrics: MetricsSink) -> Deps<S, A> {
+        Deps { metrics, ..self }
+    }
 }
 
 /// Handles one SQS batch; the response lists only the messages to redeliver.
@@ -71,6 +85,18 @@ struct Counts {
     userflow_already_gone: usize,
 }
 
+impl Counts {
+    /// The batch's metrics: requests erased now, messages rejected, and the 429s met.
+    fn metrics(&self, throttles: u64) -> MetricSet {
+        let mut metrics = MetricSet::new();
+        metrics
+            .add(Metric::ErasuresDone, self.erased as u64)
+            .add(Metric::Rejected, self.rejected as u64)
+            .add(Metric::UpstreamThrottles, throttles);
+        metrics
+    }
+}
+
 /// The work of [`handler`], with the deadline given (tests).
 pub async fn handle_messages<S: ObjectStore, A: ObjectStore>(
     deps: &Deps<S, A>,
@@ -78,6 +104,7 @@ pub async fn handle_messages<S: ObjectStore, A: ObjectStore>(
     deadline: Instant,
 ) -> SqsBatchResponse {
     let started = std::time::Instant::now();
+    let throttles = deps.eraser.watch_throttles();
     let state = &deps.eraser.state;
     let mut response = SqsBatchResponse::default();
     let mut counts = Counts::default();
@@ -157,6 +184,7 @@ pub async fn handle_messages<S: ObjectStore, A: ObjectStore>(
         duration_ms = started.elapsed().as_millis() as u64,
         "erasure batch handled"
     );
+    deps.metrics.emit(&counts.metrics(throttles.seen()));
     response
 }
 

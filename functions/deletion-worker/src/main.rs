@@ -2,7 +2,8 @@
 //! serves.
 //!
 //! A configuration error ends the cold start as one readable line, reported to Lambda
-//! (`relay_lambda::startup`).
+//! (`relay_lambda::startup`). Each batch's metrics are one EMF line on stdout, for
+//! `METRICS_NAMESPACE` (default `LifecycleRelay`) and `AWS_LAMBDA_FUNCTION_NAME`.
 
 use deletion_worker::{Config, handler};
 use lambda_runtime::{Error, run, service_fn};
@@ -11,6 +12,7 @@ use relay_core::aws::{aws_sdk_config, s3_client};
 use relay_core::env::Env;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{Encryption, S3Store};
+use relay_lambda::metrics::{EmfTarget, MetricsSink};
 use relay_lambda::startup::or_report_init_error;
 
 #[tokio::main(flavor = "current_thread")]
@@ -18,7 +20,13 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = aws_sdk_config().await;
     let secrets = SecretResolver::with_secrets_manager_from(&sdk);
-    let config = or_report_init_error(Config::from_env(&Env::process(), &secrets).await).await;
+    let env = Env::process();
+    let config = or_report_init_error(Config::from_env(&env, &secrets).await).await;
+    let metrics = or_report_init_error(EmfTarget::from_lookup(
+        |name| env.get(name),
+        "deletion-worker",
+    ))
+    .await;
     let s3 = s3_client(&sdk);
     let state = S3Store::new(s3.clone(), config.state_bucket.clone());
     let http = http_client(HttpTimeouts::default());
@@ -26,6 +34,7 @@ async fn main() -> Result<(), Error> {
         S3Store::new(s3.clone(), archive.bucket.clone())
             .with_encryption(Encryption::Kms(archive.kms_key_id.clone()))
     }))
-    .await;
+    .await
+    .with_metrics(MetricsSink::emf_stdout(metrics));
     run(service_fn(|event| handler(&deps, event))).await
 }

@@ -5,6 +5,7 @@ use relay_core::env::{ConfigError, Env};
 use relay_core::export::callback::CallbackSigner;
 use relay_core::export::location::ExportLocation;
 use relay_core::secrets::SecretResolver;
+use relay_lambda::metrics::MetricsSink;
 
 use crate::Deps;
 
@@ -50,7 +51,8 @@ impl Config {
         })
     }
 
-    /// The handler's dependencies over the given stores and queue.
+    /// The handler's dependencies over the given stores and queue. Metrics are discarded
+    /// until [`Deps::with_metrics`] says where they go.
     pub fn into_deps<S, E, Q>(self, state: S, exports: E, queue: Q) -> Deps<S, E, Q> {
         Deps {
             state,
@@ -58,6 +60,7 @@ impl Config {
             queue,
             location: self.location,
             signer: self.signer,
+            metrics: MetricsSink::discard(),
         }
     }
 }

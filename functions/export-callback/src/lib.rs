@@ -10,7 +10,8 @@
 //! export's size.
 //!
 //! The query (which holds the signature) is never logged; one log line per request names the
-//! job and the outcome.
+//! job and the outcome. One metrics document ([`Deps::metrics`]) reports `Rejected` (1 for a
+//! refused callback: any 4xx answer) and `ExportFilesQueued` (the `export_file` jobs queued).
 
 pub mod config;
 
@@ -21,6 +22,7 @@ use relay_core::export::dispatch::{CallbackBody, Dispatch, DispatchError, Dispat
 use relay_core::export::location::ExportLocation;
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::{Metric, MetricSet, MetricsSink};
 use relay_lambda::problem::Problem;
 use serde_json::json;
 
@@ -41,6 +43,16 @@ pub struct Deps<S, E, Q> {
     pub location: ExportLocation,
     /// Verifies callback URLs.
     pub signer: CallbackSigner,
+    /// Where each request's metrics go: EMF on stdout on Lambda (`main.rs`); discarded unless
+    /// set ([`Deps::with_metrics`]).
+    pub metrics: MetricsSink,
+}
+
+impl<S, E, Q> Deps<S, E, Q> {
+    /// The same dependencies, reporting each request's metrics to `metrics`.
+    pub fn with_metrics(self, metrics: MetricsSink) -> Deps<S, E, Q> {
+        Deps { metrics, ..self }
+    }
 }
 
 /// Handles one callback request.
@@ -52,8 +64,12 @@ pub async fn handler<S: ObjectStore, E: ObjectStore, Q: JobQueue>(
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
+    let mut files_queued = 0;
     let (response, job, outcome) = match process(deps, &request).await {
         Ok((job, dispatch)) => {
+            if let Dispatch::Dispatched { files, .. } = &dispatch {
+                files_queued = *files;
+            }
             let (status, outcome, body) = answer(&job, &dispatch);
             (json_response(status, &body), Some(job), outcome)
         }
@@ -69,7 +85,19 @@ pub async fn handler<S: ObjectStore, E: ObjectStore, Q: JobQueue>(
         outcome = %outcome,
         "export callback"
     );
+    deps.metrics
+        .emit(&metrics(response.status().is_client_error(), files_queued));
     Ok(response)
+}
+
+/// A request's metrics: whether the callback was refused, and the file jobs it queued; each
+/// reported, at 0 too.
+fn metrics(refused: bool, files_queued: usize) -> MetricSet {
+    let mut metrics = MetricSet::new();
+    metrics
+        .add(Metric::Rejected, u64::from(refused))
+        .add(Metric::ExportFilesQueued, files_queued as u64);
+    metrics
 }
 
 type Refused = (Option<String>, Problem);

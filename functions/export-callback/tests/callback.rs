@@ -16,6 +16,7 @@ use relay_core::jobs::Job;
 use relay_core::queue::SqsQueue;
 use relay_core::store::{ObjectStore, S3Store};
 use relay_lambda::http_edge::{EdgeError, answer};
+use relay_lambda::metrics::{MemoryMetrics, Metric};
 use relay_lambda::problem::Problem;
 use relay_tests::Moto;
 use relay_tests::exports::{callback_event, query_of};
@@ -29,6 +30,7 @@ struct Stack {
     moto: Moto,
     deps: Deps<S3Store, S3Store, SqsQueue>,
     queue_url: String,
+    metrics: MemoryMetrics,
 }
 
 impl Stack {
@@ -38,17 +40,20 @@ impl Stack {
         let export_bucket = moto.create_bucket("exports").await;
         let queue_url = moto.create_queue("sync").await;
         let s3 = moto.s3_client().await;
+        let metrics = MemoryMetrics::new();
         let deps = Deps {
             state: S3Store::new(s3.clone(), state_bucket),
             exports: S3Store::new(s3, export_bucket),
             queue: SqsQueue::new(moto.sqs_client().await, queue_url.clone()),
             location: ExportLocation::in_folder("braze-exports"),
             signer: signer(SECRET),
+            metrics: metrics.sink(),
         };
         Stack {
             moto,
             deps,
             queue_url,
+            metrics,
         }
     }
 
@@ -115,6 +120,18 @@ impl Stack {
         .await
     }
 
+    /// `(Rejected, ExportFilesQueued)` of the last callback's metrics.
+    fn last_metrics(&self) -> (Option<u64>, Option<u64>) {
+        let set = self
+            .metrics
+            .last()
+            .expect("every callback reports its metrics");
+        (
+            set.count(Metric::Rejected),
+            set.count(Metric::ExportFilesQueued),
+        )
+    }
+
     async fn queued(&self) -> Vec<Job> {
         self.moto
             .receive_all(&self.queue_url)
@@ -167,6 +184,7 @@ async fn when_braze_calls_back_then_one_job_per_file_of_the_export_is_queued_onc
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "dispatched");
     assert_eq!(body["files"], 2);
+    assert_eq!(stack.last_metrics(), (Some(0), Some(2)));
     let mut expected: Vec<String> = ours.to_vec();
     expected.sort();
     let manifest = stack.manifest(&job).await;
@@ -199,6 +217,12 @@ async fn when_braze_calls_back_then_one_job_per_file_of_the_export_is_queued_onc
     );
     assert!(stack.queued().await.is_empty());
     assert_eq!(stack.manifest(&job).await.state, ExportState::Dispatched);
+    assert_eq!(
+        stack.last_metrics(),
+        (Some(0), Some(0)),
+        "nothing queued again"
+    );
+    assert_eq!(stack.metrics.emitted().len(), 2, "one set per callback");
 }
 
 #[tokio::test]
@@ -226,6 +250,7 @@ async fn when_the_url_is_forged_expired_or_for_another_job_then_401_and_nothing_
         ("no signature", format!("job={job}&exp=9999999999")),
         ("nothing", String::new()),
     ];
+    let mut refused = 0;
     for (case, query) in cases {
         let (status, body) = stack.callback(&query, r#"{"success": true}"#).await;
         assert_eq!(status, 401, "{case}: {body}");
@@ -234,6 +259,13 @@ async fn when_the_url_is_forged_expired_or_for_another_job_then_401_and_nothing_
             "{case}"
         );
         assert!(!body.to_string().contains(SECRET), "{case}");
+        assert_eq!(stack.last_metrics(), (Some(1), Some(0)), "{case}: refused");
+        refused += 1;
+        assert_eq!(
+            stack.metrics.emitted().len(),
+            refused,
+            "{case}: one set each"
+        );
     }
     assert_eq!(stack.manifest(&job).await.state, ExportState::Requested);
     assert!(stack.queued().await.is_empty());
@@ -254,6 +286,11 @@ async fn when_the_job_is_unknown_or_braze_reports_failure_then_404_or_failed_is_
         body["type"],
         "urn:lifecycle-relay:problem:unknown-export-job"
     );
+    assert_eq!(
+        stack.last_metrics(),
+        (Some(1), Some(0)),
+        "unknown job: refused"
+    );
 
     let job = stack.job("seg-1", Some("p-1")).await;
     let query = signed_query(SECRET, &job, Duration::hours(1));
@@ -266,12 +303,22 @@ async fn when_the_job_is_unknown_or_braze_reports_failure_then_404_or_failed_is_
     let manifest = stack.manifest(&job).await;
     assert_eq!(manifest.state, ExportState::Failed);
     assert!(manifest.error.unwrap().contains("Braze reported"));
+    assert_eq!(
+        stack.last_metrics(),
+        (Some(0), Some(0)),
+        "a failure Braze reports is recorded, not refused"
+    );
 
     let (status, body) = stack.callback(&query, r#"{"succes": true}"#).await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["detail"].as_str().unwrap().contains("success"),
         "{body}"
+    );
+    assert_eq!(
+        stack.last_metrics(),
+        (Some(1), Some(0)),
+        "malformed: refused"
     );
 }
 
@@ -314,6 +361,11 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
     let failed = stack.manifest(&job).await;
     assert_eq!(failed.state, ExportState::Dispatching);
     assert!(failed.error.unwrap().contains("send the callback again"));
+    assert_eq!(
+        stack.last_metrics(),
+        (Some(0), Some(0)),
+        "a 503 is a failure to retry, not a refusal"
+    );
 
     stack.deps.queue = good_queue;
     let (status, body) = stack.callback(&query, r#"{"success":true}"#).await;
@@ -323,6 +375,7 @@ async fn when_the_queue_refuses_then_503_and_a_retried_callback_dispatches() {
         "{body}"
     );
     assert_eq!(stack.queued().await.len(), 1);
+    assert_eq!(stack.last_metrics(), (Some(0), Some(1)));
 }
 
 #[tokio::test]

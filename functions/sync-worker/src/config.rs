@@ -9,6 +9,7 @@ use relay_core::export::sync::FileSyncSettings;
 use relay_core::queue::JobQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::MetricsSink;
 
 use crate::{Deps, ExportFiles, Settings};
 
@@ -118,7 +119,8 @@ impl Config {
     }
 
     /// Builds the handler's dependencies; `s3` reads the export bucket, and `erasure_queue`
-    /// makes the erasure queue's client from its URL when one is configured.
+    /// makes the erasure queue's client from its URL when one is configured. Metrics are
+    /// discarded until [`Deps::with_metrics`] says where they go.
     pub fn into_deps<S: ObjectStore, Q: JobQueue>(
         self,
         http: reqwest::Client,
@@ -139,6 +141,7 @@ impl Config {
                 mapping: exports.mapping,
                 settings: exports.settings,
             }),
+            metrics: MetricsSink::discard(),
         })
     }
 }

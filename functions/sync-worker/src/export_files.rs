@@ -11,11 +11,17 @@
 //! - unfinished without progress, another reader holding the file, or the state bucket
 //!   failing: a batch item failure (SQS redelivers after the visibility timeout and, after
 //!   `maxReceiveCount`, moves it to the dead-letter queue).
+//!
+//! It also adds up what the batch's attempts counted ([`ExportWork`]), for the invocation's
+//! metrics.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use relay_core::export::line::ExportMapping;
+use relay_core::export::progress::FileCounts;
 use relay_core::export::reader::S3Source;
-use relay_core::export::sync::{FileOutcome, FileSync, FileSyncSettings};
+use relay_core::export::sync::{FileAttempt, FileOutcome, FileSync, FileSyncSettings};
 use relay_core::jobs::{ExportFileJob, Job};
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
@@ -51,43 +57,68 @@ pub(crate) enum FileVerdict {
     Retry(String),
 }
 
+/// What the batch's files came to, for the invocation's metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct ExportWork {
+    /// What the attempts that read a file counted (this invocation's share only).
+    pub(crate) counts: FileCounts,
+    /// Whether any attempt read a file: without one there is no export rate to report.
+    pub(crate) read: bool,
+    /// From the first file's start to the last one's end.
+    pub(crate) elapsed: Duration,
+}
+
 /// Reads every file of the batch concurrently until `deadline`; leases last until
 /// `lease_until` (the invocation's end), and the messages stay hidden as long, whatever the
-/// queue's visibility timeout.
+/// queue's visibility timeout. One verdict per file, in order, and what they came to.
 pub(crate) async fn sync_files<S: ObjectStore, Q: JobQueue>(
     deps: &Deps<S, Q>,
     files: &[FileMessage],
     deadline: Instant,
     lease_until: DateTime<Utc>,
-) -> Vec<FileVerdict> {
+) -> (Vec<FileVerdict>, ExportWork) {
+    let mut work = ExportWork::default();
     if files.is_empty() {
-        return Vec::new();
+        return (Vec::new(), work);
     }
+    let started = std::time::Instant::now();
     let handles: Vec<String> = files
         .iter()
         .filter_map(|file| file.receipt_handle.clone())
         .collect();
     let hidden_for = (lease_until - Utc::now()).to_std().unwrap_or_default() + HIDDEN_SLACK;
     deps.queue.keep_hidden(&handles, hidden_for).await;
-    let work = files
+    let attempts = files
         .iter()
         .map(|file| sync_one(deps, file, deadline, lease_until));
-    futures::future::join_all(work).await
+    let results = futures::future::join_all(attempts).await;
+    work.elapsed = started.elapsed();
+    let verdicts = results
+        .into_iter()
+        .map(|(verdict, counts)| {
+            if let Some(counts) = counts {
+                work.counts += counts;
+                work.read = true;
+            }
+            verdict
+        })
+        .collect();
+    (verdicts, work)
 }
 
 /// Time past the lease that a file's message stays hidden: the answer to SQS takes a moment.
 const HIDDEN_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// One file's verdict, and what its attempt counted (`None`: the file was not read).
 async fn sync_one<S: ObjectStore, Q: JobQueue>(
     deps: &Deps<S, Q>,
     file: &FileMessage,
     deadline: Instant,
     lease_until: DateTime<Utc>,
-) -> FileVerdict {
+) -> (FileVerdict, Option<FileCounts>) {
     let Some(exports) = &deps.exports else {
-        return FileVerdict::Retry(
-            "export_file job, but EXPORT_BUCKET is not set for this sync-worker".into(),
-        );
+        let reason = "export_file job, but EXPORT_BUCKET is not set for this sync-worker";
+        return (FileVerdict::Retry(reason.into()), None);
     };
     let sync = FileSync {
         state: deps.deliverer.store(),
@@ -104,9 +135,11 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
     // Each attempt holds its own lease: a copy of the message delivered while this one
     // still reads the file finds it busy.
     let owner = format!("{}/{}", file.message_id, uuid::Uuid::new_v4().simple());
-    let outcome = sync
-        .run(&file.job, source, &owner, deadline, lease_until)
+    let attempt = sync
+        .attempt(&file.job, source, &owner, deadline, lease_until)
         .await;
+    let counts = attempt.as_ref().ok().and_then(|attempt| attempt.counts);
+    let outcome = attempt.map(|FileAttempt { outcome, .. }| outcome);
     let (verdict, outcome_name) = match outcome {
         Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state.as_str()),
         Ok(FileOutcome::NotRead(reason)) => {
@@ -145,5 +178,5 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
         outcome = outcome_name,
         "export file handled"
     );
-    verdict
+    (verdict, counts)
 }

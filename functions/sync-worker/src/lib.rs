@@ -28,7 +28,11 @@
 //!
 //! A message is acknowledged only after its records are written and its remainder parked;
 //! if either fails, it is a batch item failure instead, so nothing is lost. One log line per
-//! batch counts what happened.
+//! batch counts what happened, and one metrics document ([`Deps::metrics`]) reports the same
+//! counts: `Delivered` (contacts delivered plus export users upserted), `Parked` (contacts
+//! parked again), `Rejected` (contacts refused and recorded, unreadable messages, rejected
+//! export lines), `UpstreamThrottles` (Braze and Userflow 429s), and, when an export file was
+//! read, `ExportUsers` and `ExportUsersPerSecond`.
 
 pub mod config;
 pub mod export_files;
@@ -46,13 +50,14 @@ use relay_core::parking::{ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::queue::dead_letters::{FailedAttempt, message_key};
 use relay_core::store::ObjectStore;
+use relay_lambda::metrics::{Metric, MetricSet, MetricsSink};
 use relay_lambda::sqs::{BatchTiming, acknowledged_redeliveries, receive_count};
 use serde::Serialize;
 use tokio::time::Instant;
 
 pub use config::Config;
 pub use export_files::ExportFiles;
-use export_files::{FileMessage, FileVerdict, sync_files};
+use export_files::{ExportWork, FileMessage, FileVerdict, sync_files};
 
 /// Key prefix of refused contacts.
 pub const FAILED_CONTACTS_PREFIX: &str = "failed/contacts/";
@@ -84,6 +89,16 @@ pub struct Deps<S, Q> {
     /// The erasure queue, for exports whose action is `erase`; `None` without
     /// `ERASURE_QUEUE_URL` (their files are then handed back the same way).
     pub erasures: Option<Q>,
+    /// Where each batch's metrics go: EMF on stdout on Lambda (`main.rs`); discarded unless
+    /// set ([`Deps::with_metrics`]).
+    pub metrics: MetricsSink,
+}
+
+impl<S, Q> Deps<S, Q> {
+    /// The same dependencies, reporting each batch's metrics to `metrics`.
+    pub fn with_metrics(self, metrics: MetricsSink) -> Deps<S, Q> {
+        Deps { metrics, ..self }
+    }
 }
 
 /// The record written for a refused contact.
@@ -130,6 +145,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
     deadline: Instant,
 ) -> SqsBatchResponse {
     let started = std::time::Instant::now();
+    let throttles = deps.deliverer.watch_throttles();
     let mut response = SqsBatchResponse::default();
     let mut counts = Counts::default();
     let mut jobs: Vec<(String, ContactsJob)> = Vec::new();
@@ -222,7 +238,7 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
             deadline.saturating_duration_since(Instant::now()) + deps.settings.deadline_margin,
         )
         .unwrap_or_default();
-    let (outcomes, verdicts) = tokio::join!(
+    let (outcomes, (verdicts, export_work)) = tokio::join!(
         deps.deliverer.deliver(&deliveries, deadline),
         sync_files(deps, &files, deadline, lease_until),
     );
@@ -317,6 +333,8 @@ pub async fn handle_messages<S: ObjectStore, Q: JobQueue>(
         duration_ms = started.elapsed().as_millis() as u64,
         "sync batch handled"
     );
+    deps.metrics
+        .emit(&counts.metrics(&export_work, throttles.seen()));
     response
 }
 
@@ -370,6 +388,34 @@ struct Counts {
     export_files: usize,
     retry_messages: usize,
     retry_contacts: usize,
+}
+
+impl Counts {
+    /// The batch's metrics: these counts, the export files' and the 429s met.
+    fn metrics(&self, export: &ExportWork, throttles: u64) -> MetricSet {
+        let mut metrics = MetricSet::new();
+        metrics
+            .add(
+                Metric::Delivered,
+                self.delivered as u64 + export.counts.upserted,
+            )
+            .add(Metric::Parked, self.reparked as u64)
+            .add(
+                Metric::Rejected,
+                (self.rejected + self.unreadable) as u64 + export.counts.rejected,
+            )
+            .add(Metric::UpstreamThrottles, throttles);
+        if export.read {
+            metrics
+                .add(Metric::ExportUsers, export.counts.users)
+                .per_second(
+                    Metric::ExportUsersPerSecond,
+                    export.counts.users,
+                    export.elapsed,
+                );
+        }
+        metrics
+    }
 }
 
 async fn record_json<S: ObjectStore, Q: JobQueue>(

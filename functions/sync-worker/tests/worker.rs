@@ -13,6 +13,7 @@ use relay_core::queue::MemoryQueue;
 use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{MemoryStore, ObjectStore};
+use relay_lambda::metrics::{MemoryMetrics, Metric, MetricSet};
 use relay_tests::sqs::failures;
 use relay_tests::webhooks::relay_variables;
 use sandbox::{Api, FaultKind, FaultRule, Sandbox, SandboxConfig};
@@ -56,6 +57,13 @@ async fn stack() -> Stack {
 }
 
 impl Stack {
+    /// Sends the batches' metrics to the returned list.
+    fn record_metrics(&mut self) -> MemoryMetrics {
+        let metrics = MemoryMetrics::new();
+        self.deps.metrics = metrics.sink();
+        metrics
+    }
+
     /// Makes Userflow refuse the key (401, misconfigured) for the next user upsert only: that
     /// contact stays unfinished, the others of its message are delivered.
     async fn refuse_one_userflow_upsert(&self) {
@@ -119,6 +127,17 @@ fn reparked(queue: &MemoryQueue) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
+}
+
+/// `(Delivered, Parked, Rejected, UpstreamThrottles)` of a set.
+fn counts(set: &MetricSet) -> [Option<u64>; 4] {
+    [
+        Metric::Delivered,
+        Metric::Parked,
+        Metric::Rejected,
+        Metric::UpstreamThrottles,
+    ]
+    .map(|metric| set.count(metric))
 }
 
 /// An SQS event with one record per `(message id, body)`, from the real event fixture.
@@ -445,8 +464,58 @@ async fn when_a_message_holds_many_contacts_then_all_are_delivered_and_it_is_ack
 }
 
 #[tokio::test]
+async fn when_a_batch_delivers_a_contact_and_holds_a_message_that_is_no_job_then_its_metrics_count_both()
+ {
+    let mut stack = stack().await;
+    let metrics = stack.record_metrics();
+    let response = handler(
+        &stack.deps,
+        sqs_event(&[("m-ok", job("mt-1", 0)), ("m-garbage", "hello".into())]),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&response).is_empty());
+
+    let emitted = metrics.emitted();
+    assert_eq!(emitted.len(), 1, "one set per batch: {emitted:?}");
+    assert_eq!(
+        counts(&emitted[0]),
+        [Some(1), Some(0), Some(1), Some(0)],
+        "delivered 1, parked 0, rejected 1 (the unreadable message), no 429"
+    );
+    for export_only in [Metric::ExportUsers, Metric::ExportUsersPerSecond] {
+        assert!(
+            emitted[0].metrics().all(|metric| metric != export_only),
+            "no export file was read: no {}",
+            export_only.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn when_braze_answers_429_once_then_the_batch_counts_it_and_still_delivers() {
+    let mut stack = stack().await;
+    let metrics = stack.record_metrics();
+    let once = FaultRule::new(
+        Api::Braze,
+        "POST",
+        "/users/track",
+        FaultKind::Throttle { retry_after: 1 },
+    )
+    .times(1);
+    stack.sandbox.admin().add_fault(&once).await.unwrap();
+    let response = handler(&stack.deps, sqs_event(&[("m-429", job("mt-2", 0))]))
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
+    let set = metrics.last().expect("a set");
+    assert_eq!(counts(&set), [Some(1), Some(0), Some(0), Some(1)]);
+}
+
+#[tokio::test]
 async fn when_part_of_a_message_is_unfinished_then_only_that_part_is_parked_again() {
-    let stack = stack().await;
+    let mut stack = stack().await;
+    let metrics = stack.record_metrics();
     stack.refuse_one_userflow_upsert().await;
     let response = handler(
         &stack.deps,
@@ -467,6 +536,12 @@ async fn when_part_of_a_message_is_unfinished_then_only_that_part_is_parked_agai
     let done = if left == "p-1" { "p-2" } else { "p-1" };
     assert!(admin.userflow_user(done).await.unwrap().is_some());
     assert!(admin.userflow_user(left).await.unwrap().is_none());
+    let set = metrics.last().expect("a set");
+    assert_eq!(
+        counts(&set),
+        [Some(1), Some(1), Some(0), Some(0)],
+        "one delivered, the other parked again"
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,9 @@
 //!   bad `X-Forwarded-Proto`, a body that is not the base64 it claims to be) is answered by
 //!   a response the function builds, never by an invocation error. [`http_edge::run_http`]
 //!   replaces `lambda_http::run`, whose conversion panics on such input.
+//! - [`metrics`]: CloudWatch metrics as Embedded Metric Format lines on stdout, one per
+//!   invocation: the names, units, namespace and dimension the alarms rely on, and the sinks
+//!   (stdout on Lambda, discarded locally, in memory for tests).
 //! - [`problem`]: RFC 9457 `application/problem+json` answers, the error shape of every HTTP
 //!   function.
 //! - [`sqs`]: what SQS-triggered functions read off their event alike (the batch deadline,
@@ -17,6 +20,7 @@
 //! Lambda code, and the functions depend on this crate.
 
 pub mod http_edge;
+pub mod metrics;
 pub mod problem;
 pub mod sqs;
 pub mod startup;

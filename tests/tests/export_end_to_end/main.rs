@@ -29,6 +29,7 @@ use relay_core::queue::SqsQueue;
 use relay_core::secrets::SecretResolver;
 use relay_core::store::{ObjectStore, S3Store};
 use relay_lambda::http_edge::{EdgeError, answer};
+use relay_lambda::metrics::{MemoryMetrics, Metric, MetricSet};
 use relay_lambda::problem::Problem;
 use relay_tests::Moto;
 use relay_tests::exports::callback_event;
@@ -53,6 +54,15 @@ struct Pipeline {
     callback: export_callback::Deps<S3Store, S3Store, SqsQueue>,
     braze: relay_clients::braze::BrazeClient,
     catcher: CallbackCatcher,
+    /// The sync-worker's metrics, one set per invocation.
+    worker_metrics: MemoryMetrics,
+    /// export-callback's metrics, one set per callback.
+    callback_metrics: MemoryMetrics,
+}
+
+/// The sum of `metric`'s counts over `sets`.
+fn total(sets: &[MetricSet], metric: Metric) -> u64 {
+    sets.iter().filter_map(|set| set.count(metric)).sum()
 }
 
 impl Pipeline {
@@ -105,6 +115,8 @@ impl Pipeline {
                 |url| SqsQueue::new(sqs_client(&sdk), url),
             )
             .expect("sync-worker deps");
+        let worker_metrics = MemoryMetrics::new();
+        let worker = worker.with_metrics(worker_metrics.sink());
         let callback = export_callback::Config::from_env(&env, &secrets)
             .await
             .expect("export-callback configuration")
@@ -113,6 +125,8 @@ impl Pipeline {
                 S3Store::new(s3_client(&sdk), export_bucket),
                 SqsQueue::new(sqs_client(&sdk), queue_url.clone()),
             );
+        let callback_metrics = MemoryMetrics::new();
+        let callback = callback.with_metrics(callback_metrics.sink());
         let (braze, _) = relay_core::config::VendorConfig::from_env(&env, &secrets)
             .await
             .unwrap()
@@ -128,6 +142,8 @@ impl Pipeline {
             callback,
             braze,
             catcher: CallbackCatcher::start().await.unwrap(),
+            worker_metrics,
+            callback_metrics,
         }
     }
 
@@ -454,6 +470,28 @@ async fn full_export(format: OutputFormat) {
         counts.users,
         "{counts:?}"
     );
+
+    // The metrics count the same: each invocation its share, all of them the job's totals.
+    let callbacks = pipeline.callback_metrics.emitted();
+    assert_eq!(callbacks.len(), 1);
+    assert_eq!(
+        callbacks[0].count(Metric::ExportFilesQueued),
+        Some(record.files.len() as u64)
+    );
+    assert_eq!(callbacks[0].count(Metric::Rejected), Some(0));
+    let invocations = pipeline.worker_metrics.emitted();
+    assert_eq!(total(&invocations, Metric::ExportUsers), counts.users);
+    assert_eq!(total(&invocations, Metric::Delivered), counts.upserted);
+    assert_eq!(total(&invocations, Metric::Rejected), counts.rejected);
+    assert_eq!(total(&invocations, Metric::Parked), 0);
+    let rates: Vec<f64> = invocations
+        .iter()
+        .filter_map(|set| set.rate(Metric::ExportUsersPerSecond))
+        .collect();
+    assert!(
+        rates.iter().any(|rate| *rate > 0.0),
+        "users per second reported: {invocations:?}"
+    );
 }
 
 #[tokio::test]
@@ -532,6 +570,24 @@ async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again
         "{:?}",
         half.counts
     );
+    let first_metrics = pipeline
+        .worker_metrics
+        .last()
+        .expect("the first invocation's");
+    assert_eq!(
+        (
+            first_metrics.count(Metric::ExportUsers),
+            first_metrics.count(Metric::Delivered)
+        ),
+        (Some(half.counts.users), Some(half.counts.upserted)),
+        "what the checkpoint holds is what the first invocation reports"
+    );
+    assert!(
+        first_metrics
+            .rate(Metric::ExportUsersPerSecond)
+            .is_some_and(|rate| rate > 0.0),
+        "{first_metrics:?}"
+    );
     let sent_before = pipeline
         .sandbox
         .admin()
@@ -565,6 +621,11 @@ async fn when_a_file_is_redelivered_half_way_then_no_finished_line_is_sent_again
         .unwrap();
     let with_external_id = pipeline.expected_users().await.len() as u64;
     assert_eq!(done.counts.upserted, with_external_id);
+    assert_eq!(
+        total(&pipeline.worker_metrics.emitted(), Metric::ExportUsers),
+        done.counts.users,
+        "each invocation reports only the lines it finished"
+    );
     assert_eq!(sent, with_external_id, "no user was sent twice");
     assert_eq!(
         pipeline.userflow_users().await.len() as u64,
@@ -621,5 +682,15 @@ async fn when_the_job_is_cancelled_then_files_not_started_are_not_read() {
             .unwrap(),
         0,
         "no file of a cancelled job is read"
+    );
+    let set = pipeline
+        .worker_metrics
+        .last()
+        .expect("the invocation's metrics");
+    assert_eq!(set.count(Metric::Delivered), Some(0));
+    assert!(
+        set.count(Metric::ExportUsers).is_none()
+            && set.rate(Metric::ExportUsersPerSecond).is_none(),
+        "no file was read, so no export rate: {set:?}"
     );
 }

@@ -3,6 +3,7 @@
 
 mod erase;
 mod messages;
+mod metrics;
 mod retries;
 
 use std::collections::HashMap;
@@ -103,6 +104,13 @@ fn messages_of(requests: &[ErasureRequest]) -> Vec<(String, String)> {
 use relay_tests::sqs::failures;
 
 impl Stack {
+    /// Sends the batches' metrics to the returned list.
+    fn record_metrics(&mut self) -> relay_lambda::metrics::MemoryMetrics {
+        let metrics = relay_lambda::metrics::MemoryMetrics::new();
+        self.deps.metrics = metrics.sink();
+        metrics
+    }
+
     async fn seed(&self, people: &[Person]) {
         seed_people(&self.braze, &self.userflow, people).await;
     }

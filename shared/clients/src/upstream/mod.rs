@@ -15,6 +15,8 @@
 //!   its remaining [`Budget`].
 //! - `rate_limit`: [`Rate`] and [`RateLimiter`].
 //! - `send`: [`Upstream`], the send loop.
+//! - `throttles`: [`ThrottleCount`], the 429s an API received, and [`ThrottleWatch`], those
+//!   of one invocation.
 //! - `http_helpers`: [`http_client`], [`BaseUrl`], [`bearer_header`], JSON bodies and the
 //!   2xx [`Response`].
 //! - `error`: [`UpstreamError`] and [`DecodeError`], whose `Debug` never shows a body.
@@ -27,6 +29,7 @@ mod retry;
 mod send;
 #[cfg(test)]
 mod test_support;
+mod throttles;
 
 pub use error::{DecodeError, UpstreamError};
 pub use headers::{Budget, rate_limit_reset, server_retry_after};
@@ -39,3 +42,4 @@ pub use retry::{
     AttemptContext, Decision, FailureClass, GiveUpReason, Idempotency, Observed, RetryPolicy,
 };
 pub use send::Upstream;
+pub use throttles::{ThrottleCount, ThrottleWatch};

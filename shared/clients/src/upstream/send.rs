@@ -16,15 +16,18 @@ use super::headers::header_str;
 use super::http_helpers::Response;
 use super::rate_limit::RateLimiter;
 use super::retry::{AttemptContext, Decision, FailureClass, Idempotency, Observed, RetryPolicy};
+use super::throttles::ThrottleCount;
 
 /// One API as seen by a client: its name (for errors and logs), the HTTP client, the retry
-/// policy and the rate limiter. Cheap to clone; clones share the limiter.
+/// policy, the rate limiter and the count of 429s it received. Cheap to clone; clones share
+/// the limiter and the count.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     api: &'static str,
     http: reqwest::Client,
     policy: RetryPolicy,
     limiter: Arc<RateLimiter>,
+    throttles: ThrottleCount,
     until: Option<tokio::time::Instant>,
 }
 
@@ -41,6 +44,7 @@ impl Upstream {
             http,
             policy,
             limiter,
+            throttles: ThrottleCount::new(),
             until: None,
         }
     }
@@ -64,6 +68,12 @@ impl Upstream {
     /// The shared HTTP client, for building requests.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The 429 answers this API has received, every attempt counted (a 429 whose retry then
+    /// succeeded too).
+    pub fn throttles(&self) -> &ThrottleCount {
+        &self.throttles
     }
 
     /// Sends the request built by `build` (called once per attempt) under this API's limiter
@@ -121,6 +131,9 @@ impl Upstream {
                 }
                 Ok(response) => {
                     let status = response.status();
+                    if FailureClass::of_status(status) == Some(FailureClass::Throttled) {
+                        self.throttles.record();
+                    }
                     let headers = response.headers().clone();
                     limiter.observe(&headers, now);
                     let observed = Observed::Response {

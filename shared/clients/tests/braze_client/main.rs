@@ -23,7 +23,7 @@ use relay_clients::braze::{
     DeleteTarget, EmailToDelete, Event, ItemOutcome, ItemRef, NewAlias, OutputFormat,
     Prioritization, Purchase, Rule, TrackArray, Update, UserAlias, UserAttributes, UserIdentifier,
 };
-use relay_clients::upstream::{FailureClass, Rate, http_client};
+use relay_clients::upstream::{FailureClass, Rate, ThrottleWatch, http_client};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};

@@ -155,13 +155,10 @@ async fn when_braze_answers_429_with_a_retry_header_then_the_client_waits_that_l
         .await;
     mount_track(&server).await;
 
+    let client = client_for(&server);
+    let watch = ThrottleWatch::start([client.throttles().clone()]);
     let started = Instant::now();
-    let report = client_for(&server)
-        .track()
-        .attributes(attrs(1))
-        .send()
-        .await
-        .unwrap();
+    let report = client.track().attributes(attrs(1)).send().await.unwrap();
 
     assert!(report.is_success(), "{report:?}");
     assert!(
@@ -170,6 +167,11 @@ async fn when_braze_answers_429_with_a_retry_header_then_the_client_waits_that_l
         started.elapsed()
     );
     assert_eq!(received(&server).await.len(), 2);
+    assert_eq!(
+        (client.throttles().total(), watch.seen()),
+        (1, 1),
+        "the 429 is counted although the retry succeeded"
+    );
 }
 
 #[tokio::test]

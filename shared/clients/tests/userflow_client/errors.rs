@@ -240,6 +240,11 @@ async fn when_a_429_asks_to_wait_past_the_deadline_then_the_event_gives_up_at_on
     );
     assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error}");
     assert_eq!(requests(&server).await.len(), 1);
+    assert_eq!(
+        client.throttles().total(),
+        1,
+        "a 429 met under a deadline counts on the client"
+    );
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ use crate::contact::Contact;
 use crate::env::{ConfigError, Env};
 use crate::store::{ObjectStore, PutIfAbsent};
 use relay_clients::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
-use relay_clients::upstream::{FailureClass, GiveUpReason, UpstreamError};
+use relay_clients::upstream::{FailureClass, GiveUpReason, ThrottleWatch, UpstreamError};
 use relay_clients::userflow::{EventSubject, UserflowClient, UserflowError};
 
 mod tally;
@@ -225,6 +225,16 @@ impl<S: ObjectStore> Deliverer<S> {
     /// paces both).
     pub fn userflow(&self) -> &UserflowClient {
         &self.userflow
+    }
+
+    /// Starts counting the 429s Braze and Userflow answer this deliverer's clients (and the
+    /// export sync, which shares the Userflow client): taken when an invocation starts, read
+    /// for its `UpstreamThrottles` metric when it ends.
+    pub fn watch_throttles(&self) -> ThrottleWatch {
+        ThrottleWatch::start([
+            self.braze.throttles().clone(),
+            self.userflow.throttles().clone(),
+        ])
     }
 
     /// Delivers every contact, stopping at `deadline`; one [`Outcome`] per input, in order.

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::Utc;
 use futures::{StreamExt, stream};
 use relay_clients::braze::{BrazeClient, DeleteTarget};
-use relay_clients::upstream::FailureClass;
+use relay_clients::upstream::{FailureClass, ThrottleWatch};
 use relay_clients::userflow::{UserflowClient, UserflowError};
 use tokio::time::Instant;
 
@@ -119,6 +119,15 @@ enum Slot {
 }
 
 impl<S: ObjectStore, A: ObjectStore> Eraser<S, A> {
+    /// Starts counting the 429s Braze and Userflow answer the eraser's clients: taken when an
+    /// invocation starts, read for its `UpstreamThrottles` metric when it ends.
+    pub fn watch_throttles(&self) -> ThrottleWatch {
+        ThrottleWatch::start([
+            self.braze.throttles().clone(),
+            self.userflow.throttles().clone(),
+        ])
+    }
+
     /// Erases `requests` (one SQS batch); the outcomes are in the same order. Requests that
     /// share a request id are worked on once and share the outcome.
     pub async fn erase(&self, requests: &[&ErasureRequest], deadline: Instant) -> Vec<Erasure> {

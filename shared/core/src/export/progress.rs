@@ -54,6 +54,23 @@ impl FileCounts {
         self.users += 1;
         what(self);
     }
+
+    /// What was counted after `earlier` (these counts as they stood before): one attempt's
+    /// share of a file's counts.
+    pub fn since(&self, earlier: &FileCounts) -> FileCounts {
+        FileCounts {
+            lines: self.lines.saturating_sub(earlier.lines),
+            users: self.users.saturating_sub(earlier.users),
+            upserted: self.upserted.saturating_sub(earlier.upserted),
+            skipped: self.skipped.saturating_sub(earlier.skipped),
+            duplicates: self.duplicates.saturating_sub(earlier.duplicates),
+            rejected: self.rejected.saturating_sub(earlier.rejected),
+            dropped_attributes: self
+                .dropped_attributes
+                .saturating_sub(earlier.dropped_attributes),
+            erasures: self.erasures.saturating_sub(earlier.erasures),
+        }
+    }
 }
 
 impl AddAssign for FileCounts {
@@ -440,6 +457,24 @@ mod tests {
         m.files = (0..files).map(|n| format!("f{n}.zip")).collect();
         Manifests::new(store).create(&m).await.unwrap();
         m.job
+    }
+
+    #[test]
+    fn when_an_attempt_adds_to_a_files_counts_then_since_gives_its_share() {
+        let mut counts = FileCounts::default();
+        counts.user(|c| c.upserted += 1);
+        counts.rejected += 1;
+        counts.lines += 1;
+        let before = counts;
+        counts.user(|c| c.upserted += 1);
+        counts.user(|c| c.skipped += 1);
+        counts.user(|c| c.erasures += 1);
+        let share = counts.since(&before);
+        assert_eq!(
+            (share.lines, share.users, share.upserted, share.skipped),
+            (3, 3, 1, 1)
+        );
+        assert_eq!((share.rejected, share.erasures), (0, 1));
     }
 
     #[tokio::test]

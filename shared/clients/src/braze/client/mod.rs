@@ -34,8 +34,8 @@ use super::error::BrazeError;
 use super::models::{CancelSegmentExportBody, UserAlias};
 use super::validation::check_identifier;
 use crate::upstream::{
-    BadCredential, FailureClass, Idempotency, Rate, RateLimiter, RetryPolicy, Upstream,
-    UpstreamError, bearer_header, decode_json, json_bytes,
+    BadCredential, FailureClass, Idempotency, Rate, RateLimiter, RetryPolicy, ThrottleCount,
+    Upstream, UpstreamError, bearer_header, decode_json, json_bytes,
 };
 
 mod batch;
@@ -291,6 +291,12 @@ impl BrazeClient {
     /// The endpoint this client talks to.
     pub fn endpoint(&self) -> &BrazeEndpoint {
         &self.inner.endpoint
+    }
+
+    /// The 429s Braze has answered this client and its clones, every endpoint and every
+    /// attempt counted.
+    pub fn throttles(&self) -> &ThrottleCount {
+        self.inner.upstream.throttles()
     }
 
     /// Objects per `/users/track` request.

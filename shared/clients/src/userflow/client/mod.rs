@@ -21,8 +21,8 @@ use super::checks::{IdOf, check_id};
 use super::error::{UserflowError, UserflowResource};
 use super::models::{Event, EventSubject, Group, GroupUpsert, Region, User, UserUpsert};
 use crate::upstream::{
-    BadCredential, BaseUrl, Idempotency, Rate, RateLimiter, RetryPolicy, Upstream, bearer_header,
-    decode_json, json_bytes,
+    BadCredential, BaseUrl, Idempotency, Rate, RateLimiter, RetryPolicy, ThrottleCount, Upstream,
+    bearer_header, decode_json, json_bytes,
 };
 
 mod pages;
@@ -116,6 +116,11 @@ impl UserflowClient {
     /// The normalised base URL requests go to.
     pub fn base_url(&self) -> &str {
         self.inner.base_url.as_str()
+    }
+
+    /// The 429s Userflow has answered this client and its clones, every attempt counted.
+    pub fn throttles(&self) -> &ThrottleCount {
+        self.inner.upstream.throttles()
     }
 
     /// Starts a `POST /users` upsert for `id` (the id goes in the body).

@@ -34,7 +34,9 @@ use tokio::time::Instant;
 
 use super::line::{BrazeId, ExportMapping, LineError, MappedLine, SeenIds, identity_of};
 use super::manifest::{ExportAction, ExportState, JobId, Manifests};
-use super::progress::{Claim, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved};
+use super::progress::{
+    Claim, FileCounts, FileLedger, FileProgress, FileState, Lease, ProgressError, Saved,
+};
 use super::reader::{
     ExportLine, ExportReader, ExportSource, LineContent, ReaderError, ReaderLimits,
 };
@@ -96,6 +98,26 @@ pub enum FileOutcome {
     TakenOver,
 }
 
+/// One attempt at an `export_file` job: what became of it, and what it counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileAttempt {
+    /// What became of the job.
+    pub outcome: FileOutcome,
+    /// The lines this attempt finished, counted as the file's progress counts them (a line
+    /// counted by an earlier attempt is not counted again); `None` when the attempt did not
+    /// read the file (not to be read, read by another, already ended).
+    pub counts: Option<FileCounts>,
+}
+
+impl FileAttempt {
+    fn unread(outcome: FileOutcome) -> FileAttempt {
+        FileAttempt {
+            outcome,
+            counts: None,
+        }
+    }
+}
+
 /// What a file sync needs.
 #[derive(Debug)]
 pub struct FileSync<'a, S, Q> {
@@ -114,7 +136,7 @@ pub struct FileSync<'a, S, Q> {
 
 impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
     /// Reads `job`'s file from `source` until it ends or `deadline`; `owner` (the message id)
-    /// holds the file's lease until `lease_until`.
+    /// holds the file's lease until `lease_until`. [`FileSync::attempt`] without the counts.
     pub async fn run<Src: ExportSource>(
         &self,
         job: &ExportFileJob,
@@ -123,30 +145,46 @@ impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
         deadline: Instant,
         lease_until: DateTime<Utc>,
     ) -> Result<FileOutcome, ProgressError> {
+        let attempt = self
+            .attempt(job, source, owner, deadline, lease_until)
+            .await?;
+        Ok(attempt.outcome)
+    }
+
+    /// Reads `job`'s file from `source` until it ends or `deadline`, as [`FileSync::run`]
+    /// does, and says what this attempt counted (the sync-worker's metrics).
+    pub async fn attempt<Src: ExportSource>(
+        &self,
+        job: &ExportFileJob,
+        source: Src,
+        owner: &str,
+        deadline: Instant,
+        lease_until: DateTime<Utc>,
+    ) -> Result<FileAttempt, ProgressError> {
         let Some(manifest) = Manifests::new(self.state).load(&job.export).await? else {
-            return Ok(FileOutcome::NotRead(format!(
+            return Ok(FileAttempt::unread(FileOutcome::NotRead(format!(
                 "export job {} is unknown",
                 job.export
-            )));
+            ))));
         };
         if let Some(reason) = not_readable(manifest.state) {
-            return Ok(FileOutcome::NotRead(reason));
+            return Ok(FileAttempt::unread(FileOutcome::NotRead(reason)));
         }
         if manifest.action == ExportAction::Erase && self.erasures.is_none() {
-            return Ok(FileOutcome::Unfinished {
+            return Ok(FileAttempt::unread(FileOutcome::Unfinished {
                 progressed: false,
                 reason: format!(
                     "export job {} turns users into erasures, but this sync-worker has no \
                      erasure queue (ERASURE_QUEUE_URL)",
                     job.export
                 ),
-            });
+            }));
         }
         if manifest.files.get(job.index) != Some(&job.key) {
-            return Ok(FileOutcome::NotRead(format!(
+            return Ok(FileAttempt::unread(FileOutcome::NotRead(format!(
                 "export job {} has no file {} with this key",
                 job.export, job.index
-            )));
+            ))));
         }
         let mut ledger = FileLedger::new(self.state, job.export.clone(), job.index);
         let lease = Lease {
@@ -155,24 +193,49 @@ impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
         };
         let mut progress = match ledger.claim(&job.key, lease).await? {
             Claim::Reading(progress) => progress,
-            Claim::Busy(until) => return Ok(FileOutcome::Busy(until)),
+            Claim::Busy(until) => return Ok(FileAttempt::unread(FileOutcome::Busy(until))),
             Claim::Ended(progress) => {
                 // Its marker, and so the job's end, may be missing (a crash in between).
                 ledger.mark_finished().await?;
-                return Ok(FileOutcome::Ended(progress.state));
+                return Ok(FileAttempt::unread(FileOutcome::Ended(progress.state)));
             }
         };
+        let before = progress.counts;
+        let outcome = self
+            .read_claimed(
+                job,
+                source,
+                manifest.action,
+                &mut ledger,
+                &mut progress,
+                deadline,
+            )
+            .await?;
+        Ok(FileAttempt {
+            outcome,
+            counts: Some(progress.counts.since(&before)),
+        })
+    }
+
+    /// Reads a file this attempt holds the lease of.
+    async fn read_claimed<Src: ExportSource>(
+        &self,
+        job: &ExportFileJob,
+        source: Src,
+        action: ExportAction,
+        ledger: &mut FileLedger<'_, S>,
+        progress: &mut FileProgress,
+        deadline: Instant,
+    ) -> Result<FileOutcome, ProgressError> {
         let reader = match ExportReader::open(source, self.settings.limits).await {
             Ok(reader) => reader,
             Err(error) => {
-                return self
-                    .read_failed(&mut ledger, &mut progress, error, false)
-                    .await;
+                return self.read_failed(ledger, progress, error, false).await;
             }
         };
         let mut reading = Reading {
             sync: self,
-            action: manifest.action,
+            action,
             job: &job.export,
             file: job.index,
             key: &job.key,
@@ -181,9 +244,7 @@ impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
             rejects: RejectBuffer::default(),
             started_at: (progress.lines_done, progress.finished_above.clone()),
         };
-        reading
-            .read(reader, &mut ledger, &mut progress, deadline)
-            .await
+        reading.read(reader, ledger, progress, deadline).await
     }
 
     /// Ends the file as failed when `error` is permanent; otherwise checkpoints and leaves it

@@ -1,0 +1,99 @@
+//! crm-signup's metrics: one set per request, from the same counts as its log line, read from
+//! an in-memory sink.
+
+mod common;
+
+use common::*;
+use relay_lambda::metrics::{MemoryMetrics, Metric, MetricSet};
+use relay_tests::webhooks::*;
+use sandbox::{Api, FaultKind, FaultRule};
+use serde_json::json;
+
+/// A stack whose metrics go to the returned list.
+async fn stack_with_metrics() -> (Stack, MemoryMetrics) {
+    let mut stack = Stack::start().await;
+    let metrics = MemoryMetrics::new();
+    stack.deps.metrics = metrics.sink();
+    (stack, metrics)
+}
+
+/// `(Delivered, Parked, Rejected, UpstreamThrottles)` of a set.
+fn counts(set: &MetricSet) -> [Option<u64>; 4] {
+    [
+        Metric::Delivered,
+        Metric::Parked,
+        Metric::Rejected,
+        Metric::UpstreamThrottles,
+    ]
+    .map(|metric| set.count(metric))
+}
+
+#[tokio::test]
+async fn when_a_webhook_holds_one_invalid_contact_then_one_set_reports_it_rejected() {
+    let (stack, metrics) = stack_with_metrics().await;
+    let mut bad = contact_json("m-2");
+    bad["email"] = "not-an-email".into();
+    let body = json!([contact_json("m-1"), bad]).to_string();
+    let answer = stack.call(standard_webhook(&body).request()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+
+    let emitted = metrics.emitted();
+    assert_eq!(emitted.len(), 1, "one set per request: {emitted:?}");
+    assert_eq!(
+        counts(&emitted[0]),
+        [Some(1), Some(0), Some(1), Some(0)],
+        "delivered 1, parked 0 (still reported), rejected 1, no 429"
+    );
+    assert_eq!(emitted[0].metrics().count(), 4, "{:?}", emitted[0]);
+}
+
+#[tokio::test]
+async fn when_every_contact_is_invalid_then_the_422_still_reports_them_rejected() {
+    let (stack, metrics) = stack_with_metrics().await;
+    let mut bad = contact_json("m-3");
+    bad["email"] = "nope".into();
+    let answer = stack
+        .call(standard_webhook(&json!([bad]).to_string()).request())
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    let set = metrics.last().expect("a set for the refused request");
+    assert_eq!(counts(&set), [Some(0), Some(0), Some(1), Some(0)]);
+}
+
+#[tokio::test]
+async fn when_braze_and_userflow_answer_429_then_each_is_counted_though_the_retries_succeed() {
+    let (stack, metrics) = stack_with_metrics().await;
+    let admin = stack.sandbox.admin();
+    for (api, path) in [(Api::Braze, "/users/track"), (Api::Userflow, "/users")] {
+        let once =
+            FaultRule::new(api, "POST", path, FaultKind::Throttle { retry_after: 1 }).times(1);
+        admin.add_fault(&once).await.unwrap();
+    }
+    let answer = stack
+        .call(standard_webhook(&contact_json("m-4").to_string()).request())
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let set = metrics.last().expect("a set");
+    assert_eq!(
+        counts(&set),
+        [Some(1), Some(0), Some(0), Some(2)],
+        "delivered after one 429 from each vendor"
+    );
+}
+
+#[tokio::test]
+async fn when_braze_is_down_then_the_parked_contacts_are_reported() {
+    let (stack, metrics) = stack_with_metrics().await;
+    let down = FaultRule::new(
+        Api::Braze,
+        "POST",
+        "/users/track",
+        FaultKind::status(503, true),
+    );
+    stack.sandbox.admin().add_fault(&down).await.unwrap();
+    let body = json!([contact_json("m-5"), contact_json("m-6")]).to_string();
+    let answer = stack.call(standard_webhook(&body).request()).await;
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    let set = metrics.last().expect("a set");
+    assert_eq!(counts(&set), [Some(0), Some(2), Some(0), Some(0)]);
+}
