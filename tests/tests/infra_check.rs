@@ -65,6 +65,16 @@ const MISTAKES: &[Mistake] = &[
         named_by: &["E9103", "DeletionWorkerFunction on ErasureQueue"],
     },
     Mistake {
+        name: "a function SAM would build under a package name the workspace lacks",
+        find: "        Binary: sync-worker\n",
+        replace: "        Binary: sync-wroker\n",
+        named_by: &[
+            "E9105",
+            "SyncWorkerFunction builds from the Cargo workspace",
+            "'sync-wroker'",
+        ],
+    },
+    Mistake {
         name: "per-instance rates over a vendor limit",
         find: "  UserflowRate:\n    Type: Number\n    Default: 6\n",
         replace: "  UserflowRate:\n    Type: Number\n    Default: 7\n",
@@ -102,6 +112,22 @@ fn infra_check(template: &Path, out: &Path) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// The CodeUri every function has in `infra/template.yaml`: the workspace root, relative to
+/// the template's folder.
+const CODE_URI: &str = "      CodeUri: ..\n";
+
+/// `template` as a copy elsewhere must be: CodeUri pointing at the workspace root itself.
+fn relocated(template: &str) -> String {
+    assert!(
+        template.contains(CODE_URI),
+        "the functions build from {CODE_URI:?}"
+    );
+    template.replace(
+        CODE_URI,
+        &format!("      CodeUri: {}\n", workspace_root().display()),
+    )
+}
+
 /// The template with `mistake` made, written into a fresh folder.
 fn seeded_copy(template: &str, mistake: &Mistake, dir: &Path) -> PathBuf {
     assert_eq!(
@@ -111,8 +137,11 @@ fn seeded_copy(template: &str, mistake: &Mistake, dir: &Path) -> PathBuf {
         mistake.name
     );
     let path = dir.join("template.yaml");
-    std::fs::write(&path, template.replacen(mistake.find, mistake.replace, 1))
-        .expect("write the seeded template");
+    std::fs::write(
+        &path,
+        relocated(&template.replacen(mistake.find, mistake.replace, 1)),
+    )
+    .expect("write the seeded template");
     path
 }
 
@@ -128,7 +157,7 @@ fn when_a_known_mistake_is_seeded_into_the_template_then_infra_check_fails_namin
             let dir = work.path().join("unchanged");
             std::fs::create_dir_all(&dir).expect("dir");
             let path = dir.join("template.yaml");
-            std::fs::write(&path, &template).expect("write the copy");
+            std::fs::write(&path, relocated(&template)).expect("write the copy");
             infra_check(&path, &dir)
         });
         let seeded: Vec<_> = MISTAKES

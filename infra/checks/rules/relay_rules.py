@@ -8,6 +8,8 @@ checkov checks. Loaded by `make infra-check` with `cfn-lint --append-rules infra
 - E9103: every SQS event source reports partial batch failures (one bad message must not
   send its nine neighbours back to the queue).
 - E9104: no IAM statement allows every action ("*" or "service:*").
+- E9105: a Rust function built from the Cargo workspace names its package (SAM finds the
+  binary under the workspace root's target/lambda/NAME only).
 """
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
@@ -185,4 +187,75 @@ class NoWildcardIamAction(CloudFormationLintRule):
                                 ["Resources", name, *path, "Statement", index, "Action"],
                                 f"{name} allows every action ({action}): name the actions it needs",
                             ))
+        return matches
+
+
+def workspace_binaries(root):
+    """The package names of the Cargo workspace at `root` (its members' [package] names), or
+    None when `root` holds no workspace."""
+    import glob
+    import os
+    import tomllib
+
+    manifest = os.path.join(root, "Cargo.toml")
+    if not os.path.isfile(manifest):
+        return None
+    with open(manifest, "rb") as file:
+        workspace = tomllib.load(file).get("workspace")
+    if workspace is None:
+        return None
+    names = set()
+    for pattern in workspace.get("members", []):
+        for member in glob.glob(os.path.join(root, pattern)):
+            member_manifest = os.path.join(member, "Cargo.toml")
+            if os.path.isfile(member_manifest):
+                with open(member_manifest, "rb") as file:
+                    package = tomllib.load(file).get("package") or {}
+                if "name" in package:
+                    names.add(package["name"])
+    return names
+
+
+class CargoLambdaBuildsFromTheWorkspace(CloudFormationLintRule):
+    id = "E9105"
+    shortdesc = "Rust function SAM cannot find the binary of"
+    description = (
+        "A rust-cargolambda function whose CodeUri is a Cargo workspace names one of its "
+        "packages in Metadata.BuildProperties.Binary"
+    )
+    source_url = "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/building-rust.html"
+    tags = ["sam", "lambda", "relay"]
+
+    def match(self, cfn):
+        # cfn-lint hands rules the template after the SAM transform, where CodeUri and the
+        # build metadata are gone: read the file as written.
+        import os
+
+        from cfnlint.decode import decode
+
+        if not cfn.filename or not cfn.filename.endswith((".yaml", ".yml")):
+            return []
+        raw, errors = decode(cfn.filename)
+        if errors or not raw:
+            return []
+        matches = []
+        base = os.path.dirname(os.path.abspath(cfn.filename))
+        for name, resource in (raw.get("Resources") or {}).items():
+            metadata = resource.get("Metadata") or {}
+            if resource.get("Type") != "AWS::Serverless::Function" or metadata.get("BuildMethod") != "rust-cargolambda":
+                continue
+            code_uri = (resource.get("Properties") or {}).get("CodeUri")
+            if not isinstance(code_uri, str):
+                continue
+            packages = workspace_binaries(os.path.join(base, code_uri))
+            if packages is None:
+                continue
+            binary = (metadata.get("BuildProperties") or {}).get("Binary")
+            if binary not in packages:
+                matches.append(RuleMatch(
+                    ["Resources", name, "Metadata"],
+                    f"{name} builds from the Cargo workspace at CodeUri {code_uri}, so "
+                    f"Metadata.BuildProperties.Binary must name one of its packages "
+                    f"({', '.join(sorted(packages))}), not {binary!r}",
+                ))
         return matches
