@@ -12,6 +12,9 @@
 //!    Userflow's rate known.
 //! 6. GDPR erasure: 10,000 erasures through the deletion-worker under Braze's default
 //!    limits, beside the lower bound those limits allow.
+//! 7. Lambda zips: each function's deployable `bootstrap.zip` (`make build`) extracted and
+//!    cold-started N times like the cold-start binaries, one realistic event each: zip
+//!    size, init, first invocation, peak RSS.
 //!
 //! moto and the sandbox are started once, on free ports; the report (medians, percentiles)
 //! is written as markdown and printed.
@@ -24,6 +27,7 @@ mod export_reader;
 mod export_report;
 mod export_rss;
 mod export_setup;
+mod lambda_zips;
 mod latency;
 mod report;
 mod stack;
@@ -42,10 +46,10 @@ const USAGE: &str = "\
 usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contacts N]
                    [--bin-dir DIR] [--export-reps N] [--export-files N] [--export-users N]
                    [--userflow-rate N] [--erasures N]
-                   [--only cold-start|latency|export-reader|export-rss|export-e2e|erasure]...
+                   [--only cold-start|latency|lambda-zips|export-reader|export-rss|export-e2e|erasure]...
 
   --out FILE      markdown report (default bench-results/bench.md)
-  --runs N        cold starts per binary (default 20)
+  --runs N        cold starts per binary and per Lambda zip (default 20)
   --requests N    measured webhooks in the latency benchmark (default 100)
   --warmup N      unmeasured webhooks first (default 5)
   --contacts N    HubSpot contacts per webhook (default 100, at most 100)
@@ -61,7 +65,8 @@ usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contac
   --only WHICH    run this benchmark (repeat to run several); default: all
 
 Build the binaries first: cargo build --release --locked -p crm-signup -p hello-world
-(make bench does both).";
+(make bench does both); lambda-zips reads target/lambda/<function>/bootstrap.zip, which
+make build writes.";
 
 struct Args {
     out: PathBuf,
@@ -70,6 +75,9 @@ struct Args {
     bin_dir: PathBuf,
     cold_start: bool,
     latency: bool,
+    /// Where `make build` writes the zips: `<target>/lambda`.
+    lambda_dir: PathBuf,
+    lambda_zips: bool,
     export_reader: Option<export_reader::Plan>,
     export_rss: bool,
     export_e2e: Option<export_e2e::Plan>,
@@ -79,9 +87,10 @@ struct Args {
 }
 
 /// The benchmarks `--only` can name.
-const BENCHMARKS: [&str; 6] = [
+const BENCHMARKS: [&str; 7] = [
     "cold-start",
     "latency",
+    "lambda-zips",
     "export-reader",
     "export-rss",
     "export-e2e",
@@ -90,6 +99,9 @@ const BENCHMARKS: [&str; 6] = [
 
 fn parse_args() -> Result<Args, String> {
     let root = relay_tests::workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let mut args = Args {
         out: PathBuf::from("bench-results/bench.md"),
         runs: 20,
@@ -98,12 +110,11 @@ fn parse_args() -> Result<Args, String> {
             warmup: 5,
             requests: 100,
         },
-        bin_dir: std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"))
-            .join("release"),
+        bin_dir: target.join("release"),
         cold_start: true,
         latency: true,
+        lambda_dir: target.join("lambda"),
+        lambda_zips: true,
         export_reader: None,
         export_rss: true,
         export_e2e: None,
@@ -178,6 +189,7 @@ fn parse_args() -> Result<Args, String> {
     let runs = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     args.cold_start = runs("cold-start");
     args.latency = runs("latency");
+    args.lambda_zips = runs("lambda-zips");
     args.export_reader = runs("export-reader").then_some(reader);
     args.export_rss = runs("export-rss");
     args.export_e2e = runs("export-e2e").then_some(e2e);
@@ -240,6 +252,11 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
+    let zips = if args.lambda_zips {
+        Some(lambda_zips::find(&args.lambda_dir)?)
+    } else {
+        None
+    };
     // First, before anything else runs: the one-core reader benchmark needs no stack.
     let mut exports = export_report::Exports::default();
     if let Some(plan) = args.export_reader {
@@ -255,19 +272,20 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let needs_stack = args.cold_start
         || args.latency
+        || args.lambda_zips
         || args.export_rss
         || args.export_e2e.is_some()
         || args.erasure.is_some();
     let report = if needs_stack {
         eprintln!("relay-bench: starting moto and the sandbox");
         let stack = Stack::start().await?;
-        let result = benchmarks(&args, &stack, &binaries, &mut exports).await;
+        let result = benchmarks(&args, &stack, &binaries, zips, &mut exports).await;
         let Stack { moto, sandbox, .. } = stack;
         sandbox.shutdown().await;
         drop(moto);
         result?
     } else {
-        render(&args, None, None, &exports, None)
+        render(&args, None, None, None, &exports, None)
     };
     report::write(&args.out, &report)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
@@ -280,6 +298,7 @@ fn render(
     args: &Args,
     cold: Option<&ColdStarts>,
     latency: Option<&latency::Outcome>,
+    zips: Option<&lambda_zips::Outcome>,
     exports: &export_report::Exports,
     erasure: Option<&erasure::Outcome>,
 ) -> String {
@@ -290,6 +309,9 @@ fn render(
         command: args.command.clone(),
     };
     let mut report = report::render(&facts, cold, latency);
+    if let Some(outcome) = zips {
+        lambda_zips::render(&mut report, outcome, &args.command);
+    }
     export_report::render(&mut report, exports, &args.command);
     if let Some(outcome) = erasure {
         erasure::render(&mut report, outcome, &args.command);
@@ -301,12 +323,18 @@ async fn benchmarks(
     args: &Args,
     stack: &Stack,
     binaries: &[(&'static str, PathBuf); 2],
+    zips: Option<Vec<lambda_zips::LambdaZip>>,
     exports: &mut export_report::Exports,
 ) -> Result<String, String> {
     let cold = if args.cold_start {
         Some(cold_starts(args, stack, binaries).await?)
     } else {
         None
+    };
+    // Next to the cold start, on the same fresh stack.
+    let zips = match zips {
+        Some(zips) => Some(lambda_zips::measure(stack, zips, args.runs).await?),
+        None => None,
     };
     let latency = if args.latency {
         eprintln!(
@@ -333,6 +361,7 @@ async fn benchmarks(
         args,
         cold.as_ref(),
         latency.as_ref(),
+        zips.as_ref(),
         exports,
         erased.as_ref(),
     ))
@@ -353,15 +382,7 @@ async fn cold_starts(
             path: crm_path.clone(),
             env,
             event: standard_event(stack, "crm"),
-            check: Box::new(|payload| {
-                let body = status_200(payload)?;
-                let report: Value = serde_json::from_str(body)
-                    .map_err(|e| format!("the response body is not JSON: {e}"))?;
-                match report.get("accepted").and_then(Value::as_u64) {
-                    Some(1) => Ok(()),
-                    _ => Err("expected `accepted`: 1 in the response body".into()),
-                }
-            }),
+            check: crm_signup_check(),
         }
     };
     let targets = vec![
@@ -434,6 +455,19 @@ fn standard_event(stack: &Stack, prefix: &'static str) -> Box<dyn Fn(usize) -> V
             &format!("bench-{prefix}-{run}"),
             &format!("msg_bench_{prefix}_{run}_{}", events::now_millis()),
         )
+    })
+}
+
+/// crm-signup's answer to [`standard_event`]: 200 with `accepted`: 1 (the contact delivered).
+fn crm_signup_check() -> cold_start::Check {
+    Box::new(|payload| {
+        let body = status_200(payload)?;
+        let report: Value = serde_json::from_str(body)
+            .map_err(|e| format!("the response body is not JSON: {e}"))?;
+        match report.get("accepted").and_then(Value::as_u64) {
+            Some(1) => Ok(()),
+            _ => Err("expected `accepted`: 1 in the response body".into()),
+        }
     })
 }
 

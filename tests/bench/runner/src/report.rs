@@ -226,7 +226,8 @@ fn latency_section(w: &mut String, plan: latency::Plan, outcome: &latency::Outco
     }
 }
 
-fn ms(value: f64) -> String {
+/// Milliseconds, two decimals under 10 ms, one above.
+pub fn ms(value: f64) -> String {
     if value < 10.0 {
         format!("{value:.2} ms")
     } else {
