@@ -89,7 +89,7 @@ demo: venv ## The main job end to end on the local stack (relay local + the sand
 BENCH_OUT ?= bench-results/bench.md
 BENCH_ARGS ?=
 
-bench: venv ## Benchmarks: cold start, handler latency, export reader, worker memory, export end to end (writes bench-results/bench.md)
+bench: venv build ## Benchmarks: cold start, handler latency, Lambda zips (peak RSS each), export reader, worker memory, export end to end, erasure (writes bench-results/bench.md)
 	$(CARGO) build --release --locked -p crm-signup -p hello-world
 	$(CARGO) run --release --locked -p relay-bench -- --out $(BENCH_OUT) $(BENCH_ARGS)
 
