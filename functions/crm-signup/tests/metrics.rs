@@ -19,13 +19,12 @@ async fn stack_with_metrics() -> (Stack, MemoryMetrics) {
 
 /// `(Delivered, Parked, Rejected, UpstreamThrottles)` of a set.
 fn counts(set: &MetricSet) -> [Option<u64>; 4] {
-    [
+    set.counts([
         Metric::Delivered,
         Metric::Parked,
         Metric::Rejected,
         Metric::UpstreamThrottles,
-    ]
-    .map(|metric| set.count(metric))
+    ])
 }
 
 #[tokio::test]

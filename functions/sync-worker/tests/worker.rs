@@ -131,13 +131,12 @@ fn reparked(queue: &MemoryQueue) -> Vec<Vec<String>> {
 
 /// `(Delivered, Parked, Rejected, UpstreamThrottles)` of a set.
 fn counts(set: &MetricSet) -> [Option<u64>; 4] {
-    [
+    set.counts([
         Metric::Delivered,
         Metric::Parked,
         Metric::Rejected,
         Metric::UpstreamThrottles,
-    ]
-    .map(|metric| set.count(metric))
+    ])
 }
 
 /// An SQS event with one record per `(message id, body)`, from the real event fixture.

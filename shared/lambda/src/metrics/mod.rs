@@ -164,6 +164,12 @@ impl MetricSet {
         }
     }
 
+    /// The counts reported for each of `metrics`, in the same order (`None` where one is not
+    /// reported): one comparison for a whole document in tests and reports.
+    pub fn counts<const N: usize>(&self, metrics: [Metric; N]) -> [Option<u64>; N] {
+        metrics.map(|metric| self.count(metric))
+    }
+
     /// The rate reported for `metric`; `None` when it is not reported (or is a count).
     pub fn rate(&self, metric: Metric) -> Option<f64> {
         match self.value(metric)? {
@@ -207,6 +213,11 @@ mod tests {
         assert_eq!(set.count(Metric::Delivered), Some(5));
         assert_eq!(set.count(Metric::Rejected), Some(0), "a zero is reported");
         assert_eq!(set.count(Metric::Parked), None, "never added: not reported");
+        assert_eq!(
+            set.counts([Metric::Rejected, Metric::Parked, Metric::Delivered]),
+            [Some(0), None, Some(5)],
+            "in the order asked"
+        );
         assert_eq!(
             set.metrics().collect::<Vec<_>>(),
             [Metric::Delivered, Metric::Rejected]
