@@ -7,6 +7,7 @@
 
 pub mod erasure;
 pub mod exports;
+pub mod lambda_zip;
 pub mod runtime_api;
 pub mod sqs;
 pub mod webhooks;

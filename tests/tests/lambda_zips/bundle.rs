@@ -1,37 +1,9 @@
-//! A function's `bootstrap.zip` as `make build` (cargo lambda) writes it: where it is, its one
-//! entry, and the ELF executable inside.
+//! The ELF executable inside a function's `bootstrap.zip` (the zip itself is read by
+//! `relay_tests::lambda_zip`), and the architecture it must be for.
 
-use std::path::{Path, PathBuf};
-
-use async_zip::base::read1::seek::ZipArchiveReader;
-use futures::io::{AsyncReadExt, Cursor};
 use object::Endianness;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
-
-/// The high byte of "version made by" for unix, where the high half of the external
-/// attributes is the file's mode.
-const MADE_ON_UNIX: u16 = 3;
-/// `S_IFMT`, the file type bits of a unix mode.
-const FILE_TYPE_BITS: u16 = 0o170_000;
-/// `S_IFREG`, a regular file.
-const REGULAR_FILE: u16 = 0o100_000;
-/// Read and execute for owner, group and others: Lambda runs `bootstrap` as a user that does
-/// not own it, so it needs them all (cargo lambda writes 0755).
-const READ_AND_EXECUTE: u16 = 0o555;
-
-/// Where the zips are: `LAMBDA_ZIP_DIR` when set, else `lambda/` in the workspace's target
-/// folder (`CARGO_TARGET_DIR`, taken from the workspace root when relative; else `target/`).
-pub fn zip_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("LAMBDA_ZIP_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let root = relay_tests::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| root.join("target"), |dir| root.join(dir));
-    target.join("lambda")
-}
 
 /// The architectures Lambda runs functions on, as `LAMBDA_ARCH` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,68 +47,6 @@ impl Arch {
             Arch::X86_64 => elf::EM_X86_64,
             Arch::Arm64 => elf::EM_AARCH64,
         }
-    }
-}
-
-/// Reads `function`'s `bootstrap.zip` from [`zip_dir`] and returns the bytes of its one entry.
-/// Panics unless the zip exists and holds exactly one entry, `bootstrap`, a regular file with
-/// read and execute permission for everyone, whose CRC matches.
-pub async fn bootstrap_of(function: &str) -> Vec<u8> {
-    let path = zip_dir().join(function).join("bootstrap.zip");
-    let zip = read_zip(&path);
-    let mut archive = ZipArchiveReader::open(Cursor::new(zip))
-        .await
-        .unwrap_or_else(|e| panic!("{function}: {} is not a readable zip: {e}", path.display()));
-    let names: Vec<String> = archive
-        .cdrs()
-        .iter()
-        .map(|cdr| String::from_utf8_lossy(cdr.insecure_file_name.as_bytes()).into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        ["bootstrap"],
-        "{function}: {} must hold exactly one entry, bootstrap",
-        path.display()
-    );
-    let header = &archive.cdrs()[0].cdrh;
-    assert!(
-        header.v_made_by >> 8 == MADE_ON_UNIX,
-        "{function}: {}: bootstrap has no unix mode (the zip was not made on unix); \
-         Lambda needs it executable",
-        path.display()
-    );
-    let mode = (header.exter_attr >> 16) as u16;
-    let file_type = mode & FILE_TYPE_BITS;
-    assert!(
-        file_type == REGULAR_FILE || file_type == 0,
-        "{function}: {}: bootstrap is not a regular file (mode {mode:o})",
-        path.display()
-    );
-    assert!(
-        mode & READ_AND_EXECUTE == READ_AND_EXECUTE,
-        "{function}: {}: bootstrap's mode is {:o}; Lambda runs it directly as another user, \
-         so it needs r-x for everyone (755)",
-        path.display(),
-        mode & 0o7777
-    );
-    let mut bytes = Vec::new();
-    archive
-        .file(0)
-        .await
-        .unwrap_or_else(|e| panic!("{function}: cannot open bootstrap in the zip: {e}"))
-        .read_to_end(&mut bytes)
-        .await
-        .unwrap_or_else(|e| panic!("{function}: cannot inflate bootstrap (or its CRC): {e}"));
-    bytes
-}
-
-fn read_zip(path: &Path) -> Vec<u8> {
-    match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("{} not found: run make build first", path.display())
-        }
-        Err(e) => panic!("cannot read {}: {e}", path.display()),
     }
 }
 

@@ -20,16 +20,13 @@ mod bundle;
 mod glibc;
 
 use std::collections::HashMap;
-use std::fs::{OpenOptions, Permissions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bundle::{Arch, ElfFacts, bootstrap_of};
+use bundle::{Arch, ElfFacts};
 use relay_tests::Moto;
 use relay_tests::exports::callback_event;
+use relay_tests::lambda_zip::{read_bootstrap, write_executable, zip_dir, zip_path};
 use relay_tests::runtime_api::{Call, FunctionProcess, Invocation, RuntimeApi};
 use relay_tests::sqs::sqs_event;
 use relay_tests::webhooks::{Event, relay_variables};
@@ -55,10 +52,12 @@ fn write_or_spawn() -> MutexGuard<'static, ()> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Reads `function`'s zip and checks it ([`bootstrap_of`]), then checks the ELF inside for
+/// Reads `function`'s zip and checks it ([`read_bootstrap`]), then checks the ELF inside for
 /// `LAMBDA_ARCH` and [`glibc::LIMIT`]; returns `bootstrap`'s bytes.
 async fn checked_bootstrap(function: &str) -> Vec<u8> {
-    let bytes = bootstrap_of(function).await;
+    let bytes = read_bootstrap(&zip_path(&zip_dir(), function))
+        .await
+        .unwrap_or_else(|e| panic!("{function}: {e}"));
     let arch = Arch::from_env();
     let elf = ElfFacts::parse(&bytes).unwrap_or_else(|e| panic!("{function}: bootstrap: {e}"));
     assert_eq!(
@@ -105,21 +104,6 @@ async fn checked_bootstrap(function: &str) -> Vec<u8> {
     bytes
 }
 
-/// Writes `bootstrap` to `path` with mode 0755, as Lambda unpacks it.
-fn write_executable(path: &Path, bootstrap: &[u8]) {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o755)
-        .open(path)
-        .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
-    file.write_all(bootstrap)
-        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    // Whatever the umask took off at creation.
-    file.set_permissions(Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("chmod 755 {}: {e}", path.display()));
-}
-
 /// Extracts `bootstrap` into a fresh folder, starts it as `function` under a loopback Runtime
 /// API with `vars`, hands it `events` (`(request id, event JSON)`) in order, and returns the
 /// response documents it posted. Panics (with the function's stderr) unless each event got a
@@ -147,7 +131,7 @@ async fn invoke(
     );
     let mut process = {
         let _exclusive = write_or_spawn();
-        write_executable(&path, bootstrap);
+        write_executable(&path, bootstrap).unwrap_or_else(|e| panic!("{function}: {e}"));
         FunctionProcess::spawn(&path, &api, &vars)
     };
 

@@ -12,14 +12,9 @@
 //! deletion-worker's receipts are in the state bucket.
 
 use std::fmt::Write as _;
-use std::fs::{OpenOptions, Permissions};
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use async_zip::base::read1::seek::ZipArchiveReader;
 use chrono::{DateTime, Utc};
-use futures::io::{AsyncReadExt, Cursor};
 use relay_core::aws::s3_client;
 use relay_core::contact::{Company, Contact};
 use relay_core::erasure::receipt::receipt_key;
@@ -27,6 +22,7 @@ use relay_core::erasure::{ErasureRequest, RequestId, Subject};
 use relay_core::jobs::{ContactsJob, Job, ParkedContact};
 use relay_core::store::{ObjectStore, S3Store};
 use relay_tests::exports::callback_event;
+use relay_tests::lambda_zip::{read_bootstrap, write_executable, zip_path};
 use relay_tests::sqs::sqs_event;
 use serde_json::Value;
 
@@ -113,7 +109,7 @@ pub fn find(lambda_dir: &Path) -> Result<Vec<LambdaZip>, String> {
     FUNCTIONS
         .iter()
         .map(|&function| {
-            let path = lambda_dir.join(function.name()).join("bootstrap.zip");
+            let path = zip_path(lambda_dir, function.name());
             let metadata = std::fs::metadata(&path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     format!("`{}` not found: run make build first", shown(&path))
@@ -220,52 +216,15 @@ pub async fn measure(stack: &Stack, zips: Vec<LambdaZip>, runs: usize) -> Result
     Ok(Outcome { runs, results })
 }
 
-/// Extracts the zip's `bootstrap` to `folder/bootstrap` (`folder` is created) with mode 0755,
-/// as Lambda unpacks it; returns its path.
+/// Extracts the zip's `bootstrap` ([`read_bootstrap`]: the zip's one entry, executable by
+/// everyone, its CRC checked) to `folder/bootstrap` (`folder` is created) with mode 0755, as
+/// Lambda unpacks it; returns its path.
 async fn extract_bootstrap(zip: &Path, folder: &Path) -> Result<PathBuf, String> {
-    let bytes = std::fs::read(zip).map_err(|e| format!("cannot read it: {e}"))?;
-    let bootstrap = bootstrap_of(bytes).await?;
+    let bootstrap = read_bootstrap(zip).await?;
     std::fs::create_dir(folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let path = folder.join("bootstrap");
     write_executable(&path, &bootstrap)?;
     Ok(path)
-}
-
-/// The bytes of the `bootstrap` entry of a zip (its CRC checked).
-async fn bootstrap_of(zip: Vec<u8>) -> Result<Vec<u8>, String> {
-    let mut archive = ZipArchiveReader::open(Cursor::new(zip))
-        .await
-        .map_err(|e| format!("not a readable zip: {e}"))?;
-    let index = archive
-        .find(b"bootstrap")
-        .map_err(|e| format!("cannot look `bootstrap` up: {e}"))?
-        .next()
-        .ok_or("the zip holds no `bootstrap`")?;
-    let mut bytes = Vec::new();
-    archive
-        .file(index)
-        .await
-        .map_err(|e| format!("cannot open `bootstrap`: {e}"))?
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| format!("cannot inflate `bootstrap` (or its CRC does not match): {e}"))?;
-    Ok(bytes)
-}
-
-/// Writes `bytes` to a new file at `path` with mode 0755 (whatever the umask), closed on return
-/// so that exec'ing it cannot meet `ETXTBSY`.
-fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let failed = |what: &str, e: std::io::Error| format!("{what} {}: {e}", path.display());
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o755)
-        .open(path)
-        .map_err(|e| failed("cannot create", e))?;
-    file.write_all(bytes)
-        .map_err(|e| failed("cannot write", e))?;
-    file.set_permissions(Permissions::from_mode(0o755))
-        .map_err(|e| failed("cannot chmod 755", e))
 }
 
 /// The function's configuration against `stack` (on top of what Lambda sets): the vendors,
@@ -607,56 +566,6 @@ mod tests {
                 (Function::DeletionWorker, 4),
             ]
         );
-    }
-
-    #[test]
-    fn when_an_executable_is_written_then_its_mode_is_0755_whatever_the_umask() {
-        let dir = ScratchDir::create().expect("a scratch folder");
-        let path = dir.0.join("bootstrap");
-        write_executable(&path, b"#!/bin/sh\n").expect("written");
-        let mode = std::fs::metadata(&path)
-            .expect("exists")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o7777, 0o755);
-        assert_eq!(std::fs::read(&path).expect("readable"), b"#!/bin/sh\n");
-        assert!(
-            write_executable(&path, b"again").is_err(),
-            "an existing file is not overwritten"
-        );
-    }
-
-    /// A zip of `entries` (name, bytes), deflated, as cargo lambda writes one.
-    async fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        use async_zip::base::write::ZipFileWriter;
-        use async_zip::{Compression, ZipEntryBuilder};
-        let mut writer = ZipFileWriter::new(Cursor::new(Vec::new()));
-        for (name, bytes) in entries {
-            let entry =
-                ZipEntryBuilder::new((*name).into(), Compression::Deflate).unix_permissions(0o755);
-            writer
-                .write_entry_whole(entry, bytes)
-                .await
-                .expect("an entry");
-        }
-        writer.close().await.expect("a zip").into_inner()
-    }
-
-    #[tokio::test]
-    async fn when_a_zip_holds_bootstrap_then_its_bytes_are_extracted() {
-        let program = b"\x7fELF and the rest of the program".repeat(100);
-        let zip = zip_of(&[("README", b"not this"), ("bootstrap", &program)]).await;
-        assert_eq!(bootstrap_of(zip).await, Ok(program));
-    }
-
-    #[tokio::test]
-    async fn when_a_zip_has_no_bootstrap_then_extracting_fails_saying_so() {
-        let zip = zip_of(&[("main", b"a program")]).await;
-        assert_eq!(
-            bootstrap_of(zip).await,
-            Err("the zip holds no `bootstrap`".to_owned())
-        );
-        assert!(bootstrap_of(b"not a zip".to_vec()).await.is_err());
     }
 
     #[test]
