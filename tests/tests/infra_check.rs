@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 
+use relay_tests::workspace_root;
+
 /// One seeded mistake: the text replaced (exactly once) and what the output must name.
 struct Mistake {
     name: &'static str,
@@ -75,6 +77,15 @@ const MISTAKES: &[Mistake] = &[
         ],
     },
     Mistake {
+        name: "a concurrency cap no function uses, so its rate budget bounds nothing",
+        find: "      ReservedConcurrentExecutions: !Ref WebhookConcurrency\n",
+        replace: "      ReservedConcurrentExecutions: 10\n",
+        named_by: &[
+            "rate budget unwired",
+            "WebhookConcurrency caps no function's concurrency",
+        ],
+    },
+    Mistake {
         name: "per-instance rates over a vendor limit",
         find: "  UserflowRate:\n    Type: Number\n    Default: 6\n",
         replace: "  UserflowRate:\n    Type: Number\n    Default: 7\n",
@@ -86,18 +97,15 @@ const MISTAKES: &[Mistake] = &[
     },
 ];
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
-}
+/// The checkers' venv stamp, which `make infra-venv` writes once installed.
+const INFRA_STAMP: &str = ".venv/infra/.installed";
 
 /// Runs `make infra-check` on `template`, writing its work files under `out`: success and
-/// the combined output.
+/// the combined output. The venv is not remade (`-o`): it is installed once, before.
 fn infra_check(template: &Path, out: &Path) -> (bool, String) {
     let output = Command::new("make")
         .arg("--no-print-directory")
+        .args(["-o", INFRA_STAMP])
         .arg("infra-check")
         .arg(format!("INFRA_TEMPLATE={}", template.display()))
         .arg(format!("INFRA_OUT={}", out.display()))
@@ -150,6 +158,13 @@ fn when_a_known_mistake_is_seeded_into_the_template_then_infra_check_fails_namin
     let template =
         std::fs::read_to_string(workspace_root().join("infra/template.yaml")).expect("template");
     let work = tempfile::tempdir().expect("temp dir");
+    // Installed (if need be) once here, not by ten makes at once in one folder.
+    let venv = Command::new("make")
+        .args(["--no-print-directory", "infra-venv"])
+        .current_dir(workspace_root())
+        .status()
+        .expect("make runs");
+    assert!(venv.success(), "make infra-venv failed");
 
     // The real template, checked the same way, then each mistake, all at once.
     let outcomes = thread::scope(|scope| {

@@ -8,8 +8,8 @@ checkov checks. Loaded by `make infra-check` with `cfn-lint --append-rules infra
 - E9103: every SQS event source reports partial batch failures (one bad message must not
   send its nine neighbours back to the queue).
 - E9104: no IAM statement allows every action ("*" or "service:*").
-- E9105: a Rust function built from the Cargo workspace names its package (SAM finds the
-  binary under the workspace root's target/lambda/NAME only).
+- E9105: a Rust function built from the Cargo workspace names one of its binaries (SAM finds
+  it under the workspace root's target/lambda/NAME only).
 """
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
@@ -62,16 +62,31 @@ def sqs_event_sources(cfn):
     return found
 
 
+def seconds(cfn, value):
+    """A number of seconds as written, or through {"Ref": Parameter} its Default; None when it
+    cannot be known here (the rule then says so instead of passing)."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        parameter = (cfn.template.get("Parameters") or {}).get(value["Ref"]) or {}
+        value = parameter.get("Default") if isinstance(parameter, dict) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None
+
+
 def function_timeout(cfn, function):
+    """The function's Timeout (its own, the SAM Globals', or Lambda's default of 3 s)."""
     resources = cfn.template.get("Resources", {})
     resource = resources.get(function) or {}
-    timeout = (resource.get("Properties") or {}).get("Timeout")
-    if timeout is None and resource.get("Type") == "AWS::Serverless::Function":
+    properties = resource.get("Properties") or {}
+    if "Timeout" in properties:
+        return seconds(cfn, properties["Timeout"])
+    if resource.get("Type") == "AWS::Serverless::Function":
         globals_ = (cfn.template.get("Globals") or {}).get("Function") or {}
-        timeout = globals_.get("Timeout")
-    return int(timeout) if isinstance(timeout, (int, str)) and str(timeout).isdigit() else (
-        DEFAULT_LAMBDA_TIMEOUT if timeout is None else None
-    )
+        if "Timeout" in globals_:
+            return seconds(cfn, globals_["Timeout"])
+    return DEFAULT_LAMBDA_TIMEOUT
 
 
 class QueueHasDeadLetterQueue(CloudFormationLintRule):
@@ -117,10 +132,15 @@ class QueueVisibilityCoversRetries(CloudFormationLintRule):
             if queue not in queues or function is None:
                 continue
             timeout = function_timeout(cfn, function)
-            visibility = (queues[queue].get("Properties") or {}).get("VisibilityTimeout", 30)
-            if timeout is None or not str(visibility).isdigit():
+            visibility = seconds(cfn, (queues[queue].get("Properties") or {}).get("VisibilityTimeout", 30))
+            if timeout is None or visibility is None:
+                matches.append(RuleMatch(
+                    path,
+                    f"cannot check SQS queue {queue}'s VisibilityTimeout against 6 x {function}'s "
+                    "Timeout: write both as numbers (or !Ref a parameter with a Default)",
+                ))
                 continue
-            if int(visibility) < VISIBILITY_FACTOR * timeout:
+            if visibility < VISIBILITY_FACTOR * timeout:
                 matches.append(RuleMatch(
                     path,
                     f"SQS queue {queue} has VisibilityTimeout {visibility} s, under "
@@ -191,8 +211,9 @@ class NoWildcardIamAction(CloudFormationLintRule):
 
 
 def workspace_binaries(root):
-    """The package names of the Cargo workspace at `root` (its members' [package] names), or
-    None when `root` holds no workspace."""
+    """The binaries of the Cargo workspace at `root`: each member's [[bin]] names, and its
+    package name when it has src/main.rs (Cargo's default binary). None when `root` holds no
+    workspace."""
     import glob
     import os
     import tomllib
@@ -208,11 +229,16 @@ def workspace_binaries(root):
     for pattern in workspace.get("members", []):
         for member in glob.glob(os.path.join(root, pattern)):
             member_manifest = os.path.join(member, "Cargo.toml")
-            if os.path.isfile(member_manifest):
-                with open(member_manifest, "rb") as file:
-                    package = tomllib.load(file).get("package") or {}
-                if "name" in package:
-                    names.add(package["name"])
+            if not os.path.isfile(member_manifest):
+                continue
+            with open(member_manifest, "rb") as file:
+                manifest_data = tomllib.load(file)
+            package = manifest_data.get("package") or {}
+            if "name" in package and os.path.isfile(os.path.join(member, "src", "main.rs")):
+                names.add(package["name"])
+            for binary in manifest_data.get("bin") or []:
+                if isinstance(binary, dict) and "name" in binary:
+                    names.add(binary["name"])
     return names
 
 
@@ -240,22 +266,35 @@ class CargoLambdaBuildsFromTheWorkspace(CloudFormationLintRule):
             return []
         matches = []
         base = os.path.dirname(os.path.abspath(cfn.filename))
-        for name, resource in (raw.get("Resources") or {}).items():
-            metadata = resource.get("Metadata") or {}
+        resources = raw.get("Resources")
+        for name, resource in (resources.items() if isinstance(resources, dict) else []):
+            if not isinstance(resource, dict):
+                continue
+            metadata = resource.get("Metadata")
+            metadata = metadata if isinstance(metadata, dict) else {}
             if resource.get("Type") != "AWS::Serverless::Function" or metadata.get("BuildMethod") != "rust-cargolambda":
                 continue
-            code_uri = (resource.get("Properties") or {}).get("CodeUri")
+            properties = resource.get("Properties")
+            code_uri = properties.get("CodeUri") if isinstance(properties, dict) else None
             if not isinstance(code_uri, str):
                 continue
-            packages = workspace_binaries(os.path.join(base, code_uri))
-            if packages is None:
+            root = os.path.join(base, code_uri)
+            if not os.path.isfile(os.path.join(root, "Cargo.toml")):
+                matches.append(RuleMatch(
+                    ["Resources", name, "Properties", "CodeUri"],
+                    f"{name}'s CodeUri {code_uri} holds no Cargo.toml: cargo lambda cannot build there",
+                ))
                 continue
-            binary = (metadata.get("BuildProperties") or {}).get("Binary")
-            if binary not in packages:
+            binaries = workspace_binaries(root)
+            if binaries is None:
+                continue
+            build = metadata.get("BuildProperties")
+            binary = build.get("Binary") if isinstance(build, dict) else None
+            if binary not in binaries:
                 matches.append(RuleMatch(
                     ["Resources", name, "Metadata"],
                     f"{name} builds from the Cargo workspace at CodeUri {code_uri}, so "
-                    f"Metadata.BuildProperties.Binary must name one of its packages "
-                    f"({', '.join(sorted(packages))}), not {binary!r}",
+                    f"Metadata.BuildProperties.Binary must name one of its binaries "
+                    f"({', '.join(sorted(binaries))}), not {binary!r}",
                 ))
         return matches

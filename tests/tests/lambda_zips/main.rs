@@ -208,7 +208,7 @@ fn assert_problem(function: &str, answer: &Value, status: u16, slug: &str) {
         .unwrap_or_else(|e| panic!("{function}: the body is not problem JSON ({e}): {body}"));
     assert_eq!(
         problem["type"],
-        format!("urn:lifecycle-relay:problem:{slug}"),
+        format!("{}{slug}", relay_lambda::problem::PROBLEM_TYPE_PREFIX),
         "{function}: {problem}"
     );
     assert_eq!(problem["status"], status, "{function}: {problem}");

@@ -20,7 +20,7 @@ use std::process::Command;
 use intrinsics::{Rendered, Stack};
 use relay_core::env::Env;
 use relay_core::secrets::SecretResolver;
-use relay_tests::{Moto, unique_name};
+use relay_tests::{Moto, unique_name, workspace_root};
 use serde_json::Value;
 
 const FUNCTIONS: [&str; 4] = [
@@ -30,13 +30,6 @@ const FUNCTIONS: [&str; 4] = [
     "DeletionWorkerFunction",
 ];
 const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
-}
 
 /// The template expanded by aws-sam-translator, as JSON.
 fn expanded_template() -> Value {
@@ -202,6 +195,14 @@ async fn configure_every_function(
     deletion_worker::Config::from_env(&env, &resolver_)
         .await
         .unwrap_or_else(|e| panic!("deletion-worker refuses the template's variables: {e}"));
+    // Every main.rs also reads its metrics target at cold start.
+    for (function, variables) in environments {
+        relay_lambda::metrics::EmfTarget::from_lookup(
+            |name| variables.get(name).cloned(),
+            function,
+        )
+        .unwrap_or_else(|e| panic!("{function} refuses the template's metrics settings: {e}"));
+    }
     let (env, resolver_) = resolver(&environments["CrmSignupFunction"], secrets);
     let signup = crm_signup::Config::from_env(&env, &resolver_)
         .await
@@ -305,4 +306,25 @@ async fn when_the_template_sets_a_variable_then_docs_configuration_documents_it(
         undocumented.is_empty(),
         "set by the template but not in docs/configuration.md: {undocumented:?}"
     );
+}
+
+#[tokio::test]
+async fn when_the_metrics_namespace_parameter_is_reserved_for_aws_then_the_cold_start_refuses_it() {
+    let template = expanded_template();
+    let moto = Moto::start();
+    let secrets = create_secrets(&moto, "{}").await;
+    let overrides: Vec<_> = REQUIRED
+        .iter()
+        .chain(&[("MetricsNamespace", "AWS/Lambda")])
+        .copied()
+        .collect();
+    let environments = function_environments(&template, &secrets, &overrides);
+    for (function, variables) in &environments {
+        assert_eq!(variables["METRICS_NAMESPACE"], "AWS/Lambda", "{function}");
+        let refused = relay_lambda::metrics::EmfTarget::from_lookup(
+            |name| variables.get(name).cloned(),
+            function,
+        );
+        assert!(refused.is_err(), "{function} must refuse an AWS/ namespace");
+    }
 }

@@ -21,6 +21,7 @@ use relay_core::erasure::receipt::receipt_key;
 use relay_core::erasure::{ErasureRequest, RequestId, Subject};
 use relay_core::jobs::{ContactsJob, Job, ParkedContact};
 use relay_core::store::{ObjectStore, S3Store};
+use relay_lambda::problem::PROBLEM_TYPE_PREFIX;
 use relay_tests::exports::callback_event;
 use relay_tests::lambda_zip::{read_bootstrap, write_executable, zip_path};
 use relay_tests::sqs::sqs_event;
@@ -39,9 +40,6 @@ pub const FUNCTIONS: [Function; 4] = [
     Function::SyncWorker,
     Function::DeletionWorker,
 ];
-
-/// The problem type prefix of the functions' `application/problem+json` answers.
-const PROBLEM_TYPE_PREFIX: &str = "urn:lifecycle-relay:problem:";
 
 /// One of the relay's four Lambda functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

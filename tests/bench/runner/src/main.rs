@@ -113,7 +113,7 @@ fn parse_args() -> Result<Args, String> {
         bin_dir: target.join("release"),
         cold_start: true,
         latency: true,
-        lambda_dir: target.join("lambda"),
+        lambda_dir: relay_tests::lambda_zip::zip_dir(),
         lambda_zips: true,
         export_reader: None,
         export_rss: true,
