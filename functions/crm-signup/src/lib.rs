@@ -38,7 +38,7 @@ use relay_core::crm::{
 };
 use relay_core::delivery::{Deliverer, FailureTally, Outcome};
 use relay_core::jobs::ParkedContact;
-use relay_core::parking::{Parked, ParkedFrom, park};
+use relay_core::parking::{ParkError, Parked, ParkedFrom, park};
 use relay_core::queue::JobQueue;
 use relay_core::store::ObjectStore;
 use relay_lambda::metrics::MetricsSink;
@@ -112,6 +112,26 @@ struct Handled {
     failures: FailureTally,
 }
 
+/// What a failed request gives: its problem answer, and what was done before the failure
+/// (contacts already delivered, parked or rejected are still counted by the log line and the
+/// metrics).
+struct Failed {
+    problem: Problem,
+    report: Report,
+    failures: FailureTally,
+}
+
+impl From<Problem> for Failed {
+    /// A failure before any contact was sent: nothing to count but the problem.
+    fn from(problem: Problem) -> Failed {
+        Failed {
+            problem,
+            report: Report::default(),
+            failures: FailureTally::default(),
+        }
+    }
+}
+
 /// Everything the handler uses, built once per cold start.
 pub struct Deps<S, Q> {
     /// The configured webhook sources.
@@ -152,9 +172,12 @@ pub async fn handler<S: ObjectStore, Q: JobQueue>(
             let log = LogLine::from_report(&handled.report, handled.parked_messages);
             (handled.response, log.with_failures(&handled.failures))
         }
-        Err(problem) => {
-            let log = LogLine::from_problem(&problem);
-            (problem.into_response(), log)
+        Err(failed) => {
+            let log = LogLine::from_problem(&failed.problem, &failed.report);
+            (
+                failed.problem.into_response(),
+                log.with_failures(&failed.failures),
+            )
         }
     };
     tracing::info!(
@@ -183,7 +206,7 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     source_name: &str,
     request_id: &str,
     deadlines: Deadlines,
-) -> Result<Handled, Problem> {
+) -> Result<Handled, Failed> {
     if request.method() != http::Method::POST {
         return Err(Problem::new(
             405,
@@ -191,7 +214,8 @@ async fn process<S: ObjectStore, Q: JobQueue>(
             "Method not allowed",
             format!("{} is not accepted; webhooks are POSTed", request.method()),
         )
-        .with_header("allow", "POST"));
+        .with_header("allow", "POST")
+        .into());
     }
     let body: &[u8] = request.body().as_ref();
     if body.len() > deps.settings.max_body_bytes {
@@ -204,7 +228,8 @@ async fn process<S: ObjectStore, Q: JobQueue>(
                 body.len(),
                 deps.settings.max_body_bytes
             ),
-        ));
+        )
+        .into());
     }
     let source = find_source(&deps.sources, source_name)?;
     let inbound = InboundRequest {
@@ -263,13 +288,18 @@ async fn process<S: ObjectStore, Q: JobQueue>(
     let acknowledged = source.settings.acknowledgement().is_some();
     if intake.contacts.is_empty() && !report.rejected.is_empty() && !acknowledged {
         let count = report.rejected.len();
-        return Err(Problem::new(
+        let problem = Problem::new(
             422,
             "all-contacts-rejected",
             "Every contact was rejected",
             format!("all {count} contact(s) failed validation; see `rejected`"),
         )
-        .with("rejected", &report.rejected));
+        .with("rejected", &report.rejected);
+        return Err(Failed {
+            problem,
+            report,
+            failures: FailureTally::default(),
+        });
     }
 
     let outcomes = deps
@@ -299,9 +329,20 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         request_id,
         received_at: Utc::now(),
     };
-    let parked: Parked = park(&deps.queue, from, to_park, deadlines.answer_by)
-        .await
-        .map_err(problem::park)?;
+    let parking = to_park.len();
+    let parked: Parked = match park(&deps.queue, from, to_park, deadlines.answer_by).await {
+        Ok(parked) => parked,
+        Err(error) => {
+            // 503 so the CRM sends the webhook again; what was delivered, rejected and
+            // parked before is still counted.
+            report.parked = parked_before(&error, parking);
+            return Err(Failed {
+                problem: problem::park(error),
+                report,
+                failures,
+            });
+        }
+    };
     report.parked = parked.contacts;
     remember_notifications(store, &new.markers).await;
     replay.remember(store).await;
@@ -311,6 +352,16 @@ async fn process<S: ObjectStore, Q: JobQueue>(
         parked_messages: parked.messages,
         failures,
     })
+}
+
+/// Contacts parked of `parking` when parking them failed with `error`: those in the messages
+/// the queue took. A timed-out send may have parked some, but which is unknown, so none are
+/// counted; a contact too large for a message stops the packing before anything is sent.
+fn parked_before(error: &ParkError, parking: usize) -> usize {
+    match error {
+        ParkError::NotSent { contacts, .. } => parking.saturating_sub(*contacts),
+        _ => 0,
+    }
 }
 
 /// Refuses a request with more records than one request may carry, before anything is sent.

@@ -61,8 +61,11 @@ impl LogLine {
         metrics
     }
 
-    pub(crate) fn from_problem(problem: &Problem) -> LogLine {
-        let rejected = problem
+    /// The line of a request answered with `problem`, counting what `report` says was done
+    /// before it: contacts delivered, parked and rejected before parking failed still count.
+    /// A problem's own `rejected` list (the 422) counts when the report has none.
+    pub(crate) fn from_problem(problem: &Problem, report: &Report) -> LogLine {
+        let listed = problem
             .extensions
             .get("rejected")
             .and_then(|r| r.as_array())
@@ -70,12 +73,12 @@ impl LogLine {
         LogLine {
             outcome: "error",
             problem: Some(problem.slug().to_owned()),
-            accepted: 0,
-            parked: 0,
+            accepted: report.accepted,
+            parked: report.parked,
             parked_messages: 0,
-            rejected,
-            duplicates: 0,
-            ignored: 0,
+            rejected: report.rejected.len().max(listed),
+            duplicates: report.duplicates,
+            ignored: report.ignored + report.not_found,
             failures: None,
         }
     }

@@ -96,3 +96,66 @@ async fn when_braze_is_down_then_the_parked_contacts_are_reported() {
     let set = metrics.last().expect("a set");
     assert_eq!(counts(&set), [Some(0), Some(2), Some(0), Some(0)]);
 }
+
+#[tokio::test]
+async fn when_parking_fails_for_part_of_the_contacts_then_the_503_still_reports_what_was_done() {
+    let (stack, metrics) = stack_with_metrics().await;
+    // 101 of 102 valid contacts fail Userflow (a refused key: parked), one is delivered; the
+    // queue takes the first message (100 contacts) and refuses the second (1 contact).
+    let refused = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(401, false),
+    )
+    .times(101);
+    stack.sandbox.admin().add_fault(&refused).await.unwrap();
+    stack
+        .deps
+        .queue
+        .fail_indexes([1], relay_clients::upstream::FailureClass::Transient);
+    let mut contacts: Vec<_> = (0..102).map(|n| contact_json(&format!("pp-{n}"))).collect();
+    let mut bad = contact_json("pp-bad");
+    bad["email"] = "not-an-email".into();
+    contacts.push(bad);
+    let answer = stack
+        .call(standard_webhook(&json!(contacts).to_string()).request())
+        .await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert_eq!(answer.problem(), Some("parking-failed"));
+    assert_eq!(stack.deps.queue.messages().len(), 1, "one message parked");
+
+    let emitted = metrics.emitted();
+    assert_eq!(emitted.len(), 1, "one set per request: {emitted:?}");
+    assert_eq!(
+        counts(&emitted[0]),
+        [Some(1), Some(100), Some(1), Some(0)],
+        "delivered 1, parked 100 (the refused message's contact is not), rejected 1"
+    );
+}
+
+#[tokio::test]
+async fn when_the_queue_refuses_every_message_then_the_503_reports_nothing_parked() {
+    let (stack, metrics) = stack_with_metrics().await;
+    let refused = FaultRule::new(
+        Api::Userflow,
+        "POST",
+        "/users",
+        FaultKind::status(401, false),
+    )
+    .times(1);
+    stack.sandbox.admin().add_fault(&refused).await.unwrap();
+    stack.deps.queue.fail_next_sends(1);
+    let mut bad = contact_json("pq-bad");
+    bad["email"] = "not-an-email".into();
+    let body = json!([contact_json("pq-1"), contact_json("pq-2"), bad]).to_string();
+    let answer = stack.call(standard_webhook(&body).request()).await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert_eq!(answer.problem(), Some("parking-failed"));
+    let set = metrics.last().expect("a set for the failed request");
+    assert_eq!(
+        counts(&set),
+        [Some(1), Some(0), Some(1), Some(0)],
+        "the contact delivered before the failure and the rejected one still count"
+    );
+}

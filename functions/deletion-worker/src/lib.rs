@@ -16,18 +16,19 @@
 //!
 //! One log line per batch counts what happened; no subject is ever logged. One metrics
 //! document ([`Deps::metrics`]) reports `ErasuresDone` (requests finished with their receipt
-//! in this batch), `Rejected` (unreadable messages recorded) and `UpstreamThrottles` (Braze
-//! and Userflow 429s).
+//! in this batch, each once however many of its messages the batch holds), `Rejected`
+//! (unreadable messages recorded) and `UpstreamThrottles` (Braze and Userflow 429s).
 
 pub mod config;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use relay_core::erasure::rejected::RejectedMessage;
-use relay_core::erasure::{Eraser, Erasure, ErasureRequest};
+use relay_core::erasure::{Eraser, Erasure, ErasureRequest, ReceiptCounts, RequestId};
 use relay_core::queue::dead_letters::FailedAttempt;
 use relay_core::store::ObjectStore;
 use relay_lambda::metrics::{Metric, MetricSet, MetricsSink};
@@ -76,16 +77,35 @@ pub async fn handler<S: ObjectStore, A: ObjectStore>(
 /// What a batch came to, for its log line.
 #[derive(Debug, Default)]
 struct Counts {
+    /// Distinct requests finished in this batch.
     erased: usize,
+    /// Further messages of a request finished in this batch (the eraser works a request
+    /// once and answers each of its messages with the same outcome).
+    repeated: usize,
     done_before: usize,
     rejected: usize,
     retried: usize,
     braze_profiles: usize,
     userflow_deleted: usize,
     userflow_already_gone: usize,
+    /// The requests counted in `erased`.
+    erased_ids: HashSet<RequestId>,
 }
 
 impl Counts {
+    /// Counts `request` finished in this batch with the receipt's totals `done`, once: a
+    /// repeat of a request already counted adds only to `repeated`.
+    fn finished(&mut self, request: &RequestId, done: &ReceiptCounts) {
+        if !self.erased_ids.insert(request.clone()) {
+            self.repeated += 1;
+            return;
+        }
+        self.erased += 1;
+        self.braze_profiles += done.braze_profiles;
+        self.userflow_deleted += done.userflow_deleted;
+        self.userflow_already_gone += done.userflow_already_gone;
+    }
+
     /// The batch's metrics: requests erased now, messages rejected, and the 429s met.
     fn metrics(&self, throttles: u64) -> MetricSet {
         let mut metrics = MetricSet::new();
@@ -149,12 +169,7 @@ pub async fn handle_messages<S: ObjectStore, A: ObjectStore>(
             Erasure::Done {
                 earlier: false,
                 counts: done,
-            } => {
-                counts.erased += 1;
-                counts.braze_profiles += done.braze_profiles;
-                counts.userflow_deleted += done.userflow_deleted;
-                counts.userflow_already_gone += done.userflow_already_gone;
-            }
+            } => counts.finished(&request.request_id, &done),
             Erasure::Unfinished {
                 step,
                 class,
@@ -175,6 +190,7 @@ pub async fn handle_messages<S: ObjectStore, A: ObjectStore>(
     tracing::info!(
         messages = messages.len(),
         erased = counts.erased,
+        repeated = counts.repeated,
         done_before = counts.done_before,
         rejected = counts.rejected,
         retried = counts.retried,
@@ -198,5 +214,39 @@ fn attempt(message: &SqsMessage, reason: &str) -> FailedAttempt {
         failures: String::new(),
         contacts: 0,
         unfinished: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(braze_profiles: usize) -> ReceiptCounts {
+        ReceiptCounts {
+            braze_profiles,
+            userflow_deleted: 1,
+            userflow_already_gone: 1,
+        }
+    }
+
+    #[test]
+    fn when_one_request_finishes_for_two_messages_then_it_and_its_totals_count_once() {
+        let mut counts = Counts::default();
+        let twice = RequestId::new("r-twice").unwrap();
+        counts.finished(&twice, &totals(2));
+        counts.finished(&twice, &totals(2));
+        counts.finished(&RequestId::new("r-other").unwrap(), &totals(3));
+
+        assert_eq!(
+            (
+                counts.erased,
+                counts.repeated,
+                counts.braze_profiles,
+                counts.userflow_deleted,
+                counts.userflow_already_gone,
+            ),
+            (2, 1, 5, 2, 2)
+        );
+        assert_eq!(counts.metrics(0).count(Metric::ErasuresDone), Some(2));
     }
 }

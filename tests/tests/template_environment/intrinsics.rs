@@ -20,6 +20,12 @@ pub struct Stack<'a> {
     pub attributes: HashMap<String, String>,
 }
 
+/// `list[index]`, or an error naming the function whose argument is too short.
+fn item<'v>(list: &'v [Value], index: usize, function: &str) -> Result<&'v Value, String> {
+    list.get(index)
+        .ok_or_else(|| format!("{function} needs an item {index}: {list:?}"))
+}
+
 /// What a value renders to: a string, or `AWS::NoValue` (the property is left out).
 #[derive(Debug, PartialEq)]
 pub enum Rendered {
@@ -88,7 +94,7 @@ impl Stack<'_> {
                 let (text, variables) = match argument {
                     Value::String(text) => (text.as_str(), None),
                     Value::Array(parts) => (
-                        parts[0]
+                        item(parts, 0, "Fn::Sub")?
                             .as_str()
                             .ok_or("Fn::Sub's first item is its text")?,
                         parts.get(1),
@@ -99,18 +105,24 @@ impl Stack<'_> {
             }
             "Fn::If" => {
                 let parts = argument.as_array().ok_or("Fn::If takes a list")?;
-                let condition = parts[0].as_str().ok_or("Fn::If names a condition")?;
+                let condition = item(parts, 0, "Fn::If")?
+                    .as_str()
+                    .ok_or("Fn::If names a condition")?;
                 let chosen = if self.condition(condition)? {
-                    &parts[1]
+                    item(parts, 1, "Fn::If")?
                 } else {
-                    &parts[2]
+                    item(parts, 2, "Fn::If")?
                 };
                 self.render(chosen)
             }
             "Fn::Join" => {
                 let parts = argument.as_array().ok_or("Fn::Join takes a list")?;
-                let separator = parts[0].as_str().ok_or("Fn::Join's separator")?;
-                let items = parts[1].as_array().ok_or("Fn::Join joins a list")?;
+                let separator = item(parts, 0, "Fn::Join")?
+                    .as_str()
+                    .ok_or("Fn::Join's separator")?;
+                let items = item(parts, 1, "Fn::Join")?
+                    .as_array()
+                    .ok_or("Fn::Join joins a list")?;
                 let mut texts = Vec::new();
                 for item in items {
                     if let Rendered::Text(text) = self.render(item)? {
@@ -163,6 +175,8 @@ impl Stack<'_> {
                 .ok_or_else(|| format!("unclosed ${{ in {text}"))?;
             let name = &after[..end];
             let value = match variables.and_then(|vars| vars.get(name)) {
+                // `${!Literal}` is written as `${Literal}`, not substituted.
+                _ if name.starts_with('!') => format!("${{{}}}", &name[1..]),
                 Some(value) => self.text(value)?,
                 None if name.contains('.') => self.attribute(name)?,
                 None => self.text(&Value::Object(
@@ -199,7 +213,8 @@ impl Stack<'_> {
         match function.as_str() {
             "Fn::Equals" => {
                 let parts = list()?;
-                Ok(self.text(&parts[0])? == self.text(&parts[1])?)
+                Ok(self.text(item(parts, 0, "Fn::Equals")?)?
+                    == self.text(item(parts, 1, "Fn::Equals")?)?)
             }
             "Fn::Not" => Ok(!self.evaluate(&list()?[0])?),
             "Fn::And" => list()?

@@ -101,7 +101,8 @@ async fn when_a_rejected_message_cannot_be_recorded_then_it_is_kept_for_redelive
 
 #[tokio::test]
 async fn when_a_batch_holds_one_request_twice_then_it_is_erased_once_and_both_are_acknowledged() {
-    let stack = stack().await;
+    let mut stack = stack().await;
+    let metrics = stack.record_metrics();
     stack.seed(&[Person::new("fay", 1)]).await;
     let twice = request("r-fay", external_id("fay"));
     let mut messages = messages_of(std::slice::from_ref(&twice));
@@ -125,6 +126,12 @@ async fn when_a_batch_holds_one_request_twice_then_it_is_erased_once_and_both_ar
     assert_eq!(
         stack.receipt("r-fay").await.unwrap().counts.braze_profiles,
         2
+    );
+    let set = metrics.last().expect("the batch's set");
+    assert_eq!(
+        set.count(relay_lambda::metrics::Metric::ErasuresDone),
+        Some(1),
+        "one request erased, however many of its messages: {set:?}"
     );
 }
 
