@@ -13,7 +13,8 @@
 //!   `maxReceiveCount`, moves it to the dead-letter queue).
 //!
 //! It also adds up what the batch's attempts counted ([`ExportWork`]), for the invocation's
-//! metrics.
+//! metrics: the lines each attempt's checkpoints saved, whatever its outcome (a state error
+//! or a takeover included), so each line is counted once, by the invocation that saved it.
 
 use std::time::Duration;
 
@@ -60,7 +61,8 @@ pub(crate) enum FileVerdict {
 /// What the batch's files came to, for the invocation's metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct ExportWork {
-    /// What the attempts that read a file counted (this invocation's share only).
+    /// What the attempts that read a file saved (this invocation's share only, errors
+    /// included).
     pub(crate) counts: FileCounts,
     /// Whether any attempt read a file: without one there is no export rate to report.
     pub(crate) read: bool,
@@ -135,11 +137,11 @@ async fn sync_one<S: ObjectStore, Q: JobQueue>(
     // Each attempt holds its own lease: a copy of the message delivered while this one
     // still reads the file finds it busy.
     let owner = format!("{}/{}", file.message_id, uuid::Uuid::new_v4().simple());
-    let attempt = sync
+    // What the attempt's checkpoints saved counts whatever the outcome, a state error
+    // included: the next attempt starts after those lines and will not count them.
+    let FileAttempt { outcome, counts } = sync
         .attempt(&file.job, source, &owner, deadline, lease_until)
         .await;
-    let counts = attempt.as_ref().ok().and_then(|attempt| attempt.counts);
-    let outcome = attempt.map(|FileAttempt { outcome, .. }| outcome);
     let (verdict, outcome_name) = match outcome {
         Ok(FileOutcome::Ended(state)) => (FileVerdict::Done, state.as_str()),
         Ok(FileOutcome::NotRead(reason)) => {

@@ -14,7 +14,6 @@
 mod intrinsics;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use intrinsics::{Rendered, Stack};

@@ -221,6 +221,8 @@ pub struct FileLedger<'s, S> {
     index: usize,
     key: String,
     version: Option<Version>,
+    /// The counts of the document as this reader last claimed or wrote it.
+    saved: FileCounts,
 }
 
 const CLAIM_ATTEMPTS: usize = 5;
@@ -235,7 +237,17 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             index,
             key,
             version: None,
+            saved: FileCounts::default(),
         }
+    }
+
+    /// The file's counts as this reader last wrote them, or found them when it claimed the
+    /// file (zero before a claim). A write another reader's takeover refused, or one that
+    /// failed, leaves them as they were: they are what the document holds on this reader's
+    /// behalf, so `saved_counts().since(&claimed)` is exactly what this reader's checkpoints
+    /// saved (the share the next reader will not count again).
+    pub fn saved_counts(&self) -> FileCounts {
+        self.saved
     }
 
     /// Takes the file for `lease.owner` until `lease.until`, unless another reader's lease
@@ -252,6 +264,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
                 {
                     PutIfAbsent::Created(version) => {
                         self.version = Some(version);
+                        self.saved = progress.counts;
                         return Ok(Claim::Reading(progress));
                     }
                     PutIfAbsent::AlreadyExists => continue,
@@ -281,6 +294,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             {
                 PutIfMatch::Written(version) => {
                     self.version = Some(version);
+                    self.saved = progress.counts;
                     return Ok(Claim::Reading(progress));
                 }
                 PutIfMatch::Changed => continue,
@@ -302,6 +316,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
         {
             PutIfMatch::Written(version) => {
                 self.version = Some(version);
+                self.saved = progress.counts;
                 Ok(Saved::Saved)
             }
             // Changed, or our own write answered twice (the SDK retried a PutObject whose
@@ -309,6 +324,7 @@ impl<'s, S: ObjectStore> FileLedger<'s, S> {
             PutIfMatch::Changed => match self.store.get_versioned(&self.key).await? {
                 Some(current) if self.decode(&current.body)? == *progress => {
                     self.version = Some(current.version);
+                    self.saved = progress.counts;
                     Ok(Saved::Saved)
                 }
                 _ => {
@@ -500,6 +516,32 @@ mod tests {
         let mut progress = FileProgress::new("f0.zip");
         assert_eq!(first.save(&mut progress).await.unwrap(), Saved::Lost);
         assert_eq!(again.save(&mut progress).await.unwrap(), Saved::Saved);
+    }
+
+    #[tokio::test]
+    async fn when_a_save_is_lost_then_the_saved_counts_stay_those_of_the_last_write() {
+        let store = MemoryStore::new();
+        let job = dispatched(&store, "job-saved", 1).await;
+        let mut first = FileLedger::new(&store, job.clone(), 0);
+        let Claim::Reading(mut progress) = first.claim("f0.zip", lease("m1", -1)).await.unwrap()
+        else {
+            panic!("fresh");
+        };
+        progress.counts.user(|c| c.upserted += 1);
+        assert_eq!(first.save(&mut progress).await.unwrap(), Saved::Saved);
+        assert_eq!(first.saved_counts().upserted, 1);
+        let mut second = FileLedger::new(&store, job, 0);
+        let Claim::Reading(_) = second.claim("f0.zip", lease("m2", 60)).await.unwrap() else {
+            panic!("a lapsed lease is taken over");
+        };
+        progress.counts.user(|c| c.upserted += 1);
+        assert_eq!(first.save(&mut progress).await.unwrap(), Saved::Lost);
+        assert_eq!(
+            first.saved_counts().upserted,
+            1,
+            "the second user was never saved by this reader"
+        );
+        assert_eq!(second.saved_counts().upserted, 1, "as its claim found it");
     }
 
     #[tokio::test]

@@ -99,24 +99,22 @@ pub enum FileOutcome {
 }
 
 /// One attempt at an `export_file` job: what became of it, and what it counted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct FileAttempt {
-    /// What became of the job.
-    pub outcome: FileOutcome,
-    /// The lines this attempt finished, counted as the file's progress counts them (a line
-    /// counted by an earlier attempt is not counted again); `None` when the attempt did not
-    /// read the file (not to be read, read by another, already ended).
+    /// What became of the job, or the state bucket's failure that stopped it.
+    pub outcome: Result<FileOutcome, ProgressError>,
+    /// The lines this attempt's checkpoints saved, counted as the file's progress counts
+    /// them: whatever the outcome, errors included, each line is counted once, by the attempt
+    /// whose checkpoint saved it (the next attempt starts after it). A line finished in
+    /// memory but not saved (the attempt failed, or another reader took the file over, before
+    /// its next checkpoint) is not counted: the next reader finishes and counts it. `None`
+    /// when the attempt did not claim the file (not to be read, read by another, already
+    /// ended, or the state bucket failed before the claim).
     pub counts: Option<FileCounts>,
 }
 
-impl FileAttempt {
-    fn unread(outcome: FileOutcome) -> FileAttempt {
-        FileAttempt {
-            outcome,
-            counts: None,
-        }
-    }
-}
+/// The file's counts when this attempt claimed it (`None`: not claimed).
+type Claimed = Option<FileCounts>;
 
 /// What a file sync needs.
 #[derive(Debug)]
@@ -145,14 +143,14 @@ impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
         deadline: Instant,
         lease_until: DateTime<Utc>,
     ) -> Result<FileOutcome, ProgressError> {
-        let attempt = self
-            .attempt(job, source, owner, deadline, lease_until)
-            .await?;
-        Ok(attempt.outcome)
+        self.attempt(job, source, owner, deadline, lease_until)
+            .await
+            .outcome
     }
 
     /// Reads `job`'s file from `source` until it ends or `deadline`, as [`FileSync::run`]
-    /// does, and says what this attempt counted (the sync-worker's metrics).
+    /// does, and says what this attempt counted (the sync-worker's metrics): exactly the
+    /// lines its checkpoints saved, also when it ends in an error or a takeover.
     pub async fn attempt<Src: ExportSource>(
         &self,
         job: &ExportFileJob,
@@ -160,61 +158,77 @@ impl<S: ObjectStore, Q: JobQueue> FileSync<'_, S, Q> {
         owner: &str,
         deadline: Instant,
         lease_until: DateTime<Utc>,
-    ) -> Result<FileAttempt, ProgressError> {
+    ) -> FileAttempt {
+        let mut ledger = FileLedger::new(self.state, job.export.clone(), job.index);
+        let lease = Lease {
+            owner: owner.to_owned(),
+            until: lease_until,
+        };
+        let mut claimed: Claimed = None;
+        let outcome = self
+            .claim_and_read(job, source, lease, deadline, &mut ledger, &mut claimed)
+            .await;
+        FileAttempt {
+            outcome,
+            counts: claimed.map(|before| ledger.saved_counts().since(&before)),
+        }
+    }
+
+    /// Claims `job`'s file when it is to be read and reads it; `claimed` gets the file's
+    /// counts as the claim found them.
+    async fn claim_and_read<Src: ExportSource>(
+        &self,
+        job: &ExportFileJob,
+        source: Src,
+        lease: Lease,
+        deadline: Instant,
+        ledger: &mut FileLedger<'_, S>,
+        claimed: &mut Claimed,
+    ) -> Result<FileOutcome, ProgressError> {
         let Some(manifest) = Manifests::new(self.state).load(&job.export).await? else {
-            return Ok(FileAttempt::unread(FileOutcome::NotRead(format!(
+            return Ok(FileOutcome::NotRead(format!(
                 "export job {} is unknown",
                 job.export
-            ))));
+            )));
         };
         if let Some(reason) = not_readable(manifest.state) {
-            return Ok(FileAttempt::unread(FileOutcome::NotRead(reason)));
+            return Ok(FileOutcome::NotRead(reason));
         }
         if manifest.action == ExportAction::Erase && self.erasures.is_none() {
-            return Ok(FileAttempt::unread(FileOutcome::Unfinished {
+            return Ok(FileOutcome::Unfinished {
                 progressed: false,
                 reason: format!(
                     "export job {} turns users into erasures, but this sync-worker has no \
                      erasure queue (ERASURE_QUEUE_URL)",
                     job.export
                 ),
-            }));
+            });
         }
         if manifest.files.get(job.index) != Some(&job.key) {
-            return Ok(FileAttempt::unread(FileOutcome::NotRead(format!(
+            return Ok(FileOutcome::NotRead(format!(
                 "export job {} has no file {} with this key",
                 job.export, job.index
-            ))));
+            )));
         }
-        let mut ledger = FileLedger::new(self.state, job.export.clone(), job.index);
-        let lease = Lease {
-            owner: owner.to_owned(),
-            until: lease_until,
-        };
         let mut progress = match ledger.claim(&job.key, lease).await? {
             Claim::Reading(progress) => progress,
-            Claim::Busy(until) => return Ok(FileAttempt::unread(FileOutcome::Busy(until))),
+            Claim::Busy(until) => return Ok(FileOutcome::Busy(until)),
             Claim::Ended(progress) => {
                 // Its marker, and so the job's end, may be missing (a crash in between).
                 ledger.mark_finished().await?;
-                return Ok(FileAttempt::unread(FileOutcome::Ended(progress.state)));
+                return Ok(FileOutcome::Ended(progress.state));
             }
         };
-        let before = progress.counts;
-        let outcome = self
-            .read_claimed(
-                job,
-                source,
-                manifest.action,
-                &mut ledger,
-                &mut progress,
-                deadline,
-            )
-            .await?;
-        Ok(FileAttempt {
-            outcome,
-            counts: Some(progress.counts.since(&before)),
-        })
+        *claimed = Some(progress.counts);
+        self.read_claimed(
+            job,
+            source,
+            manifest.action,
+            ledger,
+            &mut progress,
+            deadline,
+        )
+        .await
     }
 
     /// Reads a file this attempt holds the lease of.
@@ -708,3 +722,6 @@ struct Send {
 async fn drain<F: std::future::Future>(in_flight: &mut FuturesUnordered<F>) {
     while in_flight.next().await.is_some() {}
 }
+
+#[cfg(test)]
+mod tests;
