@@ -30,9 +30,7 @@ fn counts(set: &MetricSet) -> [Option<u64>; 4] {
 #[tokio::test]
 async fn when_a_webhook_holds_one_invalid_contact_then_one_set_reports_it_rejected() {
     let (stack, metrics) = stack_with_metrics().await;
-    let mut bad = contact_json("m-2");
-    bad["email"] = "not-an-email".into();
-    let body = json!([contact_json("m-1"), bad]).to_string();
+    let body = json!([contact_json("m-1"), invalid_contact("m-2")]).to_string();
     let answer = stack.call(standard_webhook(&body).request()).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 
@@ -97,27 +95,37 @@ async fn when_braze_is_down_then_the_parked_contacts_are_reported() {
     assert_eq!(counts(&set), [Some(0), Some(2), Some(0), Some(0)]);
 }
 
-#[tokio::test]
-async fn when_parking_fails_for_part_of_the_contacts_then_the_503_still_reports_what_was_done() {
-    let (stack, metrics) = stack_with_metrics().await;
-    // 101 of 102 valid contacts fail Userflow (a refused key: parked), one is delivered; the
-    // queue takes the first message (100 contacts) and refuses the second (1 contact).
+/// A contact the intake rejects (its email is not one).
+fn invalid_contact(id: &str) -> serde_json::Value {
+    let mut contact = contact_json(id);
+    contact["email"] = "not-an-email".into();
+    contact
+}
+
+/// Userflow refuses the next `times` upserts for good (401: the contacts are parked).
+async fn userflow_refuses_upserts(stack: &Stack, times: u64) {
     let refused = FaultRule::new(
         Api::Userflow,
         "POST",
         "/users",
         FaultKind::status(401, false),
     )
-    .times(101);
+    .times(times);
     stack.sandbox.admin().add_fault(&refused).await.unwrap();
+}
+
+#[tokio::test]
+async fn when_parking_fails_for_part_of_the_contacts_then_the_503_still_reports_what_was_done() {
+    let (stack, metrics) = stack_with_metrics().await;
+    // 101 of 102 valid contacts fail Userflow (a refused key: parked), one is delivered; the
+    // queue takes the first message (100 contacts) and refuses the second (1 contact).
+    userflow_refuses_upserts(&stack, 101).await;
     stack
         .deps
         .queue
         .fail_indexes([1], relay_clients::upstream::FailureClass::Transient);
     let mut contacts: Vec<_> = (0..102).map(|n| contact_json(&format!("pp-{n}"))).collect();
-    let mut bad = contact_json("pp-bad");
-    bad["email"] = "not-an-email".into();
-    contacts.push(bad);
+    contacts.push(invalid_contact("pp-bad"));
     let answer = stack
         .call(standard_webhook(&json!(contacts).to_string()).request())
         .await;
@@ -137,18 +145,14 @@ async fn when_parking_fails_for_part_of_the_contacts_then_the_503_still_reports_
 #[tokio::test]
 async fn when_the_queue_refuses_every_message_then_the_503_reports_nothing_parked() {
     let (stack, metrics) = stack_with_metrics().await;
-    let refused = FaultRule::new(
-        Api::Userflow,
-        "POST",
-        "/users",
-        FaultKind::status(401, false),
-    )
-    .times(1);
-    stack.sandbox.admin().add_fault(&refused).await.unwrap();
+    userflow_refuses_upserts(&stack, 1).await;
     stack.deps.queue.fail_next_sends(1);
-    let mut bad = contact_json("pq-bad");
-    bad["email"] = "not-an-email".into();
-    let body = json!([contact_json("pq-1"), contact_json("pq-2"), bad]).to_string();
+    let body = json!([
+        contact_json("pq-1"),
+        contact_json("pq-2"),
+        invalid_contact("pq-bad")
+    ])
+    .to_string();
     let answer = stack.call(standard_webhook(&body).request()).await;
     assert_eq!(answer.status, 503, "{}", answer.text);
     assert_eq!(answer.problem(), Some("parking-failed"));
