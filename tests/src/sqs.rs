@@ -3,7 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use lambda_http::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -61,4 +62,20 @@ pub fn failures(response: &SqsBatchResponse) -> Vec<&str> {
         .iter()
         .map(|failure| failure.item_identifier.as_str())
         .collect()
+}
+
+/// A message received from SQS (with `ApproximateReceiveCount` asked for) as Lambda's event
+/// source mapping hands it to the function: id, receipt handle, body and receive count.
+pub fn lambda_message(message: &aws_sdk_sqs::types::Message) -> SqsMessage {
+    let count = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .cloned()
+        .unwrap_or_else(|| "1".into());
+    serde_json::from_value(json!({
+        "messageId": message.message_id(), "receiptHandle": message.receipt_handle(),
+        "body": message.body(), "attributes": {"ApproximateReceiveCount": count},
+        "messageAttributes": {}, "eventSource": "aws:sqs",
+    }))
+    .expect("an SQS message decodes as aws_lambda_events' SqsMessage")
 }

@@ -259,21 +259,7 @@ impl Pipeline {
             let messages: Vec<SqsMessage> = received
                 .messages()
                 .iter()
-                .map(|m| {
-                    let count = m
-                        .attributes()
-                        .and_then(|a| {
-                            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
-                        })
-                        .cloned()
-                        .unwrap_or_else(|| "1".into());
-                    serde_json::from_value(serde_json::json!({
-                        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-                        "body": m.body(), "attributes": {"ApproximateReceiveCount": count},
-                        "messageAttributes": {}, "eventSource": "aws:sqs",
-                    }))
-                    .unwrap()
-                })
+                .map(relay_tests::sqs::lambda_message)
                 .collect();
             if messages.is_empty() {
                 continue;

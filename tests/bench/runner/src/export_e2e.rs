@@ -27,6 +27,7 @@ use relay_core::store::S3Store;
 use relay_lambda::http_edge::{EdgeError, answer};
 use relay_lambda::problem::Problem;
 use relay_tests::exports::{callback_event, query_of};
+use relay_tests::sqs::lambda_message;
 use sandbox::{Api, Bucket, ExportFormat, ExportStorage, RateLimit, SyntheticExport};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -375,19 +376,4 @@ async fn invoke_until_done(
         }
     }
     Ok((invocations, failures))
-}
-
-/// An SQS message as Lambda's event source mapping hands it to the function.
-fn lambda_message(m: &aws_sdk_sqs::types::Message) -> SqsMessage {
-    let count = m
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-        .cloned()
-        .unwrap_or_else(|| "1".into());
-    serde_json::from_value(serde_json::json!({
-        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-        "body": m.body(), "attributes": {"ApproximateReceiveCount": count},
-        "messageAttributes": {}, "eventSource": "aws:sqs",
-    }))
-    .unwrap_or_default()
 }
