@@ -10,7 +10,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 
-.PHONY: help venv infra-venv test fmt-check clippy unit build infra-check sandbox demo bench clean-venv
+.PHONY: help venv infra-venv test fmt-check clippy unit build infra-check sandbox demo chaos bench clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,6 +83,14 @@ sandbox: ## Run the Braze + Userflow sandbox (prints its URLs and keys as one JS
 
 demo: venv ## The main job end to end on the local stack (relay local + the sandbox), with a report
 	$(CARGO) run --quiet --locked -p relay -- demo $(DEMO_ARGS)
+
+# The fault matrix at full scale (about a minute per cell); `make test` runs its seeded short
+# version (cli/tests/chaos.rs). CHAOS_ARGS passes options through, e.g. CHAOS_ARGS="--cell moto-stopped".
+CHAOS_OUT ?= chaos-results/chaos.md
+CHAOS_ARGS ?=
+
+chaos: venv ## The fault matrix end to end on the local stack, with its reconciliation report (writes chaos-results/chaos.md)
+	$(CARGO) run --quiet --locked -p relay -- chaos --scale full --out $(CHAOS_OUT) $(CHAOS_ARGS)
 
 # Benchmarks are not tests: `make test` never runs them. BENCH_ARGS passes options through,
 # e.g. make bench BENCH_ARGS="--runs 50" (relay-bench --help lists them).

@@ -7,6 +7,8 @@
 //! vendor calls) is relay-core's or relay-clients' code, never a second implementation.
 
 pub mod aws;
+#[cfg(feature = "sandbox")]
+pub mod chaos;
 pub mod commands;
 #[cfg(feature = "sandbox")]
 pub mod demo;
@@ -67,6 +69,9 @@ pub enum Command {
     /// Play the demo scenario on a fresh local stack and report what held.
     #[cfg(feature = "sandbox")]
     Demo(demo::Args),
+    /// Run the fault matrix on the local stack and write the reconciliation report.
+    #[cfg(feature = "sandbox")]
+    Chaos(chaos::Args),
 }
 
 /// What every command is given: the merged settings and the output mode.
@@ -103,5 +108,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<Outcome, CliErr
         Command::Erase(args) => commands::erase::run(args, context).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => demo::run(args, context).await,
+        #[cfg(feature = "sandbox")]
+        Command::Chaos(args) => chaos::run(args, context).await,
     }
 }

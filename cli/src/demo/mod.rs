@@ -13,11 +13,11 @@
 //! It ends with a report table and exits 0 only if every expectation held. Everything it
 //! started is stopped, also on Ctrl-C.
 
-mod cli;
+pub(crate) mod cli;
 mod report;
 mod scenario;
-mod signals;
-mod stack;
+pub(crate) mod signals;
+pub(crate) mod stack;
 
 use std::path::PathBuf;
 

@@ -25,13 +25,23 @@ pub const MAX_RECEIVE_COUNT: u32 = 10;
 /// How long `relay local` may take to stop everything before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(20);
 
-/// What `relay local` printed when it was ready (the fields the demo uses).
+/// What `relay local` printed when it was ready (the fields the demo and `relay chaos` use).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LocalInfo {
     /// Base URL of the webhook routes.
     pub webhooks: String,
+    /// The state bucket.
+    pub state_bucket: String,
+    /// The export bucket.
+    pub export_bucket: String,
     /// The sync queue.
     pub sync_queue_url: String,
+    /// Its dead-letter queue.
+    pub sync_dlq_url: String,
+    /// The erasure queue.
+    pub erasure_queue_url: String,
+    /// Its dead-letter queue.
+    pub erasure_dlq_url: String,
     /// The sandbox's URLs (the demo always runs with the sandbox).
     pub sandbox: Option<SandboxUrls>,
     /// The moto process `relay local` started, if it started one.
@@ -74,12 +84,34 @@ impl LocalStack {
         caller: &Settings,
         signals: &mut StopSignals,
     ) -> Result<LocalStack, CliError> {
-        let settings_file = dir.join("demo.env");
-        std::fs::write(&settings_file, demo_settings()).map_err(|error| {
+        let stack =
+            Self::start_named(relay, dir, "relay-local", &demo_settings(), caller, signals).await?;
+        if stack.info.sandbox.is_some() {
+            Ok(stack)
+        } else {
+            let _ = stack.stop(STOP_GRACE).await;
+            Err(CliError::failed("relay local did not start the sandbox"))
+        }
+    }
+
+    /// Starts `relay local` in `dir` with `settings` (dotenv lines) written to `<name>.env`,
+    /// its log in `<name>.log`, its `--env-out` in `<name>-out.env`, and waits for its line.
+    /// Of the caller's environment only `PATH`, `HOME`, `RELAY_PYTHON` and `RUST_LOG` are
+    /// passed on.
+    pub async fn start_named(
+        relay: &Path,
+        dir: &Path,
+        name: &str,
+        settings: &str,
+        caller: &Settings,
+        signals: &mut StopSignals,
+    ) -> Result<LocalStack, CliError> {
+        let settings_file = dir.join(format!("{name}.env"));
+        std::fs::write(&settings_file, settings).map_err(|error| {
             CliError::failed(format!("cannot write {}: {error}", settings_file.display()))
         })?;
-        let env_file = dir.join("local.env");
-        let log = dir.join("relay-local.log");
+        let env_file = dir.join(format!("{name}-out.env"));
+        let log = dir.join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log).map_err(|error| {
             CliError::failed(format!("cannot create {}: {error}", log.display()))
         })?;
@@ -127,16 +159,12 @@ impl LocalStack {
             ))),
         };
         match info {
-            Ok(info) if info.sandbox.is_some() => Ok(LocalStack {
+            Ok(info) => Ok(LocalStack {
                 child,
                 info,
                 env_file,
                 log,
             }),
-            Ok(_) => {
-                terminate(&mut child, STOP_GRACE).await;
-                Err(CliError::failed("relay local did not start the sandbox"))
-            }
             Err(error) => {
                 terminate(&mut child, STOP_GRACE).await;
                 Err(error)
@@ -147,6 +175,15 @@ impl LocalStack {
     /// Its process id (while it runs).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Kills it at once (SIGKILL), as a Lambda sandbox dies: batches in flight are abandoned
+    /// and what it started (moto, when it started one) is left running.
+    pub async fn kill(mut self) -> Result<(), CliError> {
+        self.child
+            .kill()
+            .await
+            .map_err(|error| CliError::failed(format!("cannot kill relay local: {error}")))
     }
 
     /// Stops it as Ctrl-C would (SIGTERM), waiting up to `grace` before killing it.

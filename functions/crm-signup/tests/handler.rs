@@ -513,9 +513,16 @@ async fn when_the_event_outcome_is_ambiguous_then_it_is_never_sent_again() {
     let answer = stack.call(standard_webhook(&body).request()).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let marker = relay_core::delivery::signup_event_marker_key("e-2");
+    let kept = stack
+        .deps
+        .deliverer
+        .store()
+        .get_now(&marker)
+        .expect("marker kept");
+    let kept = relay_core::delivery::SignupEventMarker::decode(&kept).expect("a marker");
     assert!(
-        stack.deps.deliverer.store().get_now(&marker).is_some(),
-        "marker kept"
+        kept.unknown_since.is_some(),
+        "the marker records that the event may be missing: {kept:?}"
     );
     let again = stack.call(standard_webhook(&body).request()).await;
     assert_eq!(again.status, 200);

@@ -20,23 +20,22 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use chrono::{SecondsFormat, Utc};
 use futures::StreamExt;
 use futures::future::join;
-use http::StatusCode;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio::time::{Instant, timeout_at};
 
 use crate::contact::Contact;
 use crate::env::{ConfigError, Env};
-use crate::store::{ObjectStore, PutIfAbsent};
+use crate::store::ObjectStore;
 use relay_clients::braze::{BrazeClient, BrazeError, ItemOutcome, ItemRef, TrackArray};
-use relay_clients::upstream::{FailureClass, GiveUpReason, ThrottleWatch, UpstreamError};
-use relay_clients::userflow::{EventSubject, UserflowClient, UserflowError};
+use relay_clients::upstream::{FailureClass, ThrottleWatch};
+use relay_clients::userflow::{UserflowClient, UserflowError};
 
+mod signup_event;
 mod tally;
+
+pub use signup_event::{SignupEventMarker, signup_event_marker_key};
 
 pub use tally::FailureTally;
 
@@ -52,7 +51,10 @@ pub struct DeliveryOptions {
     /// Userflow).
     pub signup_event_name: String,
     /// The least time left before the deadline for an event to be started; below it the
-    /// contact is left for a retry rather than risking an event cut off mid-flight.
+    /// contact is left for a retry rather than risking an event cut off mid-flight (whose
+    /// outcome is then unknown, and which is never sent again). 1 s: one request's round
+    /// trip with room to spare, so a slow store or a loaded machine parks the event rather
+    /// than cutting it off.
     pub event_min_time_left: Duration,
     /// How long an event already sent may run past the deadline before it is abandoned
     /// (its marker then stays: at most once).
@@ -67,7 +69,7 @@ impl Default for DeliveryOptions {
         DeliveryOptions {
             userflow_concurrency: 8,
             signup_event_name: DEFAULT_SIGNUP_EVENT_NAME.into(),
-            event_min_time_left: Duration::from_millis(300),
+            event_min_time_left: Duration::from_secs(1),
             event_grace: Duration::from_millis(500),
         }
     }
@@ -332,116 +334,6 @@ impl<S: ObjectStore> Deliverer<S> {
             return None;
         }
         self.track_signup_event(&item.contact, deadline).await
-    }
-
-    /// Tracks the signup event unless a marker says it was sent (or may have been).
-    async fn track_signup_event(
-        &self,
-        contact: &Contact,
-        deadline: Instant,
-    ) -> Option<StepFailure> {
-        if deadline.saturating_duration_since(Instant::now()) < self.options.event_min_time_left {
-            return Some(deadline_failure(Step::SignupEvent));
-        }
-        let key = signup_event_marker_key(&contact.external_id);
-        let marker = Bytes::from(format!(
-            r#"{{"reserved_at":"{}"}}"#,
-            Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-        ));
-        match self
-            .store
-            .put_if_absent(&key, marker, "application/json")
-            .await
-        {
-            Ok(PutIfAbsent::AlreadyExists) => return None,
-            Ok(PutIfAbsent::Created(_)) => {}
-            Err(error) => {
-                return Some(StepFailure {
-                    step: Step::SignupEvent,
-                    class: if error.class == FailureClass::Permanent {
-                        // A store that refuses writes is configuration, not the contact.
-                        FailureClass::Misconfigured
-                    } else {
-                        error.class
-                    },
-                    detail: format!("event marker not written: {}", error.operation),
-                });
-            }
-        }
-        let mut event = self.userflow.track_event(
-            &self.options.signup_event_name,
-            EventSubject::User(contact.external_id.clone()),
-        );
-        if let Some(at) = contact.signed_up_at {
-            event = event.attribute(
-                "signed_up_at",
-                serde_json::Value::from(at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            );
-        }
-        // Retries stop at the deadline (the request then provably was not sent); only a
-        // request in flight may run into the grace period, and one cut off there is ambiguous.
-        let sent = timeout_at(
-            deadline + self.options.event_grace,
-            event.send_before(deadline),
-        )
-        .await;
-        let error = match sent {
-            Ok(Ok(())) => return None,
-            Ok(Err(error)) => error,
-            Err(_) => {
-                tracing::warn!(
-                    step = "signup_event",
-                    "event outcome unknown (cut off after the deadline); not repeated"
-                );
-                return None;
-            }
-        };
-        if !event_surely_not_recorded(&error) {
-            tracing::warn!(
-                step = "signup_event",
-                status = error.status().map(|s| s.as_u16()),
-                "event outcome unknown; not repeated (at most once)"
-            );
-            return None;
-        }
-        // Userflow did not record it: free the marker so a later attempt sends it.
-        if let Err(store_error) = self.store.delete(&key).await {
-            tracing::error!(
-                step = "signup_event",
-                operation = store_error.operation,
-                "event not recorded and its marker could not be removed; the event will not be sent"
-            );
-        }
-        Some(userflow_failure(Step::SignupEvent, &error))
-    }
-}
-
-/// The marker key for a user's signup event: the external id hashed, so keys carry no
-/// personal data.
-pub fn signup_event_marker_key(external_id: &str) -> String {
-    format!(
-        "{SIGNUP_EVENT_MARKER_PREFIX}{}",
-        hex::encode(Sha256::digest(external_id.as_bytes()))
-    )
-}
-
-/// Whether a failed event request provably left no event behind: Userflow refused it (4xx,
-/// including 429), a gateway said the service was unavailable (502, 503), or the request
-/// never reached it (the client's retries of unsent requests ran out).
-fn event_surely_not_recorded(error: &UserflowError) -> bool {
-    match error.upstream() {
-        None => true,
-        Some(UpstreamError::Status { status, .. }) => {
-            status.is_client_error() && *status != StatusCode::REQUEST_TIMEOUT
-                || matches!(
-                    *status,
-                    StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE
-                )
-        }
-        // A non-idempotent request is only retried when the connection was never made:
-        // if the client gave up after retrying, no attempt reached Userflow.
-        Some(UpstreamError::Transport { reason, .. }) => *reason != GiveUpReason::NotRetryable,
-        Some(UpstreamError::NotSent { .. }) => true,
     }
 }
 

@@ -19,6 +19,10 @@ pub struct MemoryStore {
     writes: std::sync::atomic::AtomicU64,
     versions: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<(&'static str, FailureClass)>>,
+    /// `put_if_absent` writes, then answers `AlreadyExists` (a retried write's answer).
+    lose_put_if_absent_answer: std::sync::atomic::AtomicBool,
+    /// How long each `put_if_absent` takes.
+    put_if_absent_delay: Mutex<std::time::Duration>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,6 +63,18 @@ impl MemoryStore {
             "unknown store operation {operation:?}; expected one of {OPERATIONS:?}"
         );
         lock(&self.faults).push((operation, class));
+    }
+
+    /// Makes the next `put_if_absent` that creates its object answer `AlreadyExists`, as S3
+    /// answers an SDK's retry of a conditional write whose first answer was lost.
+    pub fn lose_next_put_if_absent_answer(&self) {
+        self.lose_put_if_absent_answer
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes every `put_if_absent` take `delay` (a slow S3).
+    pub fn delay_put_if_absent(&self, delay: std::time::Duration) {
+        *lock(&self.put_if_absent_delay) = delay;
     }
 
     fn write(&self, key: &str, body: Bytes, content_type: &str) {
@@ -138,11 +154,23 @@ impl ObjectStore for MemoryStore {
         content_type: &str,
     ) -> Result<PutIfAbsent, StoreError> {
         self.injected("put_if_absent", key)?;
+        let delay = *lock(&self.put_if_absent_delay);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         match lock(&self.objects).entry(key.to_owned()) {
             Entry::Occupied(_) => Ok(PutIfAbsent::AlreadyExists),
             Entry::Vacant(slot) => {
                 slot.insert((body, content_type.to_owned()));
-                Ok(PutIfAbsent::Created(self.bump(key)))
+                let created = self.bump(key);
+                let lost = self
+                    .lose_put_if_absent_answer
+                    .swap(false, std::sync::atomic::Ordering::SeqCst);
+                Ok(if lost {
+                    PutIfAbsent::AlreadyExists
+                } else {
+                    PutIfAbsent::Created(created)
+                })
             }
         }
     }
