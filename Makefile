@@ -10,7 +10,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 
-.PHONY: help venv infra-venv test fmt-check clippy unit build infra-check sandbox demo chaos bench clean-venv
+.PHONY: help venv infra-venv test fmt-check clippy unit build infra-check sandbox demo chaos fuzz bench clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -92,13 +92,34 @@ CHAOS_ARGS ?=
 chaos: venv ## The fault matrix end to end on the local stack, with its reconciliation report (writes chaos-results/chaos.md)
 	$(CARGO) run --quiet --locked -p relay -- chaos --scale full --out $(CHAOS_OUT) $(CHAOS_ARGS)
 
+# Fuzzing (nightly; not part of `make test`, which replays every seed and mutations of them on
+# stable: tests/fuzz-targets/tests/replay.rs). cargo-fuzz is pinned into .venv/cargo; each
+# target runs FUZZ_SECONDS from its committed seeds (fuzz/seeds/<target>), copied into the
+# git-ignored working corpus (fuzz/corpus/<target>). A crash stops the run; its input is
+# under fuzz/artifacts/<target>/.
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := $(VENV)/cargo/bin/cargo-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_TARGETS ?= $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
+
+$(CARGO_FUZZ):
+	$(CARGO) install --locked --root $(VENV)/cargo cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+
+fuzz: $(CARGO_FUZZ) ## Fuzz every target for FUZZ_SECONDS each (nightly; FUZZ_TARGETS picks some)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t && cp fuzz/seeds/$$t/* fuzz/corpus/$$t/; \
+		(cd fuzz && PATH="$(abspath $(VENV))/cargo/bin:$$PATH" CARGO_TARGET_DIR=target \
+			$(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
+	done
+
 # Benchmarks are not tests: `make test` never runs them. BENCH_ARGS passes options through,
 # e.g. make bench BENCH_ARGS="--runs 50" (relay-bench --help lists them).
 BENCH_OUT ?= bench-results/bench.md
 BENCH_ARGS ?=
 
-bench: venv build ## Benchmarks: cold start, handler latency, Lambda zips (peak RSS each), export reader, worker memory, export end to end, erasure (writes bench-results/bench.md)
-	$(CARGO) build --release --locked -p crm-signup -p hello-world
+bench: venv build ## Benchmarks: cold start, latency, Lambda zips, export reader, worker memory, export end to end, erasure, load (20,000 signups, Braze rate, soak) (writes bench-results/bench.md and SVGs)
+	$(CARGO) build --release --locked -p crm-signup -p hello-world -p relay
 	$(CARGO) run --release --locked -p relay-bench -- --out $(BENCH_OUT) $(BENCH_ARGS)
 
 clean-venv: ## Remove the Python tools (both venvs)

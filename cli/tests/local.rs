@@ -2,13 +2,13 @@
 //! signed webhook into a Braze profile through crm-signup, writes `--env-out`, and stops
 //! everything it started on SIGTERM, or when startup fails halfway.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use relay_tests::webhooks::{STANDARD_SECRET, contact_json, eventually, standard_webhook};
 use serde_json::{Value, json};
+
+mod common;
 
 const RELAY: &str = env!("CARGO_BIN_EXE_relay");
 
@@ -73,18 +73,7 @@ fn start(marker: &str, args: &[&str]) -> (Child, Value) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("relay runs");
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
-    });
-    let line = receiver
-        .recv_timeout(Duration::from_secs(90))
-        .expect("relay local printed its line");
-    let ready: Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("the startup line {line:?} is not JSON: {e}"));
+    let ready = common::ready_line(&mut child);
     (child, ready)
 }
 

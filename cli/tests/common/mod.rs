@@ -6,7 +6,9 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::process::Output;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Output};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use relay_core::queue::setup::{QueuePair, QueueWithDlq, ensure_queue_with_dlq};
@@ -79,4 +81,21 @@ pub async fn queue_with_dlq(
     )
     .await
     .expect("queue and dead-letter queue made")
+}
+
+/// The JSON line a started `relay local` prints once it is ready (within 90 s), read from its
+/// piped stdout.
+pub fn ready_line(child: &mut Child) -> Value {
+    let stdout = child.stdout.take().expect("relay local's stdout is piped");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver
+        .recv_timeout(Duration::from_secs(90))
+        .expect("relay local printed its line");
+    serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("the startup line {line:?} is not JSON: {e}"))
 }

@@ -404,3 +404,29 @@ async fn when_the_job_was_cancelled_then_braze_calling_back_changes_nothing() {
     assert!(stack.queued().await.is_empty());
     assert_eq!(stack.manifest(&job).await.state, ExportState::Cancelled);
 }
+
+#[tokio::test]
+async fn when_the_body_is_deep_not_utf8_or_too_large_then_400_or_413_and_nothing_changes() {
+    let stack = Stack::start().await;
+    let job = stack.job("seg-1", Some("p-1")).await;
+    let query = signed_query(SECRET, &job, Duration::hours(1));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let (status, body) = stack.callback(&query, &deep).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["type"], "urn:lifecycle-relay:problem:malformed-body");
+    let big = format!(r#"{{"success":true,"pad":"{}"}}"#, "x".repeat(70_000));
+    let (status, body) = stack.callback(&query, &big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(
+        body["type"],
+        "urn:lifecycle-relay:problem:payload-too-large"
+    );
+    // `{"success":<0xff>}`, base64-encoded as API Gateway sends a binary body.
+    let mut event = callback_event(&query, "");
+    event["body"] = "eyJzdWNjZXNzIjr/fQ==".into();
+    event["isBase64Encoded"] = true.into();
+    let document = serve(&stack.deps, event).await;
+    assert_eq!(document.status_code, 400, "{document:?}");
+    assert_eq!(stack.manifest(&job).await.state, ExportState::Requested);
+    assert!(stack.queued().await.is_empty());
+}

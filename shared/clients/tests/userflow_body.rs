@@ -73,6 +73,44 @@ proptest! {
             String::from_utf8_lossy(&expected)
         );
     }
+
+    #[test]
+    fn when_a_value_or_id_is_checked_then_it_is_refused_exactly_when_userflow_would_misread_it(
+        id in prop_oneof!["[a-z]{1,8}", ".{0,8}"],
+        value in any_value(),
+    ) {
+        let misread = match &value {
+            Value::Object(_) => true,
+            Value::Array(items) => items.iter().any(|item| item.is_array() || item.is_object()),
+            _ => false,
+        };
+        match UserUpsertBodyWriter::new(&id) {
+            Ok(mut writer) => {
+                prop_assert!(!id.is_empty() && !id.chars().any(char::is_control));
+                prop_assert_eq!(writer.value("attribute", &value).is_err(), misread);
+            }
+            Err(error) => {
+                prop_assert!(id.is_empty() || id.chars().any(char::is_control));
+                prop_assert!(!refused_reason(error).contains(&id) || id.is_empty());
+            }
+        }
+    }
+}
+
+/// Any JSON value, objects and lists of lists included.
+fn any_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z]{0,6}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 12, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z]{1,3}", inner, 0..3)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
 }
 
 #[test]

@@ -16,10 +16,15 @@
 //!    cold-started N times like the cold-start binaries, one realistic event each: zip
 //!    size, init, first invocation, peak RSS.
 //!
+//! 8. Load (`load.rs`): 20,000 signed signups at concurrency 50 against `relay local`; Braze
+//!    `/users/track` against a known limit; a 10-minute soak with faults (RSS plotted as SVG).
+//!
 //! moto and the sandbox are started once, on free ports; the report (medians, percentiles)
 //! is written as markdown and printed.
 
+mod braze_rate;
 mod cold_start;
+mod delivered;
 mod erasure;
 mod events;
 mod export_e2e;
@@ -29,7 +34,17 @@ mod export_rss;
 mod export_setup;
 mod lambda_zips;
 mod latency;
+mod load;
+mod load_report;
+mod load_stack;
+mod plot;
+mod proc_memory;
+mod relay_local;
 mod report;
+mod series;
+mod signup_load;
+mod signups;
+mod soak;
 mod stack;
 mod stats;
 
@@ -45,15 +60,17 @@ use stack::{STANDARD_SOURCE, Stack};
 const USAGE: &str = "\
 usage: relay-bench [--out FILE] [--runs N] [--requests N] [--warmup N] [--contacts N]
                    [--bin-dir DIR] [--export-reps N] [--export-files N] [--export-users N]
-                   [--userflow-rate N] [--erasures N]
-                   [--only cold-start|latency|lambda-zips|export-reader|export-rss|export-e2e|erasure]...
+                   [--userflow-rate N] [--erasures N] [--signups N] [--concurrency N]
+                   [--braze-limit N] [--braze-secs N] [--soak-secs N] [--soak-rate N]
+                   [--only cold-start|latency|lambda-zips|export-reader|export-rss|export-e2e|erasure
+                           |signup-load|braze-rate|soak]...
 
   --out FILE      markdown report (default bench-results/bench.md)
   --runs N        cold starts per binary and per Lambda zip (default 20)
   --requests N    measured webhooks in the latency benchmark (default 100)
   --warmup N      unmeasured webhooks first (default 5)
   --contacts N    HubSpot contacts per webhook (default 100, at most 100)
-  --bin-dir DIR   where the release crm-signup and hello-world are
+  --bin-dir DIR   where the release crm-signup, hello-world and relay are
                   (default $CARGO_TARGET_DIR/release or <workspace>/target/release)
   --export-reps N     repetitions of the export reader variants (default 3)
   --export-files N    files of 5,000 users per format in the reader benchmark (default 200)
@@ -82,12 +99,14 @@ struct Args {
     export_rss: bool,
     export_e2e: Option<export_e2e::Plan>,
     erasure: Option<erasure::Plan>,
+    /// The load benchmarks.
+    load: load::LoadPlan,
     /// How the bench was started, for the report.
     command: String,
 }
 
 /// The benchmarks `--only` can name.
-const BENCHMARKS: [&str; 7] = [
+const BENCHMARKS: [&str; 10] = [
     "cold-start",
     "latency",
     "lambda-zips",
@@ -95,6 +114,9 @@ const BENCHMARKS: [&str; 7] = [
     "export-rss",
     "export-e2e",
     "erasure",
+    load::BENCHMARKS[0],
+    load::BENCHMARKS[1],
+    load::BENCHMARKS[2],
 ];
 
 fn parse_args() -> Result<Args, String> {
@@ -119,6 +141,7 @@ fn parse_args() -> Result<Args, String> {
         export_rss: true,
         export_e2e: None,
         erasure: None,
+        load: load::LoadPlan::default(),
         command: command_line(),
     };
     let mut reader = export_reader::Plan {
@@ -183,6 +206,7 @@ fn parse_args() -> Result<Args, String> {
                 }
                 only.push(value);
             }
+            option if load::OPTIONS.contains(&option) => args.load.option(option, number()?)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -194,6 +218,7 @@ fn parse_args() -> Result<Args, String> {
     args.export_rss = runs("export-rss");
     args.export_e2e = runs("export-e2e").then_some(e2e);
     args.erasure = runs("erasure").then_some(erasures);
+    args.load.select(runs);
     Ok(args)
 }
 
@@ -218,7 +243,7 @@ fn main() -> ExitCode {
             if !problem.is_empty() {
                 eprintln!("relay-bench: {problem}\n");
             }
-            eprintln!("{USAGE}");
+            eprintln!("{USAGE}\n{}", load::USAGE);
             return if problem.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -252,6 +277,7 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
+    let relay = args.load.relay_binary(&args.bin_dir)?;
     let zips = if args.lambda_zips {
         Some(lambda_zips::find(&args.lambda_dir)?)
     } else {
@@ -276,7 +302,7 @@ async fn run(args: Args) -> Result<(), String> {
         || args.export_rss
         || args.export_e2e.is_some()
         || args.erasure.is_some();
-    let report = if needs_stack {
+    let mut report = if needs_stack {
         eprintln!("relay-bench: starting moto and the sandbox");
         let stack = Stack::start().await?;
         let result = benchmarks(&args, &stack, &binaries, zips, &mut exports).await;
@@ -287,6 +313,14 @@ async fn run(args: Args) -> Result<(), String> {
     } else {
         render(&args, None, None, None, &exports, None)
     };
+    // Last, each with a stack of its own: relay local, the sandbox, moto.
+    if !args.load.is_empty() {
+        let sections = args
+            .load
+            .run(relay.as_deref(), &args.out, &args.command)
+            .await?;
+        report.push_str(&sections);
+    }
     report::write(&args.out, &report)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     println!("{report}");

@@ -299,10 +299,22 @@ fn malformed(header: &'static str, reason: &'static str) -> AuthError {
     AuthError::MalformedHeader { header, reason }
 }
 
+/// The one value of `header`, trimmed; `None` when absent.
+///
+/// Every header a scheme reads must be sent once. A second `webhook-signature`,
+/// `X-HubSpot-Signature-v3`, timestamp or `Authorization` header is refused as malformed
+/// rather than read first-wins or any-passes: which of two values a sender meant is not
+/// knowable, and a proxy that adds one must not change what is verified. (API Gateway joins
+/// repeated headers into one comma-separated value; no scheme's value reads as such a list,
+/// so that is refused by the header's own syntax.) Several signatures *inside* one
+/// `webhook-signature` value are the scheme's key rotation and stay accepted.
 fn optional_header<'h>(
     headers: &'h HeaderMap,
     header: &'static str,
 ) -> Result<Option<&'h str>, AuthError> {
+    if headers.get_all(header).iter().nth(1).is_some() {
+        return Err(malformed(header, "it is sent more than once"));
+    }
     headers
         .get(header)
         .map(|value| {

@@ -2,9 +2,10 @@
 //! mapping needs and skip everything else with [`IgnoredAny`] (no allocation for skipped
 //! values: apps, devices, custom events, purchases, push tokens, aliases in either shape).
 //!
-//! The visitors run over sonic-rs's `Deserializer`: it checks the whole line as UTF-8 up
-//! front and skips a value with SIMD, which in the release build (LTO) walks Braze's 1.3 KB
-//! user lines about a quarter faster than serde_json (`make bench` keeps both floors).
+//! The visitors run over sonic-rs's `Deserializer`, on a line checked as UTF-8 up front
+//! (sonic-rs itself checks only the strings it reads); it skips a value with SIMD, which in
+//! the release build (LTO) walks Braze's 1.3 KB user lines about a quarter faster than
+//! serde_json (`make bench` keeps both floors).
 //!
 //! Strings are borrowed from the line when they hold no escape; numbers are kept as
 //! [`serde_json::Number`]; custom attributes are materialised as [`Value`] only for the
@@ -126,7 +127,17 @@ pub(super) fn decode<'a>(line: &'a [u8], needs: &Needs) -> Result<LeanUser<'a>, 
         column: source.column(),
         source,
     };
-    let mut deserializer = sonic_rs::Deserializer::from_slice(line);
+    // sonic-rs's `Deserializer` checks UTF-8 only in the strings it reads: invalid bytes in
+    // a skipped value would pass. So the whole line is checked first (std's check has an
+    // ASCII fast path), and sonic-rs reads it as the `str` it now is.
+    let Ok(text) = std::str::from_utf8(line) else {
+        // The top-level `from_slice` does check everything: its error locates the bytes.
+        let source = sonic_rs::from_slice::<IgnoredAny>(line)
+            .err()
+            .unwrap_or_else(|| de::Error::custom("invalid UTF-8"));
+        return Err(invalid(source));
+    };
+    let mut deserializer = sonic_rs::Deserializer::from_str(text);
     let top = LineSeed { needs }
         .deserialize(&mut deserializer)
         .map_err(invalid)?;

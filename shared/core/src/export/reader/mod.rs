@@ -19,9 +19,10 @@
 //! number within the member; a line is a [`Bytes`] slice of the read buffer (no copy, no
 //! allocation per line). To resume after line N, read on and drop lines numbered N or less.
 //!
-//! Memory, per reader: the line buffer (at most [`ReaderLimits::max_line_bytes`] plus one
-//! read of [`READ_CHUNK`] = 64 KiB; a longer line is reported as [`LineContent::TooLong`]
-//! and skipped without being buffered), the inflate state (32 KiB window), the network chunk
+//! Memory, per reader: the line buffer (at most [`ReaderLimits::max_line_bytes`] and a `\r`,
+//! plus one read of [`READ_CHUNK`] = 64 KiB; a longer line is reported as
+//! [`LineContent::TooLong`], its length without the `\r\n` however many reads it spans, and
+//! skipped without being buffered), the inflate state (32 KiB window), the network chunk
 //! being read, and at open the tail (at most 66,560 bytes), rc-zip's 256 KiB parse buffer and
 //! the parsed central directory (its part before the tail at most
 //! [`ReaderLimits::max_directory_bytes`]). The object is never held whole.
@@ -40,11 +41,15 @@
 //! - `error`: [`ReaderError`]; `format`: [`Format`]; `limits`: [`ReaderLimits`] and the
 //!   streaming guard.
 
+#[cfg(test)]
+mod bombs;
 mod error;
 mod format;
 mod limits;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
+#[cfg(test)]
+mod props;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -118,8 +123,12 @@ struct Current {
 
 /// A line too long to buffer, being skipped.
 struct Skipping {
+    /// Bytes skipped so far.
     len: u64,
     excerpt: Bytes,
+    /// Whether the last byte skipped was `\r`: if the `\n` comes next, the `\r` is the line
+    /// ending's, not the line's (as for a line read whole).
+    cr: bool,
 }
 
 /// Reads one export file's lines, pull-based: [`ExportReader::next_line`].
@@ -383,13 +392,17 @@ impl<S: ExportSource> ExportReader<S> {
     fn split(&mut self) -> Split {
         let max = self.limits.max_line_bytes;
         let Some(at) = memchr::memchr(b'\n', &self.buf[self.scan_from..]) else {
+            let ends_with_cr = self.buf.last().map(|b| *b == b'\r');
             if let Some(skipping) = self.skipping.as_mut() {
                 skipping.len += self.buf.len() as u64;
+                skipping.cr = ends_with_cr.unwrap_or(skipping.cr);
                 self.buf.clear();
-            } else if self.buf.len() > max {
+            } else if self.buf.len() > max.saturating_add(1) {
+                // Over the limit even if its last byte is the `\r` of a `\r\n`.
                 self.skipping = Some(Skipping {
                     len: self.buf.len() as u64,
                     excerpt: Bytes::copy_from_slice(&self.buf[..EXCERPT_BYTES.min(max)]),
+                    cr: ends_with_cr.unwrap_or(false),
                 });
                 self.buf.clear();
             }
@@ -399,8 +412,12 @@ impl<S: ExportSource> ExportReader<S> {
         let end = self.scan_from + at;
         self.scan_from = 0;
         if let Some(skipping) = self.skipping.take() {
+            let cr = match end {
+                0 => skipping.cr,
+                _ => self.buf[end - 1] == b'\r',
+            };
             self.buf.advance(end + 1);
-            let len = skipping.len + end as u64;
+            let len = skipping.len + end as u64 - u64::from(cr);
             return Split::Line(self.line(LineContent::TooLong {
                 len,
                 excerpt: skipping.excerpt,
@@ -414,7 +431,8 @@ impl<S: ExportSource> ExportReader<S> {
     /// The last line of a member, without a `\n`.
     fn last_line(&mut self) -> Option<ExportLine> {
         if let Some(skipping) = self.skipping.take() {
-            let len = skipping.len + self.buf.len() as u64;
+            let cr = self.buf.last().map_or(skipping.cr, |b| *b == b'\r');
+            let len = skipping.len + self.buf.len() as u64 - u64::from(cr);
             self.buf.clear();
             return Some(self.line(LineContent::TooLong {
                 len,

@@ -255,7 +255,19 @@ pub(super) async fn read_directory<S: ExportSource>(
                 fsm.fill(read);
             }
         }
-        fsm = match fsm.process() {
+        // rc-zip 5.4 panics on some hostile end records (a zip64 directory offset past
+        // i64::MAX overflows a subtraction where overflow is checked, and wraps elsewhere):
+        // a panic of the parser is a corrupt file, never a failed invocation.
+        let processed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || fsm.process())).map_err(
+                |_| {
+                    ReaderError::corrupt(
+                        file,
+                        "the zip end records are inconsistent (parser panic)",
+                    )
+                },
+            )?;
+        fsm = match processed {
             Ok(FsmResult::Continue(_)) if stalled => {
                 return Err(ReaderError::corrupt(
                     file,
@@ -318,6 +330,9 @@ fn members(file: &str, archive: &Archive) -> Result<Vec<Member>, ReaderError> {
 
 /// Each member's bytes end at the next local header or at the central directory; a member
 /// whose data would run past that overlaps another (a zip bomb technique) or the directory.
+/// Two directory entries naming one local header are refused too: each would read the same
+/// data again, so a small file could inflate to any number of times its members (the
+/// non-recursive bomb of shared entries).
 fn assign_range_ends(
     file: &str,
     members: &mut [Member],
@@ -325,6 +340,14 @@ fn assign_range_ends(
 ) -> Result<(), ReaderError> {
     let mut starts: Vec<u64> = members.iter().map(|m| m.header_offset).collect();
     starts.sort_unstable();
+    if let Some(shared) = starts.windows(2).find(|pair| pair[0] == pair[1]) {
+        let offset = shared[0];
+        let count = starts.iter().filter(|&&start| start == offset).count();
+        return Err(ReaderError::corrupt(
+            file,
+            format!("{count} directory entries name the local header at offset {offset}"),
+        ));
+    }
     for member in members.iter_mut() {
         let next = starts
             .iter()

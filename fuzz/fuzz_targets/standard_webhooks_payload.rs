@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| relay_fuzz_targets::payloads::standard_webhooks_payload(data)
+);
