@@ -14,10 +14,29 @@ import signal
 import sys
 import threading
 
+from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
 
 
+def make_object_writes_atomic() -> None:
+    """S3 applies a conditional write (If-None-Match: *, If-Match) atomically; moto checks
+    the condition and then writes, and its threaded server can run two requests in between,
+    so two compare-and-swaps could both succeed. One lock around every object write and
+    delete gives moto S3's semantics (the relay's markers, manifests and checkpoints rely on
+    them)."""
+    lock = threading.Lock()
+    for name in ("_key_response_put", "_key_response_delete"):
+        original = getattr(S3Response, name)
+
+        def serialized(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(S3Response, name, serialized)
+
+
 def main() -> None:
+    make_object_writes_atomic()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -210,6 +210,54 @@ async fn when_two_writers_swap_the_same_version_then_only_the_first_write_lands(
 }
 
 #[tokio::test]
+async fn when_many_writers_race_one_condition_then_exactly_one_write_lands() {
+    // S3 applies conditional writes atomically; moto is made to (tools/moto_server.py).
+    const WRITERS: usize = 32;
+    const ROUNDS: usize = 30;
+    let moto = Moto::start();
+    let store = store_on(&moto).await;
+    for round in 0..ROUNDS {
+        let key = format!("race/{round}");
+        let created = futures::future::join_all((0..WRITERS).map(|n| {
+            let (store, key) = (&store, &key);
+            async move {
+                let body = format!("first-{n}").into();
+                store.put_if_absent(key, body, "text/plain").await.unwrap()
+            }
+        }))
+        .await;
+        let winners = created
+            .iter()
+            .filter(|answer| matches!(answer, PutIfAbsent::Created(_)))
+            .count();
+        assert_eq!(
+            winners, 1,
+            "If-None-Match: * lets one writer in: {created:?}"
+        );
+
+        let read = store.get_versioned(&key).await.unwrap().unwrap();
+        let swapped = futures::future::join_all((0..WRITERS).map(|n| {
+            let (store, key, version) = (&store, &key, &read.version);
+            async move {
+                // Bodies unlike the one read: an ETag is the body's MD5, so writing the
+                // same bytes again would keep the version.
+                let body = format!("swap-{n}").into();
+                store
+                    .put_if_match(key, body, "text/plain", version)
+                    .await
+                    .unwrap()
+            }
+        }))
+        .await;
+        let winners = swapped
+            .iter()
+            .filter(|answer| matches!(answer, PutIfMatch::Written(_)))
+            .count();
+        assert_eq!(winners, 1, "If-Match lets one writer in: {swapped:?}");
+    }
+}
+
+#[tokio::test]
 async fn when_folders_are_listed_then_only_the_names_directly_under_the_prefix_come_back() {
     let moto = Moto::start();
     let store = store_on(&moto).await;

@@ -133,7 +133,7 @@ async fn run_on(
         *gateway.write().await = stack.info.webhooks.clone();
     }
 
-    drain(stack, &job, plan.drain_limit).await?;
+    let drained = drain(stack, &job, plan.drain_limit).await?;
     let signups =
         observe_signups(stack, &admin, &inputs, sent.not_acknowledged, sent.rejected).await?;
     let requested: Vec<String> = erasures.iter().map(|(id, _)| id.clone()).collect();
@@ -143,6 +143,12 @@ async fn run_on(
         "{} requests, {} CRM retries, export started on attempt {export_attempts}",
         sent.requests, sent.retries
     )];
+    if !drained {
+        notes.push(format!(
+            "not drained within {} s",
+            plan.drain_limit.as_secs()
+        ));
+    }
     let deleted = stack.proxy().deleted();
     if plan.cell == Cell::ExportFileDeleted {
         notes.push(format!("deleted {}", deleted.len()));
@@ -305,8 +311,9 @@ async fn kill_mid_batch(
     stack.restart_relay(signals).await
 }
 
-/// Waits until both queues hold nothing (visible or in flight) and the export reached an end.
-async fn drain(stack: &ChaosStack, job: &str, limit: Duration) -> Result<(), CliError> {
+/// Waits until both queues hold nothing (visible or in flight) and the export reached an end;
+/// false when `limit` passed first (the reconciliation then shows what is missing).
+async fn drain(stack: &ChaosStack, job: &str, limit: Duration) -> Result<bool, CliError> {
     let sqs = relay_core::aws::sqs_client(&stack.sdk);
     let state = state_store(stack);
     let job = JobId::parse(job).map_err(|error| CliError::failed(error.to_string()))?;
@@ -324,15 +331,16 @@ async fn drain(stack: &ChaosStack, job: &str, limit: Duration) -> Result<(), Cli
             .map_err(|error| CliError::failed(format!("cannot read the export: {error}")))?
             .is_some_and(|s| s.files_total > 0 && s.files_done + s.files_failed == s.files_total);
         if empty && ended {
-            return Ok(());
+            return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Not drained: the reconciliation shows what is missing.
-    Ok(())
+    Ok(false)
 }
 
-/// Whether the contact's signup event marker records that its request ended unanswered.
+/// Whether the contact's signup event marker says its request was started (so the event may
+/// have been sent): its outcome recorded as unknown, or left *sending* by a process that died
+/// during the request.
 async fn event_outcome_unknown(state: &S3Store, external_id: &str) -> Result<bool, CliError> {
     let key = signup_event_marker_key(external_id);
     let body = state
@@ -341,7 +349,7 @@ async fn event_outcome_unknown(state: &S3Store, external_id: &str) -> Result<boo
         .map_err(|error| CliError::failed(format!("cannot read a signup marker: {error}")))?;
     Ok(body
         .and_then(|body| SignupEventMarker::decode(&body))
-        .is_some_and(|marker| marker.unknown_since.is_some()))
+        .is_some_and(|marker| marker.started()))
 }
 
 fn state_store(stack: &ChaosStack) -> S3Store {

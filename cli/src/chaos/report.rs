@@ -83,8 +83,9 @@ pub fn markdown(rows: &[Row], command: &str) -> String {
     out.push_str(&format!("`{command}`\n\n"));
     out.push_str(
         "Signups: in = delivered (Braze, Userflow, one `signed_up`) + event unknown (delivered; \
-         the event's request ended unanswered, recorded on its marker, not repeated: at most \
-         once) + dead-lettered + rejected with a reason; lost and duplicated must be 0. Erasures: receipted (subject gone) or \
+         the event's request was started and ended unanswered, or its process died during it: \
+         its marker says so, and it is not repeated: at most once) + dead-lettered + rejected \
+         with a reason; lost and duplicated must be 0. Erasures: receipted (subject gone) or \
          dead-lettered. Export files: done or failed with a recorded reason.\n\n",
     );
     out.push_str(

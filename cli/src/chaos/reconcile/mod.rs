@@ -2,8 +2,9 @@
 //! every rule is tested as a table.
 //!
 //! - A signup is **delivered** (one Braze profile, one Userflow user, a signup event),
-//!   delivered with its **event unknown** (no event, and the marker records that its request
-//!   ended without an answer: at most once means it is not sent again), **dead-lettered** (its parked job is in the sync DLQ), **rejected** with a reason in the
+//!   delivered with its **event unknown** (no event, and the marker says its request was
+//!   started: it ended without an answer, or its process died during it; at most once means
+//!   it is not sent again), **dead-lettered** (its parked job is in the sync DLQ), **rejected** with a reason in the
 //!   webhook's answer, **not acknowledged** (the CRM gave up on its request), or **lost**.
 //!   More than one profile, user or signup event for one id is a **duplicate**.
 //! - An erasure is **receipted**, **dead-lettered**, or **lost**; a receipted subject Braze or
@@ -38,7 +39,7 @@ pub struct SignupObserved {
     pub signed_up: BTreeMap<String, usize>,
     /// Contacts in a job on the sync dead-letter queue.
     pub dead_lettered: BTreeSet<String>,
-    /// Contacts whose signup event marker records an unknown outcome.
+    /// Contacts whose signup event marker says the request was started (no event seen).
     pub event_unknown: BTreeSet<String>,
 }
 
@@ -49,7 +50,8 @@ pub struct SignupTally {
     pub inputs: usize,
     /// In Braze and Userflow, with the signup event.
     pub delivered: usize,
-    /// In Braze and Userflow; the signup event's request ended without an answer (recorded).
+    /// In Braze and Userflow; the signup event's request was started and its outcome is
+    /// unknown (no answer, or the process died during it).
     pub event_unknown: usize,
     /// In the sync dead-letter queue.
     pub dead_lettered: usize,

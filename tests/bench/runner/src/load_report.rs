@@ -7,6 +7,7 @@ use crate::braze_rate::{self, SENDERS, SKIP_SECS, WINDOW_SECS};
 use crate::plot::{Chart, Line};
 use crate::relay_local::{BRAZE_TRACK_RATE, USERFLOW_RATE};
 use crate::report::ms;
+use crate::series;
 use crate::signup_load;
 use crate::signups::{SOURCES, Tally};
 use crate::soak::{self, FAULT_EVERY_SECS, FAULT_SECS};
@@ -139,6 +140,10 @@ pub fn braze_rate_chart(o: &braze_rate::Outcome) -> Chart {
             Line {
                 label: "answered 429".into(),
                 points: per_second(&o.throttled),
+            },
+            Line {
+                label: format!("accepted, mean of each {WINDOW_SECS} s window"),
+                points: series::per_window(&o.accepted, WINDOW_SECS as usize),
             },
         ],
         limit: Some((

@@ -20,6 +20,21 @@ pub fn steady_mean(bins: &[u64], skip: usize) -> Option<f64> {
     Some(steady.iter().sum::<u64>() as f64 / steady.len() as f64)
 }
 
+/// The mean rate per whole `window` of per-second `bins` (the last, partial window left out),
+/// each placed at its window's middle: what a limit counted in windows of that length sees.
+pub fn per_window(bins: &[u64], window: usize) -> Vec<(f64, f64)> {
+    if window == 0 {
+        return Vec::new();
+    }
+    bins.chunks_exact(window)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let middle = (n * window) as f64 + window as f64 / 2.0;
+            (middle, chunk.iter().sum::<u64>() as f64 / window as f64)
+        })
+        .collect()
+}
+
 /// The least-squares slope of `value` over `t` (`(t, value)` points), in value units per
 /// unit of `t`; `None` for fewer than two distinct times.
 pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
@@ -50,6 +65,14 @@ pub fn second_half(points: &[(f64, f64)]) -> &[(f64, f64)] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_seconds_are_grouped_in_windows_then_each_point_is_its_windows_mean_rate() {
+        let bins = [150, 100, 50, 160, 90, 50, 300];
+        assert_eq!(per_window(&bins, 3), vec![(1.5, 100.0), (4.5, 100.0)]);
+        assert_eq!(per_window(&bins, 1).len(), bins.len());
+        assert!(per_window(&bins, 0).is_empty());
+    }
 
     #[test]
     fn when_offsets_fall_in_seconds_then_each_second_counts_its_own() {
