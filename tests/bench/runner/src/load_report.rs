@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::braze_rate::{self, SENDERS, SKIP_SECS, WINDOW_SECS};
+use crate::delivered::Delivery;
 use crate::plot::{Chart, Line};
 use crate::relay_local::{BRAZE_TRACK_RATE, USERFLOW_RATE};
 use crate::report::ms;
@@ -49,6 +50,20 @@ fn failures(tally: &Tally) -> String {
     all.join(", ")
 }
 
+/// The two rows both load sections give: what the sandbox holds of the `sent` signups.
+fn delivery_rows(d: &Delivery, sent: usize) -> String {
+    format!(
+        "| delivered (Braze once / Userflow / `signed_up` once) | {} / {} / {} of {sent} |\n\
+         | lost / in Braze twice / `signed_up` twice | **{}** / {} / {} |",
+        d.braze_once,
+        d.userflow,
+        d.events_once,
+        d.lost(),
+        d.braze_duplicated,
+        d.events_duplicated
+    )
+}
+
 fn settings_note() -> String {
     format!(
         "`relay local` runs with the four sources enabled, the vendors at a sandbox inside \
@@ -63,7 +78,6 @@ fn settings_note() -> String {
 pub fn signup_load(w: &mut String, o: &signup_load::Outcome, command: &str, binary: &Binary) {
     let latency = Samples::new(o.tally.latencies_ms.clone());
     let rate = o.timed as f64 / o.wall_secs.max(f64::EPSILON);
-    let d = &o.delivery;
     let moto = o
         .moto
         .as_ref()
@@ -82,8 +96,7 @@ pub fn signup_load(w: &mut String, o: &signup_load::Outcome, command: &str, bina
          | latency p50 / p95 / p99 / max | {p50} / {p95} / {p99} / {max} |\n\
          | answers by status | {statuses} |\n\
          | not 2xx, by source and status | {failures} |\n\
-         | delivered (Braze once / Userflow / `signed_up` once) | {bo} / {uf} / {eo} of {n} |\n\
-         | lost / in Braze twice / `signed_up` twice | **{lost}** / {bd} / {ed} |\n\
+         {delivered}\n\
          | last answer to all delivered | {drain:.1} s |\n\
          | peak RSS `relay local` (`VmHWM`) | **{relay_peak}** |\n\
          | peak RSS moto (`VmHWM`) | {moto} |\n\
@@ -103,12 +116,7 @@ pub fn signup_load(w: &mut String, o: &signup_load::Outcome, command: &str, bina
         max = ms(latency.max()),
         statuses = statuses(&o.tally),
         failures = failures(&o.tally),
-        bo = d.braze_once,
-        uf = d.userflow,
-        eo = d.events_once,
-        lost = d.lost(),
-        bd = d.braze_duplicated,
-        ed = d.events_duplicated,
+        delivered = delivery_rows(&o.delivery, o.plan.signups),
         drain = o.drain_secs,
         relay_peak = mib(o.relay.peak_mib()),
         track = o.upstream_requests.0,
@@ -232,7 +240,6 @@ pub fn soak(w: &mut String, o: &soak::Outcome, command: &str, binary: &Binary, s
         .iter()
         .map(|f| format!("{:.0} s {} ({} requests)", f.from, f.kind, f.fired))
         .collect();
-    let d = &o.delivery;
     let _ = writeln!(
         w,
         "\n## Soak: {secs} s at {rate} signups/s with a fault every {FAULT_EVERY_SECS} s\n\n\
@@ -249,8 +256,7 @@ pub fn soak(w: &mut String, o: &soak::Outcome, command: &str, binary: &Binary, s
          | **RSS slope, second half** | **{slope}** |\n\
          | signups sent / not 2xx | {sent} / {non_2xx} |\n\
          | answers by status | {statuses} |\n\
-         | delivered (Braze once / Userflow / `signed_up` once) | {bo} / {uf} / {eo} of {sent} |\n\
-         | lost / in Braze twice / `signed_up` twice | **{lost}** / {bd} / {ed} |\n\
+         {delivered}\n\
          | end of trickle to all delivered | {drain:.1} s |\n\
          | faults (start, kind, requests hit) | {faults} |",
         secs = o.plan.seconds,
@@ -264,12 +270,7 @@ pub fn soak(w: &mut String, o: &soak::Outcome, command: &str, binary: &Binary, s
         sent = o.sent,
         non_2xx = o.tally.non_2xx(),
         statuses = statuses(&o.tally),
-        bo = d.braze_once,
-        uf = d.userflow,
-        eo = d.events_once,
-        lost = d.lost(),
-        bd = d.braze_duplicated,
-        ed = d.events_duplicated,
+        delivered = delivery_rows(&o.delivery, o.sent),
         drain = o.drain_secs,
         faults = faults.join("; "),
     );
