@@ -126,69 +126,56 @@ fn hubspot(
 fn when_hubspot_signature_headers_are_sent_twice_then_they_are_refused() {
     let millis = (NOW * 1000).to_string();
     let v3 = hubspot_v3_signature(SECRET, "POST", URL, BODY, &millis);
-    let v3_only = [HubspotVersion::V3];
-    let result = hubspot(
-        &[
-            ("x-hubspot-signature-v3", "bm90IHRoZSBzaWduYXR1cmU="),
-            ("x-hubspot-signature-v3", &v3),
-            ("x-hubspot-request-timestamp", &millis),
-        ],
-        &v3_only,
-    );
-    assert_eq!(
-        result,
-        Err(malformed(
-            "X-HubSpot-Signature-v3",
-            "it is sent more than once"
-        ))
-    );
-    let result = hubspot(
-        &[
-            ("x-hubspot-signature-v3", &v3),
-            ("x-hubspot-request-timestamp", &millis),
-            ("x-hubspot-request-timestamp", "1"),
-        ],
-        &v3_only,
-    );
-    assert_eq!(
-        result,
-        Err(malformed(
-            "X-HubSpot-Request-Timestamp",
-            "it is sent more than once"
-        ))
-    );
     let v2 = hubspot_v2_signature(SECRET, "POST", URL, BODY);
-    let result = hubspot(
-        &[
-            ("x-hubspot-signature", &v2),
-            ("x-hubspot-signature", &"0".repeat(64)),
-            ("x-hubspot-signature-version", "v2"),
-        ],
-        &[HubspotVersion::V2],
-    );
-    assert_eq!(
-        result,
-        Err(malformed(
-            "X-HubSpot-Signature",
-            "it is sent more than once"
-        ))
-    );
+    let zeros = "0".repeat(64);
     // Joined by a proxy: not base64.
     let joined = format!("{v3},{v3}");
-    let result = hubspot(
-        &[
-            ("x-hubspot-signature-v3", &joined),
-            ("x-hubspot-request-timestamp", &millis),
-        ],
-        &v3_only,
+    let v3_signature = "x-hubspot-signature-v3";
+    let timestamp = "x-hubspot-request-timestamp";
+    type Case<'a> = (
+        Vec<(&'static str, &'a str)>,
+        HubspotVersion,
+        &'static str,
+        &'static str,
     );
-    assert_eq!(
-        result,
-        Err(malformed(
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                (v3_signature, "bm90IHRoZSBzaWduYXR1cmU="),
+                (v3_signature, &v3),
+                (timestamp, &millis),
+            ],
+            HubspotVersion::V3,
             "X-HubSpot-Signature-v3",
-            "expected standard base64"
-        ))
-    );
+            "it is sent more than once",
+        ),
+        (
+            vec![(v3_signature, &v3), (timestamp, &millis), (timestamp, "1")],
+            HubspotVersion::V3,
+            "X-HubSpot-Request-Timestamp",
+            "it is sent more than once",
+        ),
+        (
+            vec![
+                ("x-hubspot-signature", &v2),
+                ("x-hubspot-signature", &zeros),
+                ("x-hubspot-signature-version", "v2"),
+            ],
+            HubspotVersion::V2,
+            "X-HubSpot-Signature",
+            "it is sent more than once",
+        ),
+        (
+            vec![(v3_signature, &joined), (timestamp, &millis)],
+            HubspotVersion::V3,
+            "X-HubSpot-Signature-v3",
+            "expected standard base64",
+        ),
+    ];
+    for (headers, version, header, reason) in cases {
+        let result = hubspot(&headers, &[version]);
+        assert_eq!(result, Err(malformed(header, reason)), "{headers:?}");
+    }
 }
 
 #[test]
